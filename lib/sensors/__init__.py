@@ -1,0 +1,2 @@
+# sensors: accelerometer and temperature drivers for vibenode (bus injected, allocation-free
+# burst reads). See accel.py for the common accelerometer contract.

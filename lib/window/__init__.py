@@ -1,0 +1,1 @@
+# window: acquisition of gap-free sample windows from an accelerometer FIFO.

@@ -1,0 +1,182 @@
+"""Test harness: MicroPython code runs on the real unix port, importing the mpy-cross x64 build
+(build/host), never only the sources under CPython. A real Mosquitto serves as the broker."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+MPY = os.path.join(ROOT, ".venv", "bin", "micropython")
+BUILD = os.path.join(ROOT, "build", "host")
+MPYLIB = os.path.join(ROOT, ".venv", "mpylib")
+MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
+
+_built = False
+
+
+def ensure_build():
+    """Build the host tree once per test session (tools/build.py is incremental)."""
+    global _built
+    if not _built:
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "host"], check=True,
+                       stdout=subprocess.DEVNULL)
+        _built = True
+    return BUILD
+
+
+def mpy_env(extra_path=()):
+    ensure_build()
+    env = dict(os.environ)
+    env["MICROPYPATH"] = ":".join(list(extra_path) + [os.path.join(BUILD, "lib"), MPYLIB])
+    return env
+
+
+def run_mpy(code, cwd=None, heapsize=None, timeout=120, check=True, extra_path=(), args=()):
+    """Run MicroPython `code` on the unix port against the x64 build. Returns CompletedProcess."""
+    cmd = [MPY]
+    if heapsize:
+        cmd += ["-X", "heapsize=%s" % heapsize]
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(code)
+        path = f.name
+    try:
+        r = subprocess.run(cmd + [path] + list(args), cwd=cwd or tempfile.gettempdir(), env=mpy_env(extra_path),
+                           capture_output=True, text=True, timeout=timeout)
+    finally:
+        os.unlink(path)
+    if check and r.returncode != 0:
+        raise AssertionError("micropython failed (rc %d):\n%s\n%s" % (r.returncode, r.stdout[-4000:], r.stderr[-4000:]))
+    return r
+
+
+def mpy_result(code, **kw):
+    """Run code that prints one line `RESULT <json>`; return the decoded object."""
+    r = run_mpy(code, **kw)
+    for line in r.stdout.splitlines()[::-1]:
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise AssertionError("no RESULT line in output:\n" + r.stdout[-4000:] + r.stderr[-2000:])
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Broker:
+    """A private Mosquitto on a loopback port (restartable for outage tests)."""
+
+    def __init__(self, port=None, conf_extra=""):
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="vn-broker-")
+        self.conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(self.conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n%s\n" % (self.port, conf_extra))
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.log = open(os.path.join(self.dir, "broker.log"), "ab")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start on port %d" % self.port)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        self.kill()
+
+
+@pytest.fixture
+def broker():
+    b = Broker()
+    yield b
+    b.stop()
+
+
+class Subscriber:
+    """paho-mqtt subscriber collecting (topic, payload, retain) from a broker."""
+
+    def __init__(self, port, topic="vibenode/#", host="127.0.0.1"):
+        import paho.mqtt.client as mqtt
+        self.msgs = []
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-sub-%d" % os.getpid())
+        self.c.on_message = lambda c, u, m: self.msgs.append((m.topic, m.payload, m.retain))
+        self.c.on_connect = lambda c, u, f, rc, p=None: c.subscribe(topic, qos=1)
+        self.c.connect(host, port)
+        self.c.loop_start()
+        deadline = time.time() + 5
+        while not self.c.is_connected() and time.time() < deadline:
+            time.sleep(0.02)
+
+    def wait_for(self, pred, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for m in list(self.msgs):
+                if pred(m):
+                    return m
+            time.sleep(0.05)
+        return None
+
+    def json_on(self, leaf):
+        out = []
+        for t, p, r in list(self.msgs):
+            if t.endswith("/" + leaf):
+                try:
+                    out.append(json.loads(p))
+                except ValueError:
+                    pass
+        return out
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def node_config(port, **over):
+    cfg = {"node_id": "sim-0001", "site": "plant1",
+           "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
+           "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
+           "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.0, 0.0], "noise_g": 0.0,
+                                             "gravity_g": [0.0, 0.0, 0.0]}}}
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(cfg.get(k), dict):
+            cfg[k].update(v)
+        else:
+            cfg[k] = v
+    return cfg
+
+
+def write_fs(path, cfg):
+    os.makedirs(path, exist_ok=True)
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    return path
+
+
+def start_node(fs, cycles=None, heapsize=None, stdout=None):
+    """Boot the host node (hostboot) with working directory = its filesystem."""
+    cmd = [MPY]
+    if heapsize:
+        cmd += ["-X", "heapsize=%s" % heapsize]
+    cmd += ["-c", "import hostboot; hostboot.run(cycles=%r)" % (cycles,)]
+    return subprocess.Popen(cmd, cwd=fs, env=mpy_env(), stdout=stdout or subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)

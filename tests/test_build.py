@@ -1,0 +1,57 @@
+"""make build yields mpy-cross output for each board's architecture."""
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+ARCH_BYTE = {"xtensawin": 0x2B, "rv32imc": 0x2F, "x64": 0x0B}
+
+
+def build(board, tmp_path):
+    out = str(tmp_path / board)
+    subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), board, "--out", out], check=True,
+                   capture_output=True)
+    return out
+
+
+def mpy_files(out):
+    for dp, dn, fn in os.walk(out):
+        for f in fn:
+            if f.endswith(".mpy"):
+                yield os.path.join(dp, f)
+
+
+def test_make_build_esp32_devkitc_is_xtensawin(tmp_path):
+    r = subprocess.run(["make", "-s", "build", "BOARD=esp32_devkitc"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out = os.path.join(ROOT, "build", "esp32_devkitc")
+    files = list(mpy_files(out))
+    assert len(files) > 10
+    native = []
+    for p in files:
+        with open(p, "rb") as f:
+            head = f.read(4)
+        assert head[0] == ord("M") and head[1] == 6  # mpy v6
+        assert head[2] in (0x00, 0x2B), (p, hex(head[2]))  # plain bytecode has no arch
+        if head[2] == 0x2B:
+            native.append(os.path.relpath(p, out))
+    assert "lib/features/timedomain.mpy" in native  # the RMS/peak kernel is viper
+    assert os.path.exists(os.path.join(out, "main.py"))
+
+
+def test_host_build_is_x64(tmp_path):
+    out = build("host", tmp_path)
+    heads = {}
+    for p in mpy_files(out):
+        with open(p, "rb") as f:
+            heads[os.path.relpath(p, out)] = f.read(3)[2]
+    assert heads["lib/features/timedomain.mpy"] == ARCH_BYTE["x64"]
+    assert heads["lib/board.mpy"] == 0
+
+
+def test_unknown_board_is_a_clear_error(tmp_path):
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "nosuchboard"], capture_output=True,
+                       text=True)
+    assert r.returncode != 0
+    assert "unknown board 'nosuchboard'" in r.stderr
