@@ -1,0 +1,34 @@
+"""Host tools: the demo shows live readings; deploy refuses what it cannot do, clearly."""
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+PY = os.path.join(ROOT, ".venv", "bin", "python")
+
+
+def test_demo_shows_live_readings_and_cleans_up():
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "demo.py"), "--duration", "6"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    readings = [l for l in lines if " rms x " in l]
+    assert len(readings) >= 2, r.stdout  # a reading every 2 s in real time
+    assert any("STATUS online" in l for l in lines)
+    assert "cleaned up" in lines[-1]
+    # the private broker is gone
+    port = int(lines[0].split(":")[-1].split()[0])
+    import socket
+    s = socket.socket()
+    try:
+        assert s.connect_ex(("127.0.0.1", port)) != 0
+    finally:
+        s.close()
+
+
+def test_deploy_without_device_is_a_clear_error():
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "deploy.py"), "--board", "esp32_devkitc", "--port",
+                        "/dev/ttyNOPE0"], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "no device at /dev/ttyNOPE0" in r.stderr

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Watch vibenode readings on a broker: one readable line per report.
+
+    .venv/bin/python tools/monitor.py --host 127.0.0.1 --port 1883 [--topic 'vibenode/#']
+"""
+import argparse
+import json
+import sys
+import time
+
+
+def fmt_axis(a):
+    if not isinstance(a, dict):
+        return "-"
+    s = "%.3fg" % a.get("rms", 0)
+    if "vrms" in a:
+        s += " %.2fmm/s" % a["vrms"]
+        if a.get("zone"):
+            s += "(%s)" % a["zone"]
+    if a.get("clipped"):
+        s += "!CLIP"
+    return s
+
+
+def format_message(topic, payload):
+    """One human line for a vibenode MQTT message (None to skip)."""
+    leaf = topic.rsplit("/", 1)[-1]
+    parts = topic.split("/")
+    node = parts[2] if len(parts) > 3 else topic
+    try:
+        d = json.loads(payload)
+    except ValueError:
+        return "%s %-10s %s <%d bytes, not JSON>" % (time.strftime("%H:%M:%S"), node, leaf, len(payload))
+    now = time.strftime("%H:%M:%S")
+    if leaf == "telemetry" and isinstance(d, dict):
+        line = "%s %-10s #%-5s rms x %s  y %s  z %s" % (now, node, d.get("seq"), fmt_axis(d.get("x")),
+                                                       fmt_axis(d.get("y")), fmt_axis(d.get("z")))
+        x = d.get("x") or {}
+        if isinstance(x, dict) and "crest" in x:
+            line += "  crest %.2f" % x["crest"]
+        if isinstance(x, dict) and x.get("dom_hz") is not None:
+            line += "  dom %.1fHz" % x["dom_hz"]
+        if d.get("temp_c") is not None:
+            line += "  %.2fC" % d["temp_c"]
+        if d.get("replayed"):
+            line += "  (replayed)"
+        return line
+    if leaf == "status" and isinstance(d, dict):
+        extra = ""
+        if d.get("sensors"):
+            extra += " sensors=%s" % ",".join(d["sensors"])
+        if d.get("engine"):
+            extra += " engine=%s" % d["engine"]
+        if d.get("errors"):
+            extra += " errors=%s" % json.dumps(d["errors"])
+        return "%s %-10s STATUS %s%s" % (now, node, d.get("state"), extra)
+    return "%s %-10s %s %s" % (now, node, leaf.upper(), json.dumps(d)[:160])
+
+
+def subscribe(host, port, topic, on_line, client_id="vibenode-monitor"):
+    import paho.mqtt.client as mqtt
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+
+    def on_message(c, u, m):
+        line = format_message(m.topic, m.payload)
+        if line:
+            on_line(line)
+
+    c.on_message = on_message
+    c.on_connect = lambda c, u, f, rc, p=None: c.subscribe(topic, qos=1)
+    c.connect(host, port)
+    c.loop_start()
+    return c
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=1883)
+    ap.add_argument("--topic", default="vibenode/#")
+    ap.add_argument("--duration", type=float, default=0)
+    a = ap.parse_args()
+    c = subscribe(a.host, a.port, a.topic, lambda l: print(l, flush=True))
+    try:
+        t0 = time.time()
+        while not a.duration or time.time() - t0 < a.duration:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    c.loop_stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
