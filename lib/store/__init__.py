@@ -1,0 +1,4 @@
+# store: what the node keeps on its filesystem across power cuts: atomic small files
+# (atomic.py), the per-node sequence counter (seqno.py) and the store-and-forward queue of
+# undelivered readings (queue.py). Written for littlefs on the ESP32 (VfsLfs2) and tested on a
+# RAM block device with a power cut at every block write.

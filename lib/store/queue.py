@@ -1,0 +1,242 @@
+# Store-and-forward queue: readings that could not be delivered, kept on the device filesystem
+# in order, bounded, and safe against a power cut at any moment.
+#
+# Layout in `dirpath`: segment files named by an increasing number ("00000007"), each holding up
+# to `seg_records` records appended one at a time, plus `head` (an atomic file: first segment
+# and byte offset not yet delivered, and the dropped-record counter).
+#   record = 0xA5, kind (u8), length (u16 LE), crc32(kind byte + payload) (u32 LE), payload
+# A push is one open-append-close, so on littlefs the record is committed when push returns
+# ("flushed"); a record torn by a power cut fails its length or CRC check and ends its segment.
+# After a boot the queue never appends to an old segment, so a torn record is always the last
+# one of its segment and everything before it is intact and in order.
+# Delivery is at-least-once: a popped record is forgotten for good when its segment is deleted
+# (all records delivered) or at the next `head` checkpoint (every `checkpoint` pops); a power cut
+# in between re-sends at most that many records, which the consumer sees as duplicate seqs.
+# When the queue holds `capacity` records, pushing drops the oldest and counts it (`dropped`).
+import os
+import struct
+
+try:
+    from binascii import crc32
+except ImportError:  # pragma: no cover - ports without binascii.crc32
+    def crc32(data, crc=0):
+        crc ^= 0xFFFFFFFF
+        for b in data:
+            crc ^= b
+            for _ in range(8):
+                crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
+        return crc ^ 0xFFFFFFFF
+
+from store import atomic
+
+MAGIC = 0xA5
+HDR = 8
+MAX_PAYLOAD = 8192
+
+
+def _crc(kind, payload):
+    return crc32(payload, crc32(bytes((kind,)))) & 0xFFFFFFFF
+
+
+class Queue:
+    def __init__(self, dirpath, capacity=1000, seg_records=32, checkpoint=16, log=None):
+        self.dir = dirpath
+        self.capacity = max(1, capacity)
+        self.seg_records = seg_records
+        self.checkpoint = checkpoint
+        self.log = log or (lambda *a: None)
+        self.dropped = 0  # records dropped because the queue was full (persisted)
+        self.corrupt = 0  # damaged records skipped since boot (a torn record is 1)
+        self.pushed = 0
+        self.popped = 0
+        self._hdr = bytearray(HDR)
+        self._since_ckpt = 0
+        self._hl = None  # length of the record peek() returned (pop needs no re-read)
+        self._open()
+
+    # ---- files ---------------------------------------------------------------------------
+    def _path(self, seg):
+        return "%s/%08d" % (self.dir, seg)
+
+    def _open(self):
+        try:
+            os.mkdir(self.dir)
+        except OSError:
+            pass
+        segs = []
+        for name in os.listdir(self.dir):
+            if len(name) == 8 and name.isdigit():
+                segs.append(int(name))
+        segs.sort()
+        st = atomic.read_json(self.dir + "/head", {}) or {}
+        hseg = st.get("seg", -1)
+        hoff = st.get("off", 0)
+        d = st.get("dropped", 0)
+        self.dropped = d if isinstance(d, int) else 0
+        self.segs = []
+        self.ns = []  # live records per segment
+        self.head_off = 0
+        for seg in segs:
+            if isinstance(hseg, int) and seg < hseg:
+                self._remove(seg)  # fully delivered before the cut, not yet deleted
+                continue
+            start = hoff if (seg == hseg and isinstance(hoff, int)) else 0
+            n, end, ok_start = self._scan(seg, start)
+            if not ok_start:  # the checkpoint offset is not a record boundary: replay it all
+                start = 0
+                n, end, ok_start = self._scan(seg, 0)
+            if n == 0:
+                self._remove(seg)
+                continue
+            if not self.segs:
+                self.head_off = start
+            self.segs.append(seg)
+            self.ns.append(n)
+        self.count = sum(self.ns)
+        self.next_seg = (segs[-1] + 1) if segs else 0
+        if isinstance(hseg, int) and hseg >= self.next_seg:
+            self.next_seg = hseg + 1
+        self.tail_open = False  # never append to a segment written before this boot
+
+    def _scan(self, seg, start):
+        """(valid records from start, end offset, start is a boundary)"""
+        n = 0
+        off = 0
+        hdr = self._hdr
+        boundary = start == 0
+        try:
+            with open(self._path(seg), "rb") as f:
+                while True:
+                    if off == start:
+                        boundary = True
+                    if off >= start and not boundary:
+                        return 0, off, False
+                    if f.readinto(hdr) != HDR or hdr[0] != MAGIC:
+                        break
+                    ln = hdr[2] | hdr[3] << 8
+                    if off >= start:
+                        data = f.read(ln)
+                        if len(data) != ln or _crc(hdr[1], data) != struct.unpack_from("<I", hdr, 4)[0]:
+                            self.corrupt += 1
+                            break
+                        data = None
+                        n += 1
+                    else:
+                        f.seek(ln, 1)
+                    off += HDR + ln
+        except OSError:
+            pass
+        return n, off, boundary
+
+    def _remove(self, seg):
+        try:
+            os.remove(self._path(seg))
+        except OSError:
+            pass
+
+    # ---- producer ------------------------------------------------------------------------
+    def push(self, kind, payload):
+        """Append one record; when this returns, the record survives a power cut."""
+        ln = len(payload)
+        if ln > MAX_PAYLOAD:
+            raise ValueError("record too large")
+        while self.count >= self.capacity:
+            self._hl = None
+            self._drop_head()
+        if not self.tail_open or self.ns[-1] >= self.seg_records:
+            seg = self.next_seg
+            self.next_seg += 1
+            self.segs.append(seg)
+            self.ns.append(0)
+            if len(self.segs) == 1:
+                self.head_off = 0
+            self.tail_open = True
+            mode = "wb"
+        else:
+            seg = self.segs[-1]
+            mode = "ab"
+        hdr = self._hdr
+        struct.pack_into("<BBHI", hdr, 0, MAGIC, kind, ln, _crc(kind, payload))
+        with open(self._path(seg), mode) as f:
+            f.write(hdr)
+            f.write(payload)
+        self.ns[-1] += 1
+        self.count += 1
+        self.pushed += 1
+
+    # ---- consumer ------------------------------------------------------------------------
+    def peek(self):
+        """(kind, payload bytes) of the oldest record, or None when empty."""
+        while self.count:
+            seg = self.segs[0]
+            hdr = self._hdr
+            try:
+                with open(self._path(seg), "rb") as f:
+                    f.seek(self.head_off)
+                    if f.readinto(hdr) == HDR and hdr[0] == MAGIC:
+                        ln = hdr[2] | hdr[3] << 8
+                        data = f.read(ln)
+                        if len(data) == ln and _crc(hdr[1], data) == struct.unpack_from("<I", hdr, 4)[0]:
+                            self._hl = ln
+                            return hdr[1], data
+            except OSError:
+                pass
+            # damaged or missing (should not happen after the boot scan): skip the segment
+            self.corrupt += 1
+            self.count -= self.ns[0]
+            self._hl = None
+            self._next_segment()
+        return None
+
+    def pop(self):
+        """Forget the oldest record (after it was delivered)."""
+        if not self.count:
+            return
+        self._advance()
+        self.popped += 1
+        self._since_ckpt += 1
+        if self._since_ckpt >= self.checkpoint:
+            self.save_head()
+
+    def _advance(self):
+        ln = self._hl
+        self._hl = None
+        if ln is None:
+            hdr = self._hdr
+            ln = 0
+            try:
+                with open(self._path(self.segs[0]), "rb") as f:
+                    f.seek(self.head_off)
+                    if f.readinto(hdr) == HDR:
+                        ln = hdr[2] | hdr[3] << 8
+            except OSError:
+                pass
+        self.count -= 1
+        self.ns[0] -= 1
+        self.head_off += HDR + ln
+        if self.ns[0] <= 0:
+            self._next_segment()
+
+    def _next_segment(self):
+        seg = self.segs.pop(0)
+        self.ns.pop(0)
+        self.head_off = 0
+        if not self.segs:
+            self.tail_open = False
+        self._remove(seg)
+
+    def _drop_head(self):
+        self._advance()
+        self.dropped += 1
+        self._since_ckpt += 1
+        if self._since_ckpt >= self.checkpoint:
+            self.save_head()
+
+    def save_head(self):
+        """Checkpoint the delivery position and the dropped counter (one small atomic write)."""
+        self._since_ckpt = 0
+        seg = self.segs[0] if self.segs else self.next_seg
+        atomic.write_json(self.dir + "/head", {"seg": seg, "off": self.head_off, "dropped": self.dropped})
+
+    def __len__(self):
+        return self.count
