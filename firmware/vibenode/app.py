@@ -18,7 +18,7 @@ def topic(cfg, leaf):
 
 
 class Node:
-    def __init__(self, cfg, board):
+    def __init__(self, cfg, board, ssl=None):
         self.cfg = cfg
         self.board = board
         self.clock = board.clock
@@ -40,7 +40,7 @@ class Node:
         self.link = MqttLink(cfg["node_id"], m["host"], m["port"], self.clock, keepalive=m.get("keepalive", 30),
                              user=m.get("user"), password=m.get("password"),
                              will_topic=self.t_status, will_msg=json.dumps({"state": "offline", "node": cfg["node_id"]}),
-                             timeout_s=m.get("timeout_s", 5), log=log)
+                             timeout_s=m.get("timeout_s", 5), ssl=ssl, log=log)
         self.link.on_up = self._on_link_up
 
     # ---- status --------------------------------------------------------------------------
@@ -48,7 +48,7 @@ class Node:
         st = {"state": state, "node": self.cfg["node_id"], "fw": VERSION, "board": self.board.NAME,
               "sensors": [self.accel.NAME + "@" + self.accel.regs.describe()] if self.accel else [],
               "engine": self.engine.impl if self.engine else None, "errors": self.errors,
-              "reset_cause": self.board.reset_cause()}
+              "reset_cause": self.board.reset_cause(), "config": config.status()}
         return json.dumps(st)
 
     def _on_link_up(self, link):
@@ -145,12 +145,19 @@ class Node:
 
 
 def main(cycles=None):
+    from vibenode import portal
     try:
-        cfg = config.load()
-    except config.ConfigError as e:
-        print("vibenode: config error:", e)
-        return None
+        cfg = config.load()  # falls back to the last good config (status says why)
+        from link import tls
+        ssl = tls.context(cfg)  # CA + client cert/key for mutual TLS, None if TLS is off
+    except ValueError as e:  # config.ConfigError, tls.TLSConfigError: no MQTT at all
+        log("config", "%s: provisioning mode, no MQTT" % (e,))
+        return portal.run(None)
+    if config.state["error"]:
+        log("config", "running on the last good config: %s" % config.state["error"])
+    if portal.requested():
+        portal.run(cfg)  # bounded by portal.timeout_s, then normal mode
     board = board_mod.make(cfg)
-    node = Node(cfg, board)
+    node = Node(cfg, board, ssl)
     node.run(cycles)
     return node

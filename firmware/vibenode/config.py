@@ -1,26 +1,147 @@
-# Node configuration: /config.json on the device filesystem (the working directory on the
-# host board). Defaults are merged under what the file gives.
+# Node configuration: validated at boot, written atomically, never bricks the node.
+#
+# Files on the node's filesystem (the device root; on the host board the working directory):
+#   config.json         what the node is and does (schema: schemas/config.schema.json, docs/provisioning.md)
+#   secrets.json        Wi-Fi passphrases, MQTT credentials, TLS client key, portal passphrase
+#   ca.pem, client.pem  broker CA and the node's client certificate (names set in config "tls")
+#   config.good.json,   the last pair that validated; used when config.json/secrets.json are
+#   secrets.good.json   missing, corrupt or invalid (status says why: see status())
+#
+# The same code validates on the host (tools/provision.py imports this file under CPython) and on
+# the device at boot, so both give the same verdict and the same error text: "<field>: <what is wrong>".
+# Error messages name secret fields but never contain their values.
+#
+# load() -> cfg with secrets merged in their places (mqtt.user/password, wifi.networks[i].psk,
+# tls.key, portal.psk): never log or publish cfg as a whole.
 import json
+import os
 
 PATH = "config.json"
+SECRETS = "secrets.json"
+GOOD = "config.good.json"
+SECRETS_GOOD = "secrets.good.json"
+
+MAX_FILE = 16384  # a config bigger than this is not ours: refuse before parsing
 
 DEFAULTS = {
     "node_id": None,
+    "name": None,
     "site": "default",
-    "mqtt": {"host": "127.0.0.1", "port": 1883, "prefix": "vibenode", "keepalive": 30, "timeout_s": 5},
+    "wifi": {"networks": []},
+    "mqtt": {"host": None, "prefix": "vibenode", "keepalive": 30, "timeout_s": 5},
+    "tls": {"ca": "ca.pem", "cert": "client.pem"},
     "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 5},
     "board": {"name": "host"},
+    "portal": {"timeout_s": 300},
 }
+
+# sections owned by other parts of the firmware: checked to be objects here, their content by their owners
+OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp")
+KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal") + OPEN_SECTIONS
+SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+RANGES_G = (2, 4, 8, 16)
+MAX_NETWORKS = 5
+
+# what load() found, for the node's status topic (never holds a secret value)
+state = {"source": None, "error": None, "warnings": []}
 
 
 class ConfigError(ValueError):
     pass
 
 
+class Unprovisioned(ConfigError):
+    pass
+
+
+def status():
+    st = {"source": state["source"]}
+    if state["error"]:
+        st["error"] = state["error"]
+    if state["warnings"]:
+        st["warnings"] = list(state["warnings"])
+    return st
+
+
+# ---- field checks -------------------------------------------------------------------------
+def _fail(field, msg):
+    raise ConfigError("%s: %s" % (field, msg))
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v):
+    return (isinstance(v, (int, float))) and not isinstance(v, bool)
+
+
+def _obj(v, field):
+    if not isinstance(v, dict):
+        _fail(field, "must be an object")
+    return v
+
+
+def ident(v):
+    """A name that is safe as an MQTT topic level, a certificate CN and an AP name part."""
+    if not isinstance(v, str) or not 1 <= len(v) <= 32:
+        return False
+    for i, ch in enumerate(v):
+        if not ("a" <= ch <= "z" or "A" <= ch <= "Z" or "0" <= ch <= "9" or (i and ch in "-_")):
+            return False
+    return True
+
+
+def _ident(v, field):
+    if not ident(v):
+        _fail(field, "1-32 letters, digits, '-' or '_' (starting with a letter or digit), got %r" % (v,))
+    return v
+
+
+def _text(v, field, lo, hi, secret=False):
+    if not isinstance(v, str):
+        _fail(field, "must be a string")
+    n = len(v)
+    if n < lo or n > hi:
+        if secret:
+            _fail(field, "must be %d to %d characters (value not shown)" % (lo, hi))
+        _fail(field, "must be %d to %d characters, got %d" % (lo, hi, n))
+    for ch in v:
+        if ord(ch) < 32 or ord(ch) == 127:
+            _fail(field, "must not contain control characters" + (" (value not shown)" if secret else ""))
+    return v
+
+
+def _int(v, field, lo, hi):
+    if not _is_int(v) or v < lo or v > hi:
+        _fail(field, "an integer from %d to %d, got %r" % (lo, hi, v))
+    return v
+
+
+def _num(v, field, lo, hi):
+    if not _is_num(v) or v < lo or v > hi:
+        _fail(field, "a number from %s to %s, got %r" % (lo, hi, v))
+    return v
+
+
+def _fname(v, field):
+    if not isinstance(v, str) or not 1 <= len(v) <= 64 or "/" in v or "\\" in v or v.startswith("."):
+        _fail(field, "a plain file name on the node (no '/', not hidden), got %r" % (v,))
+    return v
+
+
+def _unknown(d, known, field, warnings):
+    for k in d:
+        if k not in known:
+            warnings.append("%s%s: unknown key, ignored" % (field + "." if field else "", k))
+
+
 def _merge(base, over):
     out = {}
     for k in base:
-        out[k] = base[k]
+        v = base[k]
+        out[k] = _merge(v, {}) if isinstance(v, dict) else v
     for k in over:
         v = over[k]
         if isinstance(v, dict) and isinstance(out.get(k), dict):
@@ -29,32 +150,304 @@ def _merge(base, over):
     return out
 
 
-def load(path=PATH):
-    try:
-        with open(path) as f:
-            raw = json.load(f)
-    except OSError:
-        raise ConfigError("no config file %s (node not provisioned)" % path)
-    except ValueError as e:
-        raise ConfigError("config %s is not valid JSON: %s" % (path, e))
-    if not isinstance(raw, dict):
-        raise ConfigError("config must be a JSON object")
+def is_loopback(host):
+    return host in LOOPBACK
+
+
+# ---- the schema ---------------------------------------------------------------------------
+def check(raw, secrets=None, exists=None, warnings=None):
+    """Validate a raw config (as read from config.json) and its secrets; return the full config
+    with defaults and secrets merged. `exists(name)` (optional) checks that a file is on the node.
+    Raises ConfigError("<field>: ...") on the first problem."""
+    if warnings is None:
+        warnings = []
+    _obj(raw, "config")
+    _unknown(raw, KNOWN, "", warnings)
+    for k in ("mqtt", "tls", "wifi", "sampling", "board", "portal") + OPEN_SECTIONS:
+        if k in raw and raw[k] is not None:
+            _obj(raw[k], k)
     cfg = _merge(DEFAULTS, raw)
-    check(cfg)
+    sec = {} if secrets is None else _obj(secrets, "secrets")
+
+    # identity
+    if cfg["node_id"] is None:
+        _fail("node_id", "required")
+    _ident(cfg["node_id"], "node_id")
+    if cfg["name"] is not None:
+        _text(cfg["name"], "name", 1, 64)
+    _ident(cfg["site"], "site")
+
+    # broker
+    m = cfg["mqtt"]
+    _unknown(m, ("host", "port", "prefix", "keepalive", "timeout_s", "client_id"), "mqtt", warnings)
+    for k in ("user", "password"):
+        if k in raw.get("mqtt", {}):
+            _fail("mqtt." + k, "credentials belong in secrets.json (\"mqtt\": {\"%s\": ...}), not config.json" % k)
+    if m["host"] is None:
+        _fail("mqtt.host", "required (the broker's DNS name as in its certificate, or an address)")
+    h = _text(m["host"], "mqtt.host", 1, 253)
+    if " " in h or "/" in h:
+        _fail("mqtt.host", "a host name or address, got %r" % (h,))
+    _ident(m["prefix"], "mqtt.prefix")
+    _int(m["keepalive"], "mqtt.keepalive", 0, 65535)
+    _num(m["timeout_s"], "mqtt.timeout_s", 0.1, 120)
+    if "client_id" in m:
+        _ident(m["client_id"], "mqtt.client_id")
+
+    # transport security: TLS unless explicitly disabled; default off only for a loopback broker
+    t = cfg["tls"]
+    _unknown(t, ("enabled", "ca", "cert"), "tls", warnings)
+    if "enabled" not in t:
+        t["enabled"] = not is_loopback(h)
+    if not isinstance(t["enabled"], bool):
+        _fail("tls.enabled", "true or false, got %r" % (t["enabled"],))
+    if "port" not in m:
+        m["port"] = 8883 if t["enabled"] else 1883
+    _int(m["port"], "mqtt.port", 1, 65535)
+    if t["enabled"]:
+        _fname(t["ca"], "tls.ca")
+        if exists is not None and not exists(t["ca"]):
+            _fail("tls.ca", "file %s not on the node" % t["ca"])
+        if t["cert"] is not None:
+            _fname(t["cert"], "tls.cert")
+            if exists is not None and not exists(t["cert"]):
+                _fail("tls.cert", "file %s not on the node" % t["cert"])
+    elif not is_loopback(h):
+        warnings.append("tls.enabled: false: MQTT to %s in plaintext" % h)
+
+    # wifi
+    w = cfg["wifi"]
+    _unknown(w, ("networks", "country", "hostname"), "wifi", warnings)
+    nets = w["networks"]
+    if not isinstance(nets, list) or len(nets) > MAX_NETWORKS:
+        _fail("wifi.networks", "a list of at most %d networks" % MAX_NETWORKS)
+    seen = []
+    for i, n in enumerate(nets):
+        f = "wifi.networks[%d]" % i
+        _obj(n, f)
+        _unknown(n, ("ssid", "open", "hidden"), f, warnings)
+        if "ssid" not in n:
+            _fail(f + ".ssid", "required")
+        _text(n["ssid"], f + ".ssid", 1, 32)
+        if n["ssid"] in seen:
+            _fail(f + ".ssid", "network %r listed twice" % n["ssid"])
+        seen.append(n["ssid"])
+        for k in ("open", "hidden"):
+            if k in n and not isinstance(n[k], bool):
+                _fail(f + "." + k, "true or false")
+    if "country" in w:
+        c = w["country"]
+        if not isinstance(c, str) or len(c) != 2 or not c.isalpha():
+            _fail("wifi.country", "a two-letter country code, got %r" % (c,))
+
+    # measurement
+    s = cfg["sampling"]
+    _int(s["rate"], "sampling.rate", 1, 25600)
+    if s["range_g"] not in RANGES_G or not _is_int(s["range_g"]):
+        _fail("sampling.range_g", "one of 2, 4, 8, 16, got %r" % (s["range_g"],))
+    n = s["window"]
+    if not _is_int(n) or n < 64 or n > 4096 or n & (n - 1):
+        _fail("sampling.window", "a power of two from 64 to 4096, got %r" % (n,))
+    _num(s["interval_s"], "sampling.interval_s", 0.001, 86400)
+    b = cfg["board"]
+    if not isinstance(b.get("name"), str) or not b["name"]:
+        _fail("board.name", "required, the board module's name")
+    p = cfg["portal"]
+    _unknown(p, ("timeout_s",), "portal", warnings)
+    _int(p["timeout_s"], "portal.timeout_s", 30, 86400)
+
+    # secrets
+    _unknown(sec, SECRET_KEYS, "secrets", warnings)
+    sw = _obj(sec.get("wifi", {}), "secrets.wifi")
+    for ssid in sw:
+        if ssid not in seen:
+            warnings.append("secrets.wifi: a passphrase for a network not in wifi.networks, ignored")
+        _text(sw[ssid], "secrets.wifi[%s]" % ssid, 8, 63, secret=True)
+    for i, nw in enumerate(nets):
+        if nw.get("open"):
+            nw["psk"] = None
+        elif nw["ssid"] in sw:
+            nw["psk"] = sw[nw["ssid"]]
+        else:
+            _fail("secrets.wifi", "no passphrase for wifi.networks[%d] %r (or set \"open\": true)" % (i, nw["ssid"]))
+    sm = _obj(sec.get("mqtt", {}), "secrets.mqtt")
+    _unknown(sm, ("user", "password"), "secrets.mqtt", warnings)
+    if "password" in sm and "user" not in sm:
+        _fail("secrets.mqtt.user", "required with secrets.mqtt.password")
+    if "user" in sm:
+        m["user"] = _text(sm["user"], "secrets.mqtt.user", 1, 64)
+        m["password"] = _text(sm.get("password", ""), "secrets.mqtt.password", 0, 256, secret=True)
+    key = sec.get("client_key")
+    if key is not None:
+        _text(key.replace("\n", " ").replace("\r", " ") if isinstance(key, str) else key,
+              "secrets.client_key", 100, 8192, secret=True)
+        if not (key.startswith("-----BEGIN ") and "PRIVATE KEY-----" in key):
+            _fail("secrets.client_key", "a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
+    if t["enabled"] and t["cert"] is not None and key is None:
+        _fail("secrets.client_key", "required: tls.cert %s needs its private key" % t["cert"])
+    t["key"] = key
+    psk = sec.get("portal_psk")
+    if psk is not None:
+        _text(psk, "secrets.portal_psk", 8, 63, secret=True)
+    p["psk"] = psk
     return cfg
 
 
-def check(cfg):
-    nid = cfg.get("node_id")
-    if not isinstance(nid, str) or not nid:
-        raise ConfigError("node_id: required, a non-empty string")
-    s = cfg["sampling"]
-    n = s.get("window")
-    if not isinstance(n, int) or n < 64 or n > 4096 or n & (n - 1):
-        raise ConfigError("sampling.window: a power of two from 64 to 4096, got %r" % (n,))
-    iv = s.get("interval_s")
-    if not isinstance(iv, (int, float)) or iv <= 0:
-        raise ConfigError("sampling.interval_s: a positive number, got %r" % (iv,))
-    m = cfg["mqtt"]
-    if not isinstance(m.get("host"), str) or not isinstance(m.get("port"), int):
-        raise ConfigError("mqtt.host (string) and mqtt.port (integer) are required")
+# ---- files --------------------------------------------------------------------------------
+def exists(name):
+    try:
+        os.stat(name)
+        return True
+    except OSError:
+        return False
+
+
+def _read(name):
+    """bytes of a file, or None if absent; ConfigError if unreadable or too big."""
+    try:
+        with open(name, "rb") as f:
+            data = f.read(MAX_FILE + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_FILE:
+        raise ConfigError("%s: larger than %d bytes" % (name, MAX_FILE))
+    return data
+
+
+def _parse(name, data):
+    try:
+        obj = json.loads(data)
+    except (ValueError, UnicodeError):
+        raise ConfigError("%s: not valid JSON (corrupt or truncated)" % name)
+    if not isinstance(obj, dict):
+        raise ConfigError("%s: must hold a JSON object" % name)
+    return obj
+
+
+def _load_pair(cname, sname, warnings):
+    cdata = _read(cname)
+    if cdata is None:
+        raise ConfigError("%s: missing" % cname)
+    raw = _parse(cname, cdata)
+    sdata = _read(sname)
+    sec = None if sdata is None else _parse(sname, sdata)
+    return check(raw, sec, exists, warnings), cdata, sdata
+
+
+def write_atomic(name, data):
+    """temp + rename: after a power cut the file holds either the old or the new content."""
+    tmp = name + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        try:
+            f.flush()
+        except AttributeError:
+            pass
+    try:
+        os.sync()
+    except (AttributeError, OSError):
+        pass
+    try:
+        os.rename(tmp, name)
+    except OSError:  # filesystems that refuse to rename onto an existing file (FAT)
+        os.remove(name)
+        os.rename(tmp, name)
+
+
+def _cleanup():
+    for n in (PATH, SECRETS, GOOD, SECRETS_GOOD):
+        if exists(n + ".tmp"):
+            try:
+                os.remove(n + ".tmp")  # a write cut short by power loss
+            except OSError:
+                pass
+
+
+def _remember(cdata, sdata):
+    """Keep a validated pair as the last good one (written only when it changed)."""
+    if _safe_read(GOOD) != cdata:
+        write_atomic(GOOD, cdata)
+    if sdata is None:
+        if exists(SECRETS_GOOD):
+            os.remove(SECRETS_GOOD)
+    elif _safe_read(SECRETS_GOOD) != sdata:
+        write_atomic(SECRETS_GOOD, sdata)
+
+
+def _safe_read(name):
+    try:
+        return _read(name)
+    except ConfigError:
+        return None
+
+
+def load():
+    """The config to run with: config.json + secrets.json if they validate, else the last good
+    pair (state says why). Raises Unprovisioned when there is no config at all, ConfigError when
+    nothing usable exists; either way the node must not talk MQTT."""
+    state["source"] = None
+    state["error"] = None
+    state["warnings"] = []
+    _cleanup()
+    warnings = []
+    try:
+        cfg, cdata, sdata = _load_pair(PATH, SECRETS, warnings)
+        state["source"] = PATH
+        state["warnings"] = warnings
+        try:
+            _remember(cdata, sdata)
+        except OSError as e:
+            warnings.append("could not keep last good config: %s" % (e,))
+        return cfg
+    except ConfigError as e:
+        first = str(e)
+    if not exists(PATH) and not exists(GOOD):
+        state["error"] = "not provisioned"
+        raise Unprovisioned("no %s: node not provisioned" % PATH)
+    warnings = []
+    try:
+        cfg, _, _ = _load_pair(GOOD, SECRETS_GOOD, warnings)
+    except ConfigError as e:
+        state["error"] = first
+        raise ConfigError("%s (and the last good config is unusable: %s)" % (first, e))
+    state["source"] = GOOD
+    state["error"] = first
+    state["warnings"] = warnings
+    return cfg
+
+
+def save(raw, secrets=None):
+    """Validate and store a new config (and secrets, if given) atomically; the current pair is
+    kept as last good first if it validates. Raises ConfigError without touching any file."""
+    cdata = json.dumps(raw).encode()
+    sdata = None if secrets is None else json.dumps(secrets).encode()
+    if secrets is None:
+        sdata = _safe_read(SECRETS)
+        secrets = None if sdata is None else _parse(SECRETS, sdata)
+    check(raw, secrets, exists, [])
+    try:
+        _, c0, s0 = _load_pair(PATH, SECRETS, [])
+        _remember(c0, s0)
+    except ConfigError:
+        pass
+    if sdata is not None:
+        write_atomic(SECRETS, sdata)
+    write_atomic(PATH, cdata)
+
+
+def node_id_hint():
+    """The node's id for the provisioning AP: from config (even a broken one) if it names a
+    valid id, else from the chip's unique id."""
+    for name in (PATH, GOOD):
+        try:
+            nid = _parse(name, _read(name) or b"").get("node_id")
+            if ident(nid):
+                return nid
+        except (ConfigError, AttributeError):
+            pass
+    try:
+        import machine
+        import binascii
+        return "vn-" + binascii.hexlify(machine.unique_id()).decode()
+    except Exception:
+        return "vn-unknown"
