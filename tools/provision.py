@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+"""Provision one vibenode: `make provision NODE=pump-07 SITE=site.json [SECRETS=secrets.json] [PORT=|OUT=]`.
+
+    provision.py --node-id ID --site SITE.json [--secrets SECRETS.json] [--fleet DIR]
+                 (--port /dev/ttyUSB0 | --out DIR)
+
+1. builds the node's config from the site file (everything but the node id; see
+   docs/provisioning.md) and its secrets from the secrets file, or asks for each Wi-Fi
+   passphrase when there is no secrets file;
+2. issues the node's client certificate from the fleet CA (--fleet DIR; refuses an id that is
+   already in the fleet inventory unless --reissue), or takes --ca/--cert/--key files;
+3. generates the node's own captive-portal passphrase (printed for the label, or --label FILE);
+4. validates all of it with the device's own validator (firmware/vibenode/config.py);
+5. renders the node's filesystem: config.json, secrets.json, ca.pem, client.pem;
+6. --out DIR: writes the files there (the host board boots from such a folder);
+   --port PORT: copies them to the device with mpremote as *.new, checks their SHA-256 on the
+   device, renames them into place (secrets first, config last) and checks the hashes again.
+"""
+import argparse
+import csv
+import getpass
+import hashlib
+import json
+import os
+import secrets as _rand
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from vibenode import config as nodeconfig  # noqa: E402  (the device's validator, run on the host)
+
+MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
+PSK_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o/1/l/i: read off a label
+WRITE_ORDER = ("ca.pem", "client.pem", "secrets.json", "config.json")  # config last: it is what boots
+
+
+class ProvisionError(Exception):
+    pass
+
+
+def read_json(path, what):
+    try:
+        with open(path) as f:
+            obj = json.load(f)
+    except FileNotFoundError:
+        raise ProvisionError("%s %s: not found" % (what, path))
+    except ValueError as e:
+        raise ProvisionError("%s %s: not valid JSON (%s)" % (what, path, e))
+    if not isinstance(obj, dict):
+        raise ProvisionError("%s %s: must hold a JSON object" % (what, path))
+    return obj
+
+
+def build_config(node_id, site):
+    """The node's config.json content: the site file plus the node id."""
+    if not nodeconfig.ident(node_id):
+        raise ProvisionError("node id %r: 1-32 letters, digits, '-' or '_' (starting with a letter or digit)"
+                             % (node_id,))
+    if "node_id" in site:
+        raise ProvisionError("site file: must not set node_id (it is per node: --node-id)")
+    raw = json.loads(json.dumps(site))
+    raw["node_id"] = node_id
+    return raw
+
+
+def portal_passphrase():
+    return "".join(_rand.choice(PSK_ALPHABET) for _ in range(16))
+
+
+def prompt_secrets(raw):
+    """Ask for each Wi-Fi passphrase (not echoed) when no secrets file is given."""
+    if not sys.stdin.isatty():
+        raise ProvisionError("no secrets file given and no terminal to ask on (use --secrets FILE)")
+    sec = {"wifi": {}}
+    for n in (raw.get("wifi") or {}).get("networks", []):
+        if isinstance(n, dict) and not n.get("open") and isinstance(n.get("ssid"), str):
+            sec["wifi"][n["ssid"]] = getpass.getpass("Wi-Fi passphrase for %r: " % n["ssid"])
+    user = input("MQTT user (empty: none, the client certificate identifies the node): ").strip()
+    if user:
+        sec["mqtt"] = {"user": user, "password": getpass.getpass("MQTT password: ")}
+    return sec
+
+
+def render_files(node_id, site, secrets, fleet=None, ca=None, cert=None, key=None, reissue=False,
+                 portal_psk=None):
+    """Validate and return ({name: bytes}, portal passphrase). Issues a certificate when fleet is
+    given (after validation succeeded, so a schema error issues nothing)."""
+    raw = build_config(node_id, site)
+    sec = json.loads(json.dumps(secrets or {}))
+    if "client_key" in sec or "portal_psk" in sec:
+        raise ProvisionError("secrets file: client_key and portal_psk are generated per node, remove them")
+    psk = portal_psk or portal_passphrase()
+    sec["portal_psk"] = psk
+    tls_on = None
+    files = {}
+    placeholder = "-----BEGIN PRIVATE KEY-----\n" + "A" * 100 + "\n-----END PRIVATE KEY-----\n"
+    # first pass: validate with placeholders, before touching the fleet
+    probe = dict(sec)
+    t = raw.get("tls") or {}
+    host = (raw.get("mqtt") or {}).get("host")
+    tls_on = t.get("enabled", not nodeconfig.is_loopback(host)) if isinstance(t, dict) else True
+    if tls_on and (t.get("cert", "client.pem") if isinstance(t, dict) else True):
+        probe["client_key"] = placeholder
+    names = set()
+    if tls_on and isinstance(t, dict):
+        names.add(t.get("ca", "ca.pem"))
+        if t.get("cert", "client.pem"):
+            names.add(t.get("cert", "client.pem"))
+    try:
+        nodeconfig.check(raw, probe, exists=lambda n: n in names, warnings=[])
+    except nodeconfig.ConfigError as e:
+        raise ProvisionError("schema: %s" % e)
+    if tls_on:
+        ca_name = t.get("ca", "ca.pem")
+        cert_name = t.get("cert", "client.pem")
+        if fleet is not None:
+            if fleet.find(node_id) and not reissue:
+                e = fleet.find(node_id)
+                raise ProvisionError("node id %s is already in the fleet inventory (serial %s, expires %s); "
+                                     "pick another id or pass --reissue to revoke and replace its certificate"
+                                     % (node_id, e["serial"], e["not_after"][:10]))
+            site_name = raw.get("site", nodeconfig.DEFAULTS["site"])
+            fleet.issue(node_id, site_name, reissue=reissue)
+            ca_b, cert_b, key_b = fleet.node_files(node_id)
+        else:
+            if not ca:
+                raise ProvisionError("TLS is on (broker %s): give --fleet DIR or --ca FILE (and --cert/--key)" % host)
+            ca_b = open(ca, "rb").read()
+            cert_b = open(cert, "rb").read() if cert else None
+            key_b = open(key, "rb").read() if key else None
+            if cert_name and not (cert_b and key_b):
+                raise ProvisionError("tls.cert is set: give --cert and --key (or --fleet DIR)")
+        files[ca_name] = ca_b
+        if cert_name:
+            files[cert_name] = cert_b
+            sec["client_key"] = key_b.decode()
+    try:
+        nodeconfig.check(raw, sec, exists=lambda n: n in files, warnings=[])
+    except nodeconfig.ConfigError as e:
+        raise ProvisionError("schema: %s" % e)
+    files["config.json"] = (json.dumps(raw, indent=1, sort_keys=True) + "\n").encode()
+    files["secrets.json"] = (json.dumps(sec, indent=1, sort_keys=True) + "\n").encode()
+    return files, psk
+
+
+def write_label(label, node_id, psk):
+    """Append (node id, AP name, portal passphrase) to a 0600 CSV for label printing."""
+    new = not os.path.exists(label)
+    fd = os.open(label, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["node_id", "access_point", "portal_passphrase"])
+        w.writerow([node_id, "vibenode-" + node_id, psk])
+
+
+def write_dir(files, out):
+    os.makedirs(out, exist_ok=True)
+    for name in WRITE_ORDER + tuple(sorted(set(files) - set(WRITE_ORDER))):
+        if name not in files:
+            continue
+        path = os.path.join(out, name)
+        tmp = path + ".tmp"
+        private = name == "secrets.json"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(files[name])
+        os.replace(tmp, path)
+    return out
+
+
+def render(node_id, site, secrets, out, fleet=None, label=None, **kw):
+    files, psk = render_files(node_id, site, secrets, fleet=fleet, **kw)
+    write_dir(files, out)
+    if label:
+        write_label(label, node_id, psk)
+    return files, psk
+
+
+# ---- device over mpremote ------------------------------------------------------------------
+def _mpremote(port, args, timeout=60):
+    try:
+        return subprocess.run([MPREMOTE, "connect", port] + args, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ProvisionError("device on %s stopped answering (mpremote timed out)" % port)
+
+
+def _last(r):
+    lines = (r.stderr or r.stdout or "").strip().splitlines()
+    return lines[-1] if lines else "exit %d" % r.returncode
+
+
+def check_device(port):
+    if port.startswith("/dev/") and not os.path.exists(port):
+        raise ProvisionError("no device at %s (plugged in? `.venv/bin/mpremote devs` lists serial ports)" % port)
+    r = _mpremote(port, ["exec", "import sys; print('MPY', sys.implementation.name)"], timeout=30)
+    if r.returncode == 0 and "MPY micropython" in r.stdout:
+        return
+    err = _last(r)
+    if "failed to access" in err or "could not open" in err.lower():
+        raise ProvisionError("no device at %s (%s)" % (port, err))
+    raise ProvisionError("the device on %s does not answer as MicroPython (%s): flash MicroPython and install "
+                         "vibenode first (README: Flashing a real ESP32, `make deploy`)" % (port, err))
+
+
+def _device_hashes(port, names):
+    code = ("import hashlib, binascii\n"
+            "for n in %r:\n"
+            " try:\n"
+            "  f = open(n, 'rb'); h = hashlib.sha256(f.read()); f.close()\n"
+            "  print('H', n, binascii.hexlify(h.digest()).decode())\n"
+            " except OSError:\n"
+            "  print('H', n, '-')\n" % (list(names),))
+    r = _mpremote(port, ["exec", code])
+    if r.returncode:
+        raise ProvisionError("reading hashes back from %s failed: %s" % (port, _last(r)))
+    out = {}
+    for ln in r.stdout.splitlines():
+        p = ln.split()
+        if len(p) == 3 and p[0] == "H":
+            out[p[1]] = p[2]
+    return out
+
+
+def write_device(files, port, tmpdir, checked=False):
+    """Copy to the device as *.new, verify, rename into place, verify again."""
+    if not checked:
+        check_device(port)
+    order = [n for n in WRITE_ORDER if n in files] + sorted(set(files) - set(WRITE_ORDER))
+    write_dir(files, tmpdir)
+    args = []
+    for n in order:
+        if args:
+            args.append("+")
+        args += ["fs", "cp", os.path.join(tmpdir, n), ":" + n + ".new"]
+    r = _mpremote(port, args, timeout=120)
+    if r.returncode:
+        raise ProvisionError("copying to %s failed: %s" % (port, _last(r)))
+    want = {n: hashlib.sha256(files[n]).hexdigest() for n in order}
+    got = _device_hashes(port, [n + ".new" for n in order])
+    bad = [n for n in order if got.get(n + ".new") != want[n]]
+    if bad:
+        raise ProvisionError("verification failed on %s: %s differ after copy; nothing was replaced"
+                             % (port, ", ".join(bad)))
+    code = ("import os\n"
+            "for n in %r:\n"
+            " try:\n"
+            "  os.rename(n + '.new', n)\n"
+            " except OSError:\n"
+            "  os.remove(n); os.rename(n + '.new', n)\n" % (order,))
+    r = _mpremote(port, ["exec", code])
+    if r.returncode:
+        raise ProvisionError("installing the files on %s failed: %s" % (port, _last(r)))
+    got = _device_hashes(port, order)
+    bad = [n for n in order if got.get(n) != want[n]]
+    if bad:
+        raise ProvisionError("verification failed on %s: %s differ after install" % (port, ", ".join(bad)))
+    return want
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("--node-id", required=True)
+    ap.add_argument("--site", required=True, help="site file: the config without node_id")
+    ap.add_argument("--secrets", help="secrets file (Wi-Fi passphrases, MQTT credentials); asked for if absent")
+    ap.add_argument("--fleet", help="fleet directory (tools/fleet.py): issue the node's client certificate")
+    ap.add_argument("--reissue", action="store_true", help="revoke and replace an id already in the inventory")
+    ap.add_argument("--ca")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--label", help="append id + portal passphrase to this CSV (0600) instead of printing it")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--port", help="serial port of the device (mpremote)")
+    g.add_argument("--out", help="render the filesystem into this folder instead")
+    a = ap.parse_args(argv)
+    try:
+        site = read_json(a.site, "site file")
+        if a.secrets:
+            secrets = read_json(a.secrets, "secrets file")
+        else:
+            secrets = prompt_secrets(build_config(a.node_id, site))
+        fleet = None
+        if a.fleet:
+            import fleet as fleetmod
+            fleet = fleetmod.Fleet(a.fleet)
+            if not fleet.exists():
+                raise ProvisionError("no fleet CA in %s (create it: tools/fleet.py --dir %s init)" % (a.fleet, a.fleet))
+        if a.port:
+            check_device(a.port)  # before issuing a certificate for a device that isn't there
+        files, psk = render_files(a.node_id, site, secrets, fleet=fleet, ca=a.ca, cert=a.cert, key=a.key,
+                                  reissue=a.reissue)
+        if a.out:
+            write_dir(files, a.out)
+            print("provision: %s rendered to %s (%s)" % (a.node_id, a.out, ", ".join(sorted(files))))
+        else:
+            import tempfile
+            with tempfile.TemporaryDirectory() as tmp:
+                hashes = write_device(files, a.port, tmp, checked=True)
+            print("provision: %s written to %s, %d files verified by SHA-256; reset the device to start it"
+                  % (a.node_id, a.port, len(hashes)))
+        if a.label:
+            write_label(a.label, a.node_id, psk)
+            print("provision: label line for %s appended to %s" % (a.node_id, a.label))
+        else:
+            print("LABEL  access point: vibenode-%s  passphrase: %s" % (a.node_id, psk))
+    except ProvisionError as e:
+        sys.exit("provision: " + str(e))
+    except Exception as e:
+        if type(e).__name__ == "FleetError":
+            sys.exit("provision: " + str(e))
+        raise
+
+
+if __name__ == "__main__":
+    main()
