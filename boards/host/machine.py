@@ -26,7 +26,7 @@ class ResetRequested(Exception):
     """machine.reset() on the host: unwinds to the host runner, which reboots the node."""
 
     def __init__(self, cause):
-        Exception.__init__(self, cause)
+        super().__init__(cause)  # (MicroPython has no Exception.__init__ to call directly)
         self.cause = cause
 
 

@@ -4,12 +4,22 @@
 #            -> report (lib/report) -> link (lib/link).
 # Measurement never waits for the network beyond the link's bounded socket timeouts, and no
 # error escapes the loop: a missing sensor or a dead broker is reported on status and retried.
+#
+# Reporting (contract: docs/mqtt.md): every reading gets the next persisted sequence number
+# (store/seqno.py) and goes out at QoS 1; when it cannot be delivered, or older ones are still
+# waiting, it goes to the store-and-forward queue (store/queue.py), which is replayed in order
+# between windows once the link is back. Commands arrive on `cmd` (vibenode/commands.py); the
+# supervisor (vibenode/supervisor.py) feeds the watchdog only while sampling and link progress.
 import gc
 import json
 
 import board as board_mod
 from vibenode import VERSION, config, log as logm
 from vibenode.log import log
+
+K_TELEMETRY = 0  # record kinds in the queue
+K_ALARM = 1
+WAVE_CHUNK = 2400  # raw bytes per waveform message (base64 ~3.2 KB, the message < 4 KB)
 
 
 def topic(cfg, leaf):
@@ -18,11 +28,12 @@ def topic(cfg, leaf):
 
 
 class Node:
-    def __init__(self, cfg, board, ssl=None):
+    def __init__(self, cfg, board, ssl=None, sup=None):
         self.cfg = cfg
         self.board = board
         self.clock = board.clock
         logm.clock = self.clock
+        self.sup = sup
         s = cfg["sampling"]
         self.n = s["window"]
         self.interval_ms = int(s["interval_s"] * 1000)
@@ -42,6 +53,251 @@ class Node:
                              will_topic=self.t_status, will_msg=json.dumps({"state": "offline", "node": cfg["node_id"]}),
                              timeout_s=m.get("timeout_s", 5), ssl=ssl, log=log)
         self.link.on_up = self._on_link_up
+        self._setup_reporting(cfg, m)
+
+    # ---- reporting path: topics, sequence, queue, alarms, commands --------------------------
+    def _setup_reporting(self, cfg, m):
+        from report.topics import Topics
+        from report.alarm import Alarms
+        from store.seqno import SeqCounter
+        from store.queue import Queue
+        from vibenode.commands import Commands
+        self.topics = Topics(m["prefix"], cfg["site"], cfg["node_id"])
+        rp = cfg.get("reporting") or {}
+        st = cfg.get("store") or {}
+        self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))
+        self.queue = Queue(st.get("dir", "queue"), capacity=self._capacity(st), log=log)
+        self.alarms = Alarms(cfg.get("alarms"))
+        self.cmds = Commands(self)
+        self.link.on_msg = self.cmds.on_message
+        self.max_window = rp.get("max_window", 4096)
+        self.capture_req = None
+        self.reboot_req = False
+        self.ident_until = None
+        self.sent = 0  # readings delivered directly
+        self.replayed = 0  # readings delivered from the queue
+        self.queued = 0  # readings that went to the queue
+        self._dropped_reported = self.queue.dropped
+        self._hash = None
+        nets = (cfg.get("wifi") or {}).get("networks") or []
+        if nets:
+            from link.wifi import Wifi
+            self.link.wifi = Wifi(self.board.wlan(), nets, self.clock, log)
+        lk = cfg.get("link") or {}
+        self.link.backoff_min_ms = int(lk.get("backoff_min_s", 0.5) * 1000)
+        self.link.backoff_max_ms = int(lk.get("backoff_max_s", 60) * 1000)
+        self.link._backoff = self.link.backoff_min_ms
+
+    def _capacity(self, st):
+        """Queue capacity in readings: config store.capacity, else 24 h at the interval, bounded
+        by half the free filesystem space at ~600 bytes per stored reading."""
+        cap = st.get("capacity")
+        if isinstance(cap, int) and cap > 0:
+            return cap
+        cap = int(86400 * 1000 // max(1, self.interval_ms))
+        try:
+            import os
+            v = os.statvfs(".")
+            cap = min(cap, v[0] * v[4] // 2 // 600)
+        except Exception:
+            pass
+        return max(cap, 10)
+
+    def config_hash(self):
+        if self._hash is None:
+            try:
+                import hashlib
+                import binascii
+                with open(config.state.get("source") or config.PATH, "rb") as f:
+                    self._hash = binascii.hexlify(hashlib.sha256(f.read()).digest()[:6]).decode()
+            except Exception:
+                self._hash = "unknown"
+        return self._hash
+
+    def topic_of(self, kind):
+        return self.topics.alarm if kind == K_ALARM else self.topics.telemetry
+
+    def send_record(self, kind, payload, seq):
+        """Deliver a reading (QoS 1) or queue it; older queued readings always go first."""
+        q = self.queue
+        if not len(q) and self.link.up:
+            if self.link.publish(self.topic_of(kind), payload, qos=1):
+                self.sent += 1
+                return True
+        try:
+            q.push(kind, payload)
+            self.queued += 1
+            log("report", "seq %d not delivered (%s); queued (%d)" % (seq, self.link.last_error or "replay pending",
+                                                                       len(q)))
+        except Exception as e:  # filesystem full or failing: the reading is lost, say so
+            self.set_error("store", "queue write failed: %s" % (e,))
+        return False
+
+    def pump(self, deadline_ms=None, limit=16):
+        """Replay queued readings in order while the link is up (at most `limit`, and not past
+        deadline_ms). Returns how many went out."""
+        from report.encode import replayed
+        q = self.queue
+        n = 0
+        clock = self.clock
+        while n < limit and len(q) and self.link.up:
+            if deadline_ms is not None and clock.ticks_diff(deadline_ms, clock.ticks_ms()) <= 0:
+                break
+            r = q.peek()
+            if r is None:
+                break
+            kind, payload = r
+            if not self.link.publish(self.topic_of(kind), replayed(payload), qos=1):
+                break
+            q.pop()
+            n += 1
+            self.replayed += 1
+        if n and not len(q):
+            q.save_head()
+            self.event("replayed", {"count": self.replayed, "dropped": q.dropped})
+        return n
+
+    def publish_reading(self, rep):
+        from report.encode import dumps
+        seq = rep["seq"]
+        self.send_record(K_TELEMETRY, dumps(rep), seq)
+        for rule, old, new, v, lim in self.alarms.update(rep):
+            al = {"node": self.cfg["node_id"], "seq": seq, "ts": rep["ts"], "metric": rule["metric"],
+                  "axis": rule.get("axis", "any"), "state": new, "prev": old, "value": v, "limit": lim}
+            log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
+            self.send_record(K_ALARM, dumps(al), seq)
+
+    def event(self, name, fields=None):
+        ev = {"event": name, "node": self.cfg["node_id"], "ts": self.clock.time()}
+        if fields:
+            for k in fields:
+                ev[k] = fields[k]
+        if self.link.up:
+            self.link.publish(self.topics.event, json.dumps(ev), qos=1)
+
+    def send_ack(self, ack):
+        if self.link.up:
+            self.link.publish(self.topics.cmd_ack, json.dumps(ack), qos=0)
+
+    def counters(self):
+        q = self.queue
+        lk = self.link
+        return {"queued": len(q), "dropped": q.dropped, "sent": self.sent, "replayed": self.replayed,
+                "connects": lk.connects, "link_failures": lk.failures, "cmd_dropped": self.cmds.dropped,
+                "seq": self.seqc.last()}
+
+    # ---- commands ------------------------------------------------------------------------
+    def persist(self, section, upd, replace=False):
+        """Save accepted settings in config.json (validated, atomic, last good kept). Returns
+        an error text, or None when saved."""
+        try:
+            with open(config.PATH) as f:
+                raw = json.load(f)
+            sec = raw.get(section)
+            if replace or not isinstance(sec, dict):
+                sec = {}
+            for k in upd:
+                sec[k] = upd[k]
+            raw[section] = sec
+            config.save(raw)
+        except Exception as e:
+            return "%s: %s" % (type(e).__name__, e)
+        cur = self.cfg.get(section)
+        if replace or not isinstance(cur, dict):
+            self.cfg[section] = dict(upd)
+        else:
+            for k in upd:
+                cur[k] = upd[k]
+        self._hash = None
+        return None
+
+    def apply_sampling(self, interval_s, window):
+        if interval_s is not None:
+            self.interval_ms = int(interval_s * 1000)
+        if window is not None and window != self.n:
+            self.n = window
+            self.sampler = self.engine = self.accel = None  # re-made at the next window
+            gc.collect()
+
+    def has_spectrum(self):
+        return self.engine is not None and hasattr(self.engine, "spectrum_u16")
+
+    def identify(self, seconds):
+        self.ident_until = self.clock.ticks_add(self.clock.ticks_ms(), seconds * 1000)
+        log("identify", "for %d s" % seconds)
+
+    def serve_capture(self, seq):
+        rid, kind, ax = self.capture_req
+        self.capture_req = None
+        axes = (0, 1, 2) if ax == "all" else ("xyz".index(ax),)
+        if kind == "waveform":
+            ok = self._send_waveform(rid, seq, axes)
+        else:
+            ok = self._send_spectrum(rid, seq, axes)
+        if not ok:
+            self.event("capture_failed", {"id": rid, "kind": kind, "error": self.link.last_error})
+
+    def _send_waveform(self, rid, seq, axes):
+        import binascii
+        smp = self.sampler
+        nbytes = 2 * self.n
+        per = (nbytes + WAVE_CHUNK - 1) // WAVE_CHUNK
+        total = per * len(axes)
+        i = 0
+        for a in axes:
+            mv = memoryview(smp.axes[a])
+            raw = memoryview(bytes(mv))  # int16 little-endian on every supported chip
+            mv = None
+            for off in range(0, nbytes, WAVE_CHUNK):
+                end = min(off + WAVE_CHUNK, nbytes)
+                msg = {"id": rid, "node": self.cfg["node_id"], "seq": seq, "kind": "waveform", "axis": "xyz"[a],
+                       "index": i, "total": total, "n": self.n, "offset": off // 2, "count": (end - off) // 2,
+                       "rate": self.accel.rate, "scale_g": self.accel.scale, "fmt": "i16le",
+                       "data": binascii.b2a_base64(raw[off:end]).decode().strip()}
+                if not self.link.publish(self.topics.waveform, json.dumps(msg), qos=1):
+                    return False
+                msg = None
+                i += 1
+            raw = None
+        return True
+
+    def _send_spectrum(self, rid, seq, axes):
+        # The feature engine exports a spectrum as spectrum_u16(axis) -> (array('H') bins,
+        # bin width Hz, g per count); chunked like the waveform.
+        import binascii
+        eng = self.engine
+        total_chunks = []
+        for a in axes:
+            bins, df, scale = eng.spectrum_u16(a)
+            nb = len(bins) * 2
+            total_chunks.append((a, bins, df, scale, nb))
+        total = sum((c[4] + WAVE_CHUNK - 1) // WAVE_CHUNK for c in total_chunks)
+        i = 0
+        for a, bins, df, scale, nb in total_chunks:
+            raw = memoryview(bytes(memoryview(bins)))
+            for off in range(0, nb, WAVE_CHUNK):
+                end = min(off + WAVE_CHUNK, nb)
+                msg = {"id": rid, "node": self.cfg["node_id"], "seq": seq, "kind": "spectrum", "axis": "xyz"[a],
+                       "index": i, "total": total, "bins": nb // 2, "offset": off // 2, "count": (end - off) // 2,
+                       "df_hz": df, "scale_g": scale, "fmt": "u16le",
+                       "data": binascii.b2a_base64(raw[off:end]).decode().strip()}
+                if not self.link.publish(self.topics.spectrum, json.dumps(msg), qos=1):
+                    return False
+                i += 1
+        return True
+
+    def reboot(self):
+        """Deliberate restart: exact sequence number and queue position saved first (no gap)."""
+        log("cmd", "reboot requested")
+        self.seqc.save_exact()
+        self.queue.save_head()
+        if self.sup is not None and self.sup.safe_mode:
+            self.sup.clear_safe_mode()
+        if self.link.up:
+            self.link.publish(self.topics.status, self.status("rebooting"), retain=True, qos=1)
+        self.link.disconnect()
+        import machine
+        machine.reset()
 
     # ---- status --------------------------------------------------------------------------
     def status(self, state="online"):
@@ -49,11 +305,36 @@ class Node:
               "sensors": [self.accel.NAME + "@" + self.accel.regs.describe()] if self.accel else [],
               "engine": self.engine.impl if self.engine else None, "errors": self.errors,
               "reset_cause": self.board.reset_cause(), "config": config.status()}
+        st["config_hash"] = self.config_hash()
+        st["seq0"] = self.seqc.first
+        st["queued"] = len(self.queue)
+        st["interval_s"] = self.interval_ms / 1000
+        st["window"] = self.n
+        if self.sup is not None:
+            st["boot"] = self.sup.info()
+            st["safe_mode"] = self.sup.safe_mode
         return json.dumps(st)
 
     def _on_link_up(self, link):
         log("link", "connected to %s:%d" % (link.host, link.port))
-        link.publish(self.t_status, self.status(), retain=True, qos=1)
+        if not link.publish(self.t_status, self.status(), retain=True, qos=1):
+            return
+        if not link.subscribe(self.topics.cmd, 1):
+            return
+        q = self.queue
+        ev = self.counters()
+        ev["outage_ms"] = link.last_down_ms
+        ev["last_error"] = link.last_error
+        self.event("link_up", ev)
+        if q.dropped != self._dropped_reported:
+            self.event("dropped", {"count": q.dropped - self._dropped_reported, "total": q.dropped})
+            self._dropped_reported = q.dropped
+        sup = self.sup
+        if sup is not None and sup.crash_trace and link.up:
+            if link.publish(self.topics.event, json.dumps({"event": "crash", "node": self.cfg["node_id"],
+                                                           "ts": self.clock.time(), "boot": sup.boots - 1,
+                                                           "trace": sup.crash_trace}), qos=1):
+                sup.crash_published()
 
     def set_error(self, key, msg):
         if self.errors.get(key) != msg:
@@ -106,40 +387,78 @@ class Node:
         scale = self.accel.scale
         for ax in range(3):
             eng.compute(ax, smp.axes[ax], scale)
-        self.seq += 1
+        self.seq = self.seqc.take()
         rep = {"node": self.cfg["node_id"], "seq": self.seq, "ts": self.clock.time(),
                "rate": smp.rate_measured_mhz / 1000, "n": self.n, "odr": self.accel.rate,
                "x": eng.result(0), "y": eng.result(1), "z": eng.result(2)}
         if smp.window_overrun:
             rep["overrun"] = True
+        if rep["ts"] < 1600000000:
+            rep["unsync"] = True  # the clock was never set (no NTP yet): ts is uptime-based
         return rep
+
+    def start_watchdog(self):
+        """Limits from the schedule: a window plus an interval, plus the longest blocking link
+        work (connect + CONNACK, publish + PUBACK, each bounded by the socket timeout)."""
+        sup = self.sup
+        if sup is None:
+            return
+        t = int(self.cfg["mqtt"].get("timeout_s", 5) * 1000)
+        win_ms = self.n * 1000 // max(1, self.cfg["sampling"]["rate"])
+        lim = self.interval_ms + win_ms + 4 * t + 5000
+        limits = {"link": 4 * t + 5000}
+        if not sup.safe_mode:
+            limits["sampler"] = lim
+        sup.start_wdt(lim + 10000, limits)
 
     def run(self, cycles=None):
         clock = self.clock
-        log("boot", "vibenode %s on board %s, node %s" % (VERSION, self.board.NAME, self.cfg["node_id"]))
-        self.ensure_sensor()  # so the birth message names what was found
+        sup = self.sup
+        safe = sup is not None and sup.safe_mode
+        log("boot", "vibenode %s on board %s, node %s%s" % (VERSION, self.board.NAME, self.cfg["node_id"],
+                                                           " (SAFE MODE)" if safe else ""))
+        if not safe:
+            self.ensure_sensor()  # so the birth message names what was found
         self.link.connect()
+        self.start_watchdog()
         next_ms = clock.ticks_ms()
         done = 0
         while cycles is None or done < cycles:
-            if self.ensure_sensor():
+            if not safe and self.ensure_sensor():
                 rep = self.measure()
                 if rep is not None:
-                    payload = json.dumps(rep)
-                    self.link.connect()
-                    if not self.link.publish(self.t_telemetry, payload, qos=1):
-                        log("report", "seq %d not delivered (%s)" % (rep["seq"], self.link.last_error))
-                    rep = payload = None
+                    self.publish_reading(rep)
+                    if self.capture_req is not None:
+                        self.serve_capture(rep["seq"])
+                    rep = None
+            if sup is not None:
+                sup.progress("sampler")
             done += 1
             gc.collect()
             next_ms = clock.ticks_add(next_ms, self.interval_ms)
-            # between windows: service the link in small slices until the next window is due
+            # between windows: link, replay, commands in small slices until the next window is due
             while True:
                 left = clock.ticks_diff(next_ms, clock.ticks_ms())
                 if left <= 0:
                     break
                 self.link.service()
-                clock.sleep_ms(min(left, 100))
+                if sup is not None:
+                    sup.progress("link")
+                if self.link.up:
+                    self.pump(next_ms)
+                    self.cmds.process()
+                if self.reboot_req:
+                    self.reboot()
+                if self.capture_req is not None and not safe:
+                    break  # capture now: start the next window at once
+                if sup is not None:
+                    sup.feed()
+                    sup.tick()
+                left = clock.ticks_diff(next_ms, clock.ticks_ms())
+                if left > 0:
+                    clock.sleep_ms(min(left, 100))
+            if self.capture_req is not None:
+                next_ms = clock.ticks_ms()
             if clock.ticks_diff(clock.ticks_ms(), next_ms) > self.interval_ms:
                 next_ms = clock.ticks_ms()  # fell behind by more than an interval: don't burst
 
@@ -158,6 +477,18 @@ def main(cycles=None):
     if portal.requested():
         portal.run(cfg)  # bounded by portal.timeout_s, then normal mode
     board = board_mod.make(cfg)
-    node = Node(cfg, board, ssl)
-    node.run(cycles)
+    from vibenode.supervisor import Supervisor
+    sup = Supervisor(board, board.clock, log=log)
+    node = Node(cfg, board, ssl, sup)
+    try:
+        node.run(cycles)
+    except Exception as e:
+        if type(e).__name__ == "ResetRequested":  # the host board's machine.reset()
+            raise
+        # an unhandled error: keep the traceback for the next boot's event, then restart
+        import sys
+        sys.print_exception(e)
+        sup.crashed(e)
+        import machine
+        machine.reset()
     return node
