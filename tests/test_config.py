@@ -1,0 +1,353 @@
+"""Node config: one validator on host and device, agreeing with the published JSON schema; precise
+errors naming the field; secrets never echoed; atomic writes; last-good fallback through power cuts
+and corruption, on the real MicroPython unix port."""
+import copy
+import json
+import os
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from conftest import ROOT, Subscriber, mpy_result, start_node
+
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
+from vibenode import config as hostconfig  # noqa: E402  the same file the device runs
+
+SCHEMA = json.load(open(os.path.join(ROOT, "schemas", "config.schema.json")))
+SECRETS_SCHEMA = json.load(open(os.path.join(ROOT, "schemas", "secrets.schema.json")))
+KEY = "-----BEGIN PRIVATE KEY-----\n" + "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg" * 3 + "\n-----END PRIVATE KEY-----\n"
+WIFI_PSK = "Wifi-Secret-4417"
+BASE = {"node_id": "pump-07", "site": "plant1", "name": "Pump 7 drive end",
+        "mqtt": {"host": "broker.plant1.lan"}, "wifi": {"networks": [{"ssid": "plant"}]},
+        "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 5}, "board": {"name": "esp32_devkitc"}}
+BASE_SEC = {"wifi": {"plant": WIFI_PSK}, "client_key": KEY, "portal_psk": "label-pass-9931"}
+
+
+def case(case_name, field=None, cfg=None, sec=None, files=("ca.pem", "client.pem"), schema=True, **patch):
+    c = copy.deepcopy(BASE if cfg is None else cfg)
+    for path, v in patch.items():
+        d = c
+        keys = path.split("__")
+        for k in keys[:-1]:
+            d = d.setdefault(k, {})
+        if v is DEL:
+            d.pop(keys[-1], None)
+        else:
+            d[keys[-1]] = v
+    return {"name": case_name, "cfg": c, "sec": copy.deepcopy(BASE_SEC if sec is None else sec), "files": list(files),
+            "field": field, "schema": schema}
+
+
+DEL = object()
+CASES = [
+    case("base"),
+    case("loopback_plaintext_default", cfg={"node_id": "sim-1", "mqtt": {"host": "127.0.0.1", "port": 1883}},
+         sec={}, files=()),
+    case("open_network", wifi={"networks": [{"ssid": "guest", "open": True}]}),
+    case("unknown_key_is_a_warning", smapling={"window": 1}),
+    case("explicit_plaintext_remote", tls={"enabled": False}, files=()),
+    case("no_mtls", tls={"cert": None}, files=("ca.pem",)),
+    case("node_id_missing", "node_id", node_id=DEL),
+    case("node_id_slash", "node_id", node_id="a/b"),
+    case("node_id_too_long", "node_id", node_id="n" * 33),
+    case("node_id_leading_dash", "node_id", node_id="-x"),
+    case("site_space", "site", site="plant 1"),
+    case("host_missing", "mqtt.host", mqtt__host=DEL),
+    case("host_space", "mqtt.host", mqtt__host="broker plant"),
+    case("port_range", "mqtt.port", mqtt__port=70000),
+    case("port_string", "mqtt.port", mqtt__port="8883"),
+    case("keepalive_negative", "mqtt.keepalive", mqtt__keepalive=-1),
+    case("password_in_config", "mqtt.password", mqtt__password="hunter2-in-config"),
+    case("prefix_slash", "mqtt.prefix", mqtt__prefix="a/b"),
+    case("window_not_pow2", "sampling.window", sampling__window=1000),
+    case("window_too_big", "sampling.window", sampling__window=8192),
+    case("range_g", "sampling.range_g", sampling__range_g=3),
+    case("rate_zero", "sampling.rate", sampling__rate=0),
+    case("rate_bool", "sampling.rate", sampling__rate=True),
+    case("interval_zero", "sampling.interval_s", sampling__interval_s=0),
+    case("too_many_networks", "wifi.networks", wifi={"networks": [{"ssid": "n%d" % i} for i in range(6)]}),
+    case("ssid_empty", "wifi.networks[0].ssid", wifi={"networks": [{"ssid": ""}]}),
+    case("ssid_too_long", "wifi.networks[0].ssid", wifi={"networks": [{"ssid": "s" * 33}]}),
+    case("country", "wifi.country", wifi={"networks": [{"ssid": "plant"}], "country": "USA"}),
+    case("tls_enabled_string", "tls.enabled", tls={"enabled": "yes"}),
+    case("tls_ca_path", "tls.ca", tls={"ca": "../etc/ca.pem"}),
+    case("portal_timeout", "portal.timeout_s", portal={"timeout_s": 5}),
+    case("features_not_object", "features", features=[1, 2]),
+    case("name_control_char", "name", name="bad\x07name"),
+    case("board_name_empty", "board.name", board={"name": ""}),
+    case("mqtt_not_object", "mqtt", mqtt=[]),
+    # checks only the validator can make (files on the node, secrets against config)
+    case("wifi_psk_missing", "secrets.wifi", sec={"client_key": KEY}, schema=False),
+    case("client_key_missing", "secrets.client_key", sec={"wifi": {"plant": WIFI_PSK}}, schema=False),
+    case("ca_file_missing", "tls.ca", files=("client.pem",), schema=False),
+    case("cert_file_missing", "tls.cert", files=("ca.pem",), schema=False),
+    case("ssid_twice", "wifi.networks[1].ssid", wifi={"networks": [{"ssid": "plant"}, {"ssid": "plant"}]},
+         schema=False),
+    case("psk_too_short", "secrets.wifi[plant]", sec=dict(BASE_SEC, wifi={"plant": "Sh0rt!x"}), schema=False),
+    case("psk_control", "secrets.wifi[plant]", sec=dict(BASE_SEC, wifi={"plant": "Tab\there-secret"}), schema=False),
+    case("client_key_not_pem", "secrets.client_key", sec=dict(BASE_SEC, client_key="Z" * 120), schema=False),
+    case("password_without_user", "secrets.mqtt.user", sec=dict(BASE_SEC, mqtt={"password": "Pw-Secret-881"}),
+         schema=False),
+    case("portal_psk_short", "secrets.portal_psk", sec=dict(BASE_SEC, portal_psk="Prt-77"), schema=False),
+]
+SECRET_VALUES = [WIFI_PSK, "Sh0rt!x", "Tab\there-secret", "Pw-Secret-881", "Prt-77", "label-pass-9931",
+                 "MIGHAgEAMBMGByqGSM49"]
+
+CHECK_SCRIPT = r"""
+import json, sys
+from vibenode import config
+out = []
+for c in json.loads(open(sys.argv[1]).read()):
+    files = c["files"]
+    w = []
+    try:
+        cfg = config.check(c["cfg"], c["sec"], lambda n: n in files, w)
+        out.append({"ok": True, "port": cfg["mqtt"]["port"], "tls": cfg["tls"]["enabled"], "warnings": w})
+    except config.ConfigError as e:
+        out.append({"ok": False, "error": str(e)})
+print("RESULT " + json.dumps(out))
+"""
+
+
+def host_check(c):
+    w = []
+    try:
+        cfg = hostconfig.check(copy.deepcopy(c["cfg"]), copy.deepcopy(c["sec"]), lambda n: n in c["files"], w)
+        return {"ok": True, "port": cfg["mqtt"]["port"], "tls": cfg["tls"]["enabled"], "warnings": w}
+    except hostconfig.ConfigError as e:
+        return {"ok": False, "error": str(e)}
+
+
+@pytest.fixture(scope="module")
+def device_verdicts(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cases")
+    p = d / "cases.json"
+    p.write_text(json.dumps(CASES))
+    return mpy_result(CHECK_SCRIPT, args=[str(p)])
+
+
+def test_device_and_host_validators_agree_and_name_the_field(device_verdicts):
+    assert len(device_verdicts) == len(CASES)
+    for c, dev in zip(CASES, device_verdicts):
+        assert host_check(c) == dev, c["name"]  # same code, same verdict, same words on both sides
+        if c["field"] is None:
+            assert dev["ok"], (c["name"], dev)
+        else:
+            assert not dev["ok"], c["name"]
+            assert dev["error"].startswith(c["field"] + ":"), (c["name"], dev["error"])
+
+
+def test_published_schema_agrees_with_the_validator(device_verdicts):
+    n = 0
+    for c, dev in zip(CASES, device_verdicts):
+        if not c["schema"]:
+            continue
+        errs = list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(c["cfg"]))
+        assert (not errs) == dev["ok"], (c["name"], [e.message for e in errs], dev)
+        n += 1
+    assert n >= 30
+    for c in CASES:  # every valid case's secrets match the secrets schema too
+        if c["field"] is None or not c["field"].startswith("secrets"):
+            jsonschema.validate(c["sec"], SECRETS_SCHEMA)
+    for c in CASES:
+        if c["name"] in ("psk_too_short", "client_key_not_pem", "password_without_user", "portal_psk_short"):
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(c["sec"], SECRETS_SCHEMA)
+
+
+def test_safe_defaults_and_none_for_secrets(device_verdicts):
+    v = {c["name"]: d for c, d in zip(CASES, device_verdicts)}
+    assert v["base"]["tls"] is True and v["base"]["port"] == 8883  # remote broker: TLS by default
+    assert v["loopback_plaintext_default"]["tls"] is False and v["loopback_plaintext_default"]["port"] == 1883
+    assert v["no_mtls"]["ok"] and v["no_mtls"]["tls"] is True
+    assert any("plaintext" in w for w in v["explicit_plaintext_remote"]["warnings"])
+    assert any(w.startswith("smapling") for w in v["unknown_key_is_a_warning"]["warnings"])
+    assert not v["wifi_psk_missing"]["ok"]  # no default passphrase, ever
+    assert hostconfig.DEFAULTS.get("portal", {}).get("psk") is None
+    flat = json.dumps(hostconfig.DEFAULTS)
+    assert "password" not in flat and "psk" not in flat and "key\"" not in flat
+
+
+def test_errors_never_contain_secret_values(device_verdicts):
+    for c, dev in zip(CASES, device_verdicts):
+        text = json.dumps(dev)
+        for s in SECRET_VALUES:
+            assert s not in text and json.dumps(s)[1:-1] not in text, (c["name"], s)
+
+
+# ---- files: atomic writes, last good, power cuts --------------------------------------------
+STORE_SCRIPT = r"""
+import json, os, sys
+from vibenode import config
+A = json.loads(sys.argv[1]); SA = json.loads(sys.argv[2])
+B = json.loads(sys.argv[3]); SB = json.loads(sys.argv[4])
+real_open = open
+log = []
+
+def wipe():
+    for n in os.listdir("."):
+        os.remove(n)
+
+def put(name, data):
+    f = real_open(name, "wb"); f.write(data); f.close()
+
+def who(cfg):
+    return cfg["wifi"]["networks"][0]["ssid"] if cfg["wifi"]["networks"] else None
+
+# 1. save + load, good copy kept; corrupt / invalid / missing
+wipe()
+config.save(A, SA)
+c = config.load()
+log.append(["saved", who(c), config.status(), sorted(os.listdir("."))])
+raw = real_open("config.json", "rb").read()
+put("config.json", raw[: len(raw) // 2])
+c = config.load()
+log.append(["truncated", who(c), config.status()])
+put("config.json", b"\xff\x00garbage")
+c = config.load()
+log.append(["garbage", who(c), config.status()])
+bad = dict(A); bad["sampling"] = {"window": 1000}
+put("config.json", json.dumps(bad).encode())
+c = config.load()
+log.append(["invalid", who(c), config.status()])
+put("secrets.json", b"{\"wifi\": {\"plant\": \"short\"}}")
+put("config.json", raw)
+c = config.load()
+log.append(["bad_secrets", who(c), config.status()])
+try:
+    config.save(bad, SA)
+    log.append(["save_invalid", "saved!"])
+except config.ConfigError as e:
+    log.append(["save_invalid", str(e), real_open("config.json", "rb").read() == raw])
+os.remove("config.json"); os.remove("config.good.json")
+try:
+    config.load(); log.append(["none", "loaded!"])
+except config.Unprovisioned as e:
+    log.append(["none", "unprovisioned", str(e)])
+put("config.json", json.dumps(bad).encode())
+try:
+    config.load(); log.append(["invalid_no_fallback", "loaded!"])
+except config.Unprovisioned:
+    log.append(["invalid_no_fallback", "unprovisioned?"])
+except config.ConfigError as e:
+    log.append(["invalid_no_fallback", "error", str(e)])
+
+# 2. power cut at every write position while saving B over A
+class Cut(Exception):
+    pass
+
+budget = [0]
+
+class CutFile:
+    def __init__(self, f):
+        self.f = f
+    def write(self, data):
+        n = budget[0]
+        if n < len(data):
+            self.f.write(data[:n]); self.f.close(); budget[0] = 0
+            raise Cut()
+        budget[0] -= len(data)
+        return self.f.write(data)
+    def flush(self):
+        pass
+    def __enter__(self):
+        return self
+    def __exit__(self, *a):
+        self.f.close()
+
+def cut_open(name, mode="r"):
+    f = real_open(name, mode)
+    return CutFile(f) if "w" in mode else f
+
+outcomes = {}
+k = 0
+total = None
+while True:
+    wipe()
+    config.save(A, SA)
+    config.load()  # A is current and last good
+    budget[0] = k
+    config.open = cut_open
+    try:
+        config.save(B, SB)
+        done = True
+    except Cut:
+        done = False
+    config.open = real_open
+    try:
+        c = config.load()  # the reboot after the power cut
+        w = who(c) + ("/fallback" if config.status().get("error") else "")
+    except config.ConfigError as e:
+        w = "BRICKED: " + str(e)
+    outcomes[w] = outcomes.get(w, 0) + 1
+    if done:
+        total = k
+        break
+    k += 7 if k > 64 else 1
+print("RESULT " + json.dumps({"log": log, "outcomes": outcomes, "cut_points": k, "total": total}))
+"""
+
+
+def test_last_good_config_survives_corruption_and_power_cuts(tmp_path):
+    A = {"node_id": "pump-07", "site": "plant1", "mqtt": {"host": "127.0.0.1", "port": 1883},
+         "wifi": {"networks": [{"ssid": "plant"}]}}
+    SA = {"wifi": {"plant": WIFI_PSK}}
+    B = dict(A, wifi={"networks": [{"ssid": "plant2"}]}, name="moved to line 2")
+    SB = {"wifi": {"plant2": "Second-Secret-77"}}
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    r = mpy_result(STORE_SCRIPT, cwd=str(fs), args=[json.dumps(x) for x in (A, SA, B, SB)])
+    log = {e[0]: e[1:] for e in r["log"]}
+    assert log["saved"][0] == "plant" and log["saved"][1] == {"source": "config.json"}
+    assert "config.good.json" in log["saved"][2] and "secrets.good.json" in log["saved"][2]
+    for what, field in (("truncated", "config.json: not valid JSON"), ("garbage", "config.json: not valid JSON"),
+                        ("invalid", "sampling.window:"), ("bad_secrets", "secrets.wifi[plant]:")):
+        who, st = log[what]
+        assert who == "plant" and st["source"] == "config.good.json", (what, st)
+        assert st["error"].startswith(field), (what, st)
+    assert "short" not in json.dumps(log["bad_secrets"])
+    assert log["save_invalid"][0].startswith("sampling.window:") and log["save_invalid"][1] is True
+    assert log["none"][0] == "unprovisioned"
+    assert log["invalid_no_fallback"][0] == "error" and "sampling.window" in log["invalid_no_fallback"][1]
+    # power cuts: the node always boots, on A (maybe via the last good copy) or on B, never bricked
+    out = r["outcomes"]
+    assert not [k for k in out if k.startswith("BRICKED")], out
+    assert set(out) <= {"plant", "plant/fallback", "plant2"}, out
+    assert out.get("plant2") == 1  # only the uncut save gives B...
+    assert out.get("plant", 0) + out.get("plant/fallback", 0) >= 60  # ...every cut before that gives A
+    assert out.get("plant/fallback", 0) >= 1  # new secrets + old config (cut between the renames): last good
+    assert r["cut_points"] > 60 and r["total"] > 200
+
+
+def test_node_boots_on_last_good_config_and_says_why(broker, tmp_path):
+    """Real provisioning output (tools/provision.py --out), real node on the unix port."""
+    site = {"site": "plant1", "mqtt": {"host": "127.0.0.1", "port": broker.port, "keepalive": 10},
+            "wifi": {"networks": [{"ssid": "plant"}]},
+            "sampling": {"rate": 3200, "range_g": 16, "window": 256, "interval_s": 1},
+            "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.0, 0.0], "noise_g": 0.0}}}
+    (tmp_path / "site.json").write_text(json.dumps(site))
+    (tmp_path / "secrets.json").write_text(json.dumps({"wifi": {"plant": WIFI_PSK}}))
+    fs = tmp_path / "fs"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "provision.py"), "--node-id", "pump-07",
+                        "--site", str(tmp_path / "site.json"), "--secrets", str(tmp_path / "secrets.json"),
+                        "--out", str(fs), "--label", str(tmp_path / "labels.csv")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    out1, _ = start_node(str(fs), cycles=1).communicate(timeout=60)
+    assert (fs / "config.good.json").exists(), out1
+    raw = (fs / "config.json").read_bytes()
+    (fs / "config.json").write_bytes(raw[:40])  # power cut / flash corruption
+    sub = Subscriber(broker.port)
+    node = start_node(str(fs), cycles=8)  # Wi-Fi must settle before the link comes up
+    out2, _ = node.communicate(timeout=60)
+    assert node.returncode == 0, out2
+    assert sub.wait_for(lambda m: m[0].endswith("/telemetry"), timeout=20), out2
+    st = [json.loads(p) for t, p, _ in sub.msgs if t.endswith("/status") and b'"online"' in p]
+    sub.close()
+    assert st and st[0]["config"]["source"] == "config.good.json", st
+    assert st[0]["config"]["error"].startswith("config.json: not valid JSON")
+    assert "running on the last good config" in out2
+    psk = [ln for ln in open(tmp_path / "labels.csv")][1].strip().split(",")[2]
+    for s in (WIFI_PSK, psk):
+        assert s not in out1 + out2 + r.stdout + json.dumps(st)
