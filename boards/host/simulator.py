@@ -15,6 +15,8 @@
 #   noise_g        RMS of white noise, a number or [x, y, z]    (0.01)
 #   gravity_g      [x, y, z] static acceleration                 ([0, 0, 1])
 #   temperature    {"start_c": 35.0, "drift_c_per_h": 0.5}
+#   recording      {"path": "x.npy", "rate_hz": 12000, "scale_g": 0.0005, "loop": true}: replay a
+#                  recording instead of the synthetic machine (format: recording.py)
 import array
 import math
 
@@ -61,6 +63,10 @@ class MachineSim:
         self.temp_drift = float(t.get("drift_c_per_h", 0.5))
         self._rate = 0
         self.comps = []
+        self.rec = None
+        if cfg.get("recording"):
+            from recording import Recording
+            self.rec = Recording(cfg["recording"])
 
     def set_rpm(self, rpm):
         self.rpm = rpm
@@ -112,6 +118,9 @@ class MachineSim:
     # ---- the signal ------------------------------------------------------------------------
     def sample(self, k, rate_mhz, out):
         """Fill out[0..2] with the acceleration in micro-g at sample k."""
+        if self.rec is not None:
+            self.rec.sample(k, rate_mhz, out)
+            return
         if rate_mhz != self._rate:
             self._plan(rate_mhz)
         sin = self.sin

@@ -366,9 +366,14 @@ class Node:
         self.accel = acc
         self.sensor_retry_ms = 1000
         from window.sampler import Sampler
-        from features.engine import FeatureEngine
+        from features.engine import FeatureEngine, clip_limits
         self.sampler = Sampler(acc, self.clock, self.n)
-        self.engine = FeatureEngine(self.n, acc.rate)
+        try:
+            self.engine = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"))
+        except (ValueError, KeyError, TypeError) as e:
+            self.set_error("features", "features config: %s (defaults used)" % (e,))
+            self.engine = FeatureEngine(self.n, acc.rate)
+        self._clip = clip_limits(acc.range_g, acc.scale)
         log("sensor", "%s at %s, %d Hz, +-%d g, engine %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,
                                                             self.engine.impl))
         self.clear_error("accel")
@@ -385,8 +390,9 @@ class Node:
             return None
         eng = self.engine
         scale = self.accel.scale
+        lo, hi = self._clip
         for ax in range(3):
-            eng.compute(ax, smp.axes[ax], scale)
+            eng.compute(ax, smp.axes[ax], scale, lo, hi)
         self.seq = self.seqc.take()
         rep = {"node": self.cfg["node_id"], "seq": self.seq, "ts": self.clock.time(),
                "rate": smp.rate_measured_mhz / 1000, "n": self.n, "odr": self.accel.rate,

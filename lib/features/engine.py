@@ -1,58 +1,548 @@
-# Feature engine: turns one window of int16 samples per axis into features.
+# Feature engine: turns one window of int16 samples per axis into vibration features.
 #
-#   eng = FeatureEngine(n=2048, rate_hz=3200)
-#   eng.compute(axis_index, samples, scale_g)   # no allocation in the kernels
-#   eng.result(axis_index)                      # dict for the report (allocates, once per window)
+#   eng = FeatureEngine(n=2048, rate_hz=3200, cfg=config["features"])
+#   eng.compute(axis, samples, scale_g, clip_lo, clip_hi)   # integer kernels only: no allocation
+#   eng.result(axis)                                        # compact dict for telemetry (allocates)
+#   eng.spectrum_u16(axis) -> (array('H'), df Hz, g per unit)   amplitude spectrum, on request
+#   eng.envelope_u16(axis) -> (array('H'), df Hz, g per unit)   envelope spectrum, on request
+#   eng.impl                                                "viper" or "python"
+#
+# Per axis and window: mean (removed before everything else), RMS, peak, peak-to-peak, crest,
+# skewness, kurtosis; Hann-windowed real FFT (block floating point), single-sided amplitude
+# spectrum in g, top-K interpolated peaks, dominant frequency, band RMS, high-frequency RMS,
+# velocity RMS (mm/s) by frequency-domain integration with its ISO 10816-3 zone; envelope
+# spectrum of a resonance band (FFT-domain band-pass + Hilbert magnitude, decimated by the
+# band-limited inverse FFT) with bearing defect lines at BPFO/BPFI/BSF/FTF and harmonics.
+#
+# compute() runs only integer kernels and integer bookkeeping (results stay in preallocated
+# int arrays); all floating point happens in result() and the export helpers, once per window.
 import array
 import math
 
+from features import bearing, velocity
+
 try:
-    from features import timedomain as _k
+    from features import timedomain as _td, fft as _fft, spectrum as _sp, envelope as _env
+    _MODS = (_td, _fft, _sp, _env)
     IMPL = "viper"
-except Exception:  # compiled module unusable here (wrong arch / older MicroPython)
-    from features import reference as _k
+except Exception:  # compiled modules unusable here (wrong arch / older MicroPython)
+    _MODS = None
     IMPL = "python"
 
 AXES = ("x", "y", "z")
+_LIM = 0x400000  # FFT data limit (reference.LIM)
+_NAMES = ("moments", "sumsq_split", "moments34", "hann_load", "cfft", "rsplit", "absmax", "isqrt", "power",
+          "peaks", "band_sum", "wsum", "range_max", "export_u16", "band_copy", "env_mag", "env_prep")
+
+
+class _Kernels:
+    pass
+
+
+def kernels(impl=None):
+    """The kernel set: viper (compiled) unless impl == "python" or the compiled set is unusable."""
+    k = _Kernels()
+    if impl == "python" or _MODS is None:
+        from features import reference
+        mods = (reference,)
+        k.impl = "python"
+    else:
+        mods = _MODS
+        k.impl = "viper"
+    for name in _NAMES:
+        for m in mods:
+            if hasattr(m, name):
+                setattr(k, name, getattr(m, name))
+                break
+    return k
+
+
+def twiddles(n):
+    """Quarter-wave cosine table array('i') of n/4+1 values round(2**18 cos(2 pi k / n))."""
+    t = array.array("i", bytes(4 * (n // 4 + 1)))
+    for k in range(n // 4 + 1):
+        t[k] = int(round(262144 * math.cos(2 * math.pi * k / n)))
+    return t
+
+
+def hann(n):
+    """array('h') of the periodic Hann window w[i] = 0.5 - 0.5 cos(2 pi i / n), i = 0..n/2, Q15."""
+    w = array.array("h", bytes(2 * (n // 2 + 1)))
+    for i in range(n // 2 + 1):
+        w[i] = int(round(32767 * (0.5 - 0.5 * math.cos(2 * math.pi * i / n))))
+    return w
+
+
+def _bitlen(v):
+    r = 0
+    while v >> r:
+        r += 1
+    return r
+
+
+def _sig(x, d=3):
+    """Round to d significant digits (compact JSON)."""
+    if x == 0 or x != x:
+        return 0.0
+    return float("%.*g" % (d, x))
+
+
+# per-axis integer slots (self.td)
+_S, _LO, _HI, _HH, _HL, _LL, _MEAN, _SH34, _CLIP = 0, 1, 2, 3, 4, 5, 6, 7, 8
+_M34 = 9  # 13 values: sum q, then (hi, lo) of q2, q3a, q3b, q4a, q4b, q4c
+_TDLEN = _M34 + 13
+# exponents (self.ex): amplitude of bin k = sqrt(p_k) * 2**ex[_EA]; envelope likewise
+_EA, _EE, _F1, _ENV_OK = 0, 1, 2, 3
 
 
 class FeatureEngine:
-    def __init__(self, n, rate_hz, impl=None):
+    def __init__(self, n, rate_hz, cfg=None, impl=None):
+        if not isinstance(n, int) or n < 64 or n > 4096 or n & (n - 1):
+            raise ValueError("features: window length must be a power of two from 64 to 4096, got %r" % (n,))
+        if not rate_hz or rate_hz <= 0:
+            raise ValueError("features: sample rate must be positive, got %r" % (rate_hz,))
         self.n = n
+        self.m = n // 2
         self.rate_hz = rate_hz
-        self.k = _k
-        self.impl = IMPL
-        if impl == "python":
-            from features import reference
-            self.k = reference
-            self.impl = "python"
-        self._m = array.array("i", [0, 0, 0])
-        self._q = array.array("i", [0, 0, 0])
-        # per axis: mean, rms, peak, p2p, crest (g) and clipped flag
-        self.vals = [array.array("f", [0.0] * 5) for _ in AXES]
-        self.clipped = [False, False, False]
+        self.df = float(rate_hz) / n
+        self.k = kernels(impl)
+        self.impl = self.k.impl
+        self.tw = twiddles(n)
+        self.win = hann(n)
+        self.buf = array.array("i", bytes(4 * n))
+        self.p = array.array("i", bytes(4 * (self.m + 1)))
+        self.st = array.array("i", [0, 0])
+        self.o = array.array("i", [0, 0, 0, 0])
+        self.m34 = array.array("i", bytes(4 * 13))
+        self.td = [array.array("i", bytes(4 * _TDLEN)) for _ in AXES]
+        self.ex = [array.array("i", [0, 0, 0, 0]) for _ in AXES]
+        self.scale = [0.0, 0.0, 0.0]
+        self.configure(cfg or {})
 
+    # ---- configuration (allocates; once) ------------------------------------------------------
+    def _bins(self, band, incl_hi=False):
+        lo, hi = float(band[0]), float(band[1])
+        if hi <= lo:
+            raise ValueError("features: band %r must have lo < hi" % (band,))
+        k0 = int(math.ceil(lo / self.df - 1e-9))
+        k1 = int(math.floor(hi / self.df + 1e-9)) + 1 if incl_hi else int(math.ceil(hi / self.df - 1e-9))
+        k0 = max(1, min(k0, self.m))
+        k1 = max(k0, min(k1, self.m))
+        return k0, k1
+
+    def configure(self, cfg):
+        self.cfg = cfg
+        m = self.m
+        nyq = self.rate_hz / 2.0
+        self.K = int(cfg.get("top_k", 3))
+        if not 1 <= self.K <= 16:
+            raise ValueError("features.top_k: 1..16")
+        self.pk = [array.array("i", bytes(4 * 4 * self.K)) for _ in AXES]  # idx, p[k-1], p[k], p[k+1]
+        self.pidx = array.array("i", bytes(4 * self.K))
+        self.pval = array.array("i", bytes(4 * self.K))
+        bands = cfg.get("bands")
+        if bands is None:
+            bands = [b for b in ([2, 10], [10, 100], [100, 1000], [1000, 5000]) if b[0] < nyq]
+        self.band_bins = [self._bins(b) for b in bands]
+        self.bands = bands
+        hf = cfg.get("hf_band", [1000, 5000])
+        self.hf_bins = self._bins(hf) if hf and hf[0] < nyq else None
+        self.bs = [array.array("i", bytes(4 * 2 * (len(bands) + 1))) for _ in AXES]
+        # velocity
+        vc = cfg.get("velocity") or {}
+        vb = vc.get("band", [10, 1000])
+        self.vel_bins = self._bins(vb, incl_hi=True)
+        self.wm, self.we, self.f_ref = velocity.weights(m, self.df, self.vel_bins[0], self.vel_bins[1])
+        self.iso = velocity.limits(vc.get("group", 2), vc.get("foundation", "rigid"))
+        self.vs = [array.array("i", bytes(16)) for _ in AXES]
+        # shaft speed: fixed rpm, or "auto" = strongest line in rpm_range (measured 1x)
+        rpm = cfg.get("rpm")
+        self.rpm_auto = rpm == "auto"
+        self.f1_b64 = 0
+        if self.rpm_auto:
+            rr = cfg.get("rpm_range", [600, 3600])
+            self.rpm_bins = self._bins([rr[0] / 60.0, rr[1] / 60.0], incl_hi=True)
+        elif rpm:
+            self.f1_b64 = int(float(rpm) / 60.0 / self.df * 64 + 0.5)
+        # envelope / bearing defects
+        self.mult = bearing.multiples(cfg.get("bearing"))
+        ec = cfg.get("envelope")
+        self.env = None
+        if ec is not None or self.mult:
+            ec = ec or {}
+            band = ec.get("band", [nyq * 0.3, nyq * 0.95])
+            k0, k1 = self._bins([band[0], min(band[1], nyq * 0.999)])
+            if k1 - k0 < 4:
+                raise ValueError("features.envelope.band %r: too narrow for %d Hz / %d" % (band, self.rate_hz, self.n))
+            mm = 4
+            while mm < 2 * (k1 - k0):
+                mm <<= 1
+            if mm > m:
+                mm = m
+                if k1 > k0 + mm:
+                    k1 = k0 + mm
+            self.env = (k0, k1, mm)
+            self.env_h = int(ec.get("harmonics", 3))
+            self.env_tol = float(ec.get("tol", 0.01))
+            self.env_tol_q10 = int(self.env_tol * 1024 + 0.5)
+            self.env_alarm = float(ec.get("alarm", 4.0))
+            names = list(self.mult.keys()) if self.mult else []
+            self.env_names = [d for d in bearing.DEFECTS if d in names]
+            # multiples in Q8 (times each harmonic): the bin arithmetic stays below 2**30
+            self.env_mq8 = array.array("i", [int(self.mult[d] * h * 256 + 0.5) for d in self.env_names
+                                            for h in range(1, self.env_h + 1)])
+            self.ev = [array.array("i", bytes(4 * (len(self.env_mq8) + 3))) for _ in AXES]
+            nbe = int(ec.get("bins", 256))
+            self.envx = [array.array("H", bytes(2 * min(nbe, mm // 2))) for _ in AXES]
+        ex = cfg.get("export") or {}
+        nb = int(ex.get("bins", 512))
+        grp = 1
+        while m // grp > nb:
+            grp <<= 1
+        self.sx_grp = grp
+        self.sx = [array.array("H", bytes(2 * (m // grp))) for _ in AXES]
+
+    # ---- one window, one axis: integers only ---------------------------------------------------
     def compute(self, axis, x, scale_g, clip_lo=-32768, clip_hi=32767):
         n = self.n
-        m = self._m
-        q = self._q
-        self.k.moments(x, n, m)
-        s, lo, hi = m[0], m[1], m[2]
-        mean = (s + (n >> 1)) // n if s >= 0 else -((-s + (n >> 1)) // n)
-        self.k.sumsq_split(x, n, mean, q)
-        # back to real numbers: a handful of float operations per axis and window
-        ss = q[0] * 65536.0 + q[1] * 512.0 + q[2]
-        rms = math.sqrt(ss / n) * scale_g
-        pk = max(hi - mean, mean - lo) * scale_g
-        v = self.vals[axis]
-        v[0] = (s / n) * scale_g
-        v[1] = rms
-        v[2] = pk
-        v[3] = (hi - lo) * scale_g
-        v[4] = (pk / rms) if rms > 0 else 0.0
-        self.clipped[axis] = lo <= clip_lo or hi >= clip_hi
+        if len(x) < n:
+            raise ValueError("features: window holds fewer than n samples")
+        k = self.k
+        td = self.td[axis]
+        ex = self.ex[axis]
+        o = self.o
+        self.scale[axis] = scale_g
+        # time domain
+        k.moments(x, n, o)
+        s = o[0]
+        lo = o[1]
+        hi = o[2]
+        mean = (s + (n >> 1)) // n
+        td[_S] = s
+        td[_LO] = lo
+        td[_HI] = hi
+        td[_MEAN] = mean
+        td[_CLIP] = 1 if (lo <= clip_lo or hi >= clip_hi) else 0
+        k.sumsq_split(x, n, mean, o)
+        td[_HH] = o[0]
+        td[_HL] = o[1]
+        td[_LL] = o[2]
+        maxd = hi - mean
+        if mean - lo > maxd:
+            maxd = mean - lo
+        sh = 0
+        while ((maxd + ((1 << sh) >> 1)) >> sh) > 1023:
+            sh += 1
+        td[_SH34] = sh
+        k.moments34(x, n, mean, sh, self.m34)
+        m34 = self.m34
+        for i in range(13):
+            td[_M34 + i] = m34[i]
+        # spectrum
+        r = _bitlen(maxd) - 7  # windowed samples below 2**22
+        buf = self.buf
+        p = self.p
+        st = self.st
+        m = self.m
+        k.hann_load(x, n, mean, r, self.win, buf)
+        st[0] = 0
+        k.cfft(buf, m, self.tw, 2, 0, st)
+        k.rsplit(buf, m, self.tw, 1, st)
+        sh = _pshift(st[1])
+        k.power(buf, m, sh, p)
+        em = r - 15 + st[0]
+        ex[_EA] = em + sh
+        # peaks (with neighbours for interpolation)
+        kk = self.K
+        k.peaks(p, 1, m, kk, self.pidx, self.pval)
+        pk = self.pk[axis]
+        for i in range(kk):
+            j = self.pidx[i]
+            pk[4 * i] = j
+            if j:
+                pk[4 * i + 1] = p[j - 1]
+                pk[4 * i + 2] = p[j]
+                pk[4 * i + 3] = p[j + 1]
+        # band energies, high-frequency band, velocity
+        bs = self.bs[axis]
+        i = 0
+        for b in self.band_bins:
+            k.band_sum(p, b[0], b[1], o)
+            bs[i] = o[0]
+            bs[i + 1] = o[1]
+            i += 2
+        if self.hf_bins:
+            k.band_sum(p, self.hf_bins[0], self.hf_bins[1], o)
+            bs[i] = o[0]
+            bs[i + 1] = o[1]
+        vb = self.vel_bins
+        k.wsum(p, self.wm, self.we, vb[0], vb[1], self.vs[axis])
+        # compact spectrum export (peak-hold over groups of bins)
+        sx = self.sx[axis]
+        k.export_u16(p, 0, len(sx), self.sx_grp, sx)
+        # shaft frequency in 1/64 bin
+        f1 = self.f1_b64
+        if self.rpm_auto:
+            k.range_max(p, self.rpm_bins[0], self.rpm_bins[1], o)
+            f1 = self._interp_b64(o[1])
+        ex[_F1] = f1
+        ex[_ENV_OK] = 0
+        if self.env is not None:
+            self._envelope(axis, em, f1)
+
+    def _interp_b64(self, j):
+        """Peak bin j refined by the Hann-window ratio estimator, in 1/64 bin (integers only)."""
+        k = self.k
+        p = self.p
+        if j < 1 or j >= self.m:
+            return j << 6
+        a = k.isqrt(p[j])
+        al = k.isqrt(p[j - 1])
+        ar = k.isqrt(p[j + 1])
+        if a == 0:
+            return j << 6
+        if ar >= al:
+            d = ((2 * ar - a) << 6) // (ar + a)
+        else:
+            d = -(((2 * al - a) << 6) // (al + a))
+        if d > 32:
+            d = 32
+        if d < -32:
+            d = -32
+        return (j << 6) + d
+
+    def _envelope(self, axis, em, f1):
+        k = self.k
+        buf = self.buf
+        p = self.p
+        st = self.st
+        o = self.o
+        n = self.n
+        k0, k1, mm = self.env
+        ex = self.ex[axis]
+        bm = k.absmax(buf, 2 * k0, 2 * k1)
+        if bm == 0:
+            return
+        s = 0
+        while ((bm + 1) << (s + 1)) <= _LIM:
+            s += 1
+        if s == 0:
+            while ((bm + 1 + ((1 << -s) >> 1)) >> -s) > _LIM:
+                s -= 1
+        k.band_copy(buf, k0, k1, mm, s)
+        st[0] = 0
+        k.cfft(buf, mm, self.tw, n // mm, 1, st)
+        c2 = st[0]
+        sh2 = _pshift(k.absmax(buf, 0, 2 * mm))
+        k.env_mag(buf, mm, sh2, o)
+        ebar = (o[0] + (mm >> 2)) // (mm >> 1)
+        k.env_prep(buf, mm, self.win, n // mm, ebar, 0)
+        st[0] = 0
+        k.cfft(buf, mm >> 1, self.tw, 2 * n // mm, 0, st)
+        k.rsplit(buf, mm >> 1, self.tw, n // mm, st)
+        sh4 = _pshift(st[1])
+        k.power(buf, mm >> 1, sh4, p)
+        ex[_EE] = st[0] + sh4 + sh2 + c2 + em - s
+        ex[_ENV_OK] = 1
+        ev = self.ev[axis]
+        mq = self.env_mq8
+        nb = mm >> 1
+        top = 0
+        for i in range(len(mq)):
+            c = (f1 * mq[i]) >> 8  # defect line, 1/64 bin
+            tol = (c * self.env_tol_q10) >> 10
+            if tol < 64:
+                tol = 64
+            lo = (c - tol + 32) >> 6
+            hi = ((c + tol + 32) >> 6) + 1
+            if lo < 1:
+                lo = 1
+            if hi > nb:
+                hi = nb
+            if lo < hi:
+                k.range_max(p, lo, hi, o)
+                ev[i] = o[0]
+            else:
+                ev[i] = 0
+            if hi > top:
+                top = hi
+        # background: mean power from 1 bin to 20 % above the highest line searched
+        top = top + top // 5
+        if top > nb:
+            top = nb
+        if top < 2:
+            top = 2
+        k.band_sum(p, 1, top, o)
+        j = len(mq)
+        ev[j] = o[0]
+        ev[j + 1] = o[1]
+        ev[j + 2] = top - 1
+        k.export_u16(p, 0, len(self.envx[axis]), 1, self.envx[axis])
+
+    # ---- results (floating point, allocates; once per window) --------------------------------
+    def _amp_scale(self, axis):
+        """g per unit of sqrt(p) in single-sided amplitude (Hann coherent gain corrected)."""
+        return 4.0 / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
+
+    def time_domain(self, axis):
+        td = self.td[axis]
+        n = self.n
+        g = self.scale[axis]
+        mean = td[_MEAN]
+        ss = td[_HH] * 65536.0 + td[_HL] * 512.0 + td[_LL]
+        rms = math.sqrt(ss / n) * g
+        pk = max(td[_HI] - mean, mean - td[_LO]) * g
+        q = [td[_M34 + 1 + 2 * i] * 65536.0 + td[_M34 + 2 + 2 * i] for i in range(6)]
+        s2 = q[0]
+        s3 = q[1] * 1024.0 + q[2]
+        s4 = q[3] * 1048576.0 + q[4] * 2048.0 + q[5]
+        mu = td[_M34] / n
+        m2 = s2 / n - mu * mu
+        m3 = s3 / n - 3 * mu * s2 / n + 2 * mu ** 3
+        m4 = s4 / n - 4 * mu * s3 / n + 6 * mu * mu * s2 / n - 3 * mu ** 4
+        if m2 > 0:
+            skew = m3 / m2 ** 1.5
+            kurt = m4 / (m2 * m2)
+        else:
+            skew = 0.0
+            kurt = 0.0
+        return {"mean": td[_S] / n * g, "rms": rms, "peak": pk, "p2p": (td[_HI] - td[_LO]) * g,
+                "crest": pk / rms if rms > 0 else 0.0, "skew": skew, "kurt": kurt, "clipped": bool(td[_CLIP])}
+
+    def peaks(self, axis):
+        """[(frequency Hz, amplitude g)] of the top-K spectral peaks, strongest first."""
+        out = []
+        sc = self._amp_scale(axis)
+        pk = self.pk[axis]
+        for i in range(self.K):
+            j = pk[4 * i]
+            if not j:
+                break
+            al, a, ar = math.sqrt(pk[4 * i + 1]), math.sqrt(pk[4 * i + 2]), math.sqrt(pk[4 * i + 3])
+            d = 0.0
+            if a > 0:
+                if ar >= al:
+                    d = (2 * ar - a) / (ar + a)
+                else:
+                    d = -(2 * al - a) / (al + a)
+                d = max(-0.5, min(0.5, d))
+            corr = 1.0
+            if d:
+                x = math.pi * d
+                corr = x * (1 - d * d) / math.sin(x)
+            out.append(((j + d) * self.df, a * corr * sc))
+        return out
+
+    def _band_rms(self, axis, h, l):
+        e = h * 65536.0 + l
+        return math.sqrt(16.0 / 3.0 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
+
+    def bands_rms(self, axis):
+        bs = self.bs[axis]
+        return [self._band_rms(axis, bs[2 * i], bs[2 * i + 1]) for i in range(len(self.band_bins))]
+
+    def hf_rms(self, axis):
+        if not self.hf_bins:
+            return None
+        i = 2 * len(self.band_bins)
+        return self._band_rms(axis, self.bs[axis][i], self.bs[axis][i + 1])
+
+    def velocity_rms(self, axis):
+        """mm/s RMS over the velocity band."""
+        a, b, c, d = self.vs[axis]
+        tot = ((b * 32768.0 + a) + c) * 65536.0 + d
+        e = tot / 32768.0 / (2 * math.pi * self.f_ref) ** 2
+        return math.sqrt(16.0 / 3.0 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis] * velocity.G_MM_S2
+
+    def shaft_hz(self, axis):
+        return self.ex[axis][_F1] / 64.0 * self.df
+
+    def envelope(self, axis):
+        """{"lines": {defect: [g at 1x, 2x, ...]}, "ratio": {defect: fundamental / background},
+        "dom": strongest defect or None, "alarm": bool} or None without envelope config."""
+        if self.env is None or not self.env_names:
+            return None
+        ex = self.ex[axis]
+        lines = {}
+        ratio = {}
+        if not ex[_ENV_OK] or not ex[_F1]:
+            for d in self.env_names:
+                lines[d] = [0.0] * self.env_h
+                ratio[d] = 0.0
+            return {"lines": lines, "ratio": ratio, "dom": None, "alarm": False, "bg": 0.0}
+        mm = self.env[2]
+        sc = 4.0 / mm * 2.0 / self.n * (2.0 ** ex[_EE]) * self.scale[axis]
+        ev = self.ev[axis]
+        j = len(self.env_mq8)
+        cnt = ev[j + 2]
+        bg = math.sqrt((ev[j] * 65536.0 + ev[j + 1]) / cnt) * sc if cnt > 0 else 0.0
+        i = 0
+        dom = None
+        best = 0.0
+        for d in self.env_names:
+            amps = []
+            for h in range(self.env_h):
+                amps.append(math.sqrt(ev[i]) * sc)
+                i += 1
+            lines[d] = amps
+            ratio[d] = amps[0] / bg if bg > 0 else 0.0
+            if ratio[d] > best:
+                best = ratio[d]
+                dom = d
+        return {"lines": lines, "ratio": ratio, "dom": dom, "alarm": best >= self.env_alarm, "bg": bg}
 
     def result(self, axis):
-        v = self.vals[axis]
-        return {"mean": round(v[0], 5), "rms": round(v[1], 5), "peak": round(v[2], 5),
-                "p2p": round(v[3], 5), "crest": round(v[4], 3), "clipped": self.clipped[axis]}
+        """The compact per-axis telemetry dict (3 significant digits)."""
+        t = self.time_domain(axis)
+        r = {"mean": _sig(t["mean"]), "rms": _sig(t["rms"], 4), "pk": _sig(t["peak"]), "p2p": _sig(t["p2p"]),
+             "cf": _sig(t["crest"]), "sk": _sig(t["skew"]), "ku": _sig(t["kurt"])}
+        if t["clipped"]:
+            r["clip"] = True
+        pks = self.peaks(axis)
+        r["f0"] = _sig(pks[0][0], 4) if pks else 0.0
+        r["pks"] = [[_sig(f, 4), _sig(a)] for f, a in pks]
+        r["bands"] = [_sig(v) for v in self.bands_rms(axis)]
+        hf = self.hf_rms(axis)
+        if hf is not None:
+            r["hf"] = _sig(hf)
+        v = self.velocity_rms(axis)
+        r["vel"] = _sig(v)
+        r["iso"] = velocity.zone(v, self.iso)
+        env = self.envelope(axis)
+        if env is not None:
+            r["f1"] = _sig(self.shaft_hz(axis), 4)
+            e = {"dom": env["dom"], "r": _sig(env["ratio"][env["dom"]]) if env["dom"] else 0.0,
+                 "a": [_sig(env["lines"][d][0]) for d in self.env_names]}
+            if env["alarm"]:
+                e["alarm"] = True
+            r["env"] = e
+        return r
+
+    def spectrum_u16(self, axis):
+        """(array('H') amplitudes, bin spacing Hz, g per unit): peak-hold over groups of bins;
+        bin i covers i*df .. (i+1)*df."""
+        return self.sx[axis], self.df * self.sx_grp, self._amp_scale(axis)
+
+    def envelope_u16(self, axis):
+        if self.env is None:
+            return None
+        mm = self.env[2]
+        sc = 4.0 / mm * 2.0 / self.n * (2.0 ** self.ex[axis][_EE]) * self.scale[axis]
+        return self.envx[axis], self.df, sc
+
+
+def clip_limits(range_g, scale_g):
+    """(lo, hi) counts at which a chip of +-range_g with scale_g g per count is taken as
+    saturated (99.5 % of full scale, so chips whose full scale is not a power of two count too)."""
+    c = int(range_g / scale_g * 0.995) if scale_g > 0 else 32767
+    if c > 32767:
+        c = 32767
+    return -c, c
+
+
+def _pshift(mx):
+    """Right shift that brings |v| <= mx + 1 to at most 32767 after rounding."""
+    sh = 0
+    while ((mx + 1 + ((1 << sh) >> 1)) >> sh) > 32767:
+        sh += 1
+    return sh

@@ -1,0 +1,83 @@
+# Envelope kernels (viper): band-pass in the frequency domain, Hilbert magnitude, decimation by
+# the band-limited inverse FFT, and the preparation of the envelope for its own spectrum.
+#
+#   band_copy: bins k0..k1-1 of the (Hann-windowed) spectrum moved to 0..k1-k0-1 (frequency
+#     shift: the magnitude of the analytic signal does not change), scaled by 2**s so that the
+#     band's largest part is just below 2**22, zero-padded to mm complex points
+#   (cfft inverse, mm points: the analytic band-pass signal at mm points per window, i.e.
+#     decimated by N / mm)
+#   env_mag: e_i = |z_i| in place (packed at index i: the packing the real FFT wants)
+#   env_prep: e_i - ebar * w_i, removing the window-weighted mean (the envelope carries the Hann
+#     window from the time domain, so its DC is ebar * w)
+# 32-bit bounds: band_copy output <= 2**22; env_mag components shifted to <= 32767 (sum of
+# squares < 2**31), e <= 46341; ebar * w <= 46341 * 32767 < 2**31.
+import micropython
+from micropython import const
+
+BIAS = const(0x20000000)
+
+
+@micropython.viper
+def band_copy(buf, k0: int, k1: int, mm: int, s: int):
+    pb = ptr32(buf)
+    nb2 = 2 * (k1 - k0)
+    src = 2 * k0
+    if s >= 0:
+        for i in range(nb2):
+            pb[i] = ((pb[src + i] - BIAS) << s) + BIAS
+    else:
+        r = 0 - s
+        rnd = (1 << r) >> 1
+        for i in range(nb2):
+            pb[i] = ((pb[src + i] - BIAS + rnd) >> r) + BIAS
+    for i in range(nb2, 2 * mm):
+        pb[i] = BIAS
+
+
+@micropython.viper
+def env_mag(buf, mm: int, sh: int, out):
+    """buf[i] = isqrt(re_i**2 + im_i**2) + BIAS (components rounded >> sh); out[0] = sum,
+    out[1] = max."""
+    pb = ptr32(buf)
+    o = ptr32(out)
+    rnd = (1 << sh) >> 1
+    s = 0
+    mx = 0
+    for i in range(mm):
+        a = (pb[2 * i] - BIAS + rnd) >> sh
+        b = (pb[2 * i + 1] - BIAS + rnd) >> sh
+        v = a * a + b * b
+        r = 0
+        bit = 0x20000000
+        bit = bit + bit
+        while bit > v:
+            bit >>= 2
+        while bit:
+            if v >= r + bit:
+                v -= r + bit
+                r = (r >> 1) + bit
+            else:
+                r >>= 1
+            bit >>= 2
+        pb[i] = r + BIAS
+        s += r
+        if r > mx:
+            mx = r
+    o[0] = s
+    o[1] = mx
+
+
+@micropython.viper
+def env_prep(buf, mm: int, win, wstride: int, ebar: int, sh: int):
+    """buf[i] = (e_i - round(ebar * w_i)) >> sh with w the Hann table read at wstride."""
+    pb = ptr32(buf)
+    pw = ptr16(win)
+    h = mm >> 1
+    rnd = (1 << sh) >> 1
+    for i in range(mm):
+        if i <= h:
+            w = pw[i * wstride]
+        else:
+            w = pw[(mm - i) * wstride]
+        v = pb[i] - BIAS - ((ebar * w + 16384) >> 15)
+        pb[i] = ((v + rnd) >> sh) + BIAS

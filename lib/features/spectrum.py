@@ -1,0 +1,157 @@
+# Spectrum kernels (viper) over the power spectrum p (array('i'), 0 <= p_k < 2**31).
+#
+# 32-bit bounds:
+#   power: components shifted so that |v| <= 32767: v*v + w*w <= 2 * 32767**2 < 2**31
+#   band_sum: p folded per bin into (p >> 16, p & 0xFFFF): sums <= 2048 * 2**16 = 2**27
+#   wsum: q = p >> e < 2**31, (q >> 16) * m <= 2**15 * 2**15, (q & 0xFFFF) * m < 2**31 with the
+#     mantissa m <= 32767; each product folded into 15/16-bit halves, sums <= 2**27
+#   isqrt: bit-by-bit on v < 2**31 (the first bit 2**30 is formed at run time: a literal above
+#     2**30 - 1 is not a small int on 32-bit ports)
+import micropython
+from micropython import const
+
+BIAS = const(0x20000000)
+
+
+@micropython.viper
+def isqrt(v: int) -> int:
+    """floor(sqrt(v)) for 0 <= v < 2**31."""
+    r = 0
+    b = 0x20000000
+    b = b + b
+    while b > v:
+        b >>= 2
+    while b:
+        if v >= r + b:
+            v -= r + b
+            r = (r >> 1) + b
+        else:
+            r >>= 1
+        b >>= 2
+    return r
+
+
+@micropython.viper
+def power(buf, m: int, sh: int, p):
+    """p[k] = |X_k|**2 of the rsplit output, components rounded >> sh; p[0] DC, p[m] Nyquist."""
+    pb = ptr32(buf)
+    pp = ptr32(p)
+    rnd = (1 << sh) >> 1
+    v = (pb[0] - BIAS + rnd) >> sh
+    pp[0] = v * v
+    v = (pb[1] - BIAS + rnd) >> sh
+    pp[m] = v * v
+    for k in range(1, m):
+        a = (pb[2 * k] - BIAS + rnd) >> sh
+        b = (pb[2 * k + 1] - BIAS + rnd) >> sh
+        pp[k] = a * a + b * b
+
+
+@micropython.viper
+def peaks(p, k0: int, k1: int, kk: int, idx, val):
+    """Top-kk local maxima of p over k0 <= k < k1 (needs 1 <= k0, k1 < len(p)), strongest first,
+    into idx/val (array('i')); unused slots get index 0."""
+    pp = ptr32(p)
+    pi = ptr32(idx)
+    pv = ptr32(val)
+    for i in range(kk):
+        pi[i] = 0
+        pv[i] = 0
+    last = kk - 1
+    for k in range(k0, k1):
+        v = pp[k]
+        if v > pp[k - 1] and v >= pp[k + 1] and v > pv[last]:
+            j = last
+            while j > 0 and pv[j - 1] < v:
+                pv[j] = pv[j - 1]
+                pi[j] = pi[j - 1]
+                j -= 1
+            pv[j] = v
+            pi[j] = k
+
+
+@micropython.viper
+def band_sum(p, k0: int, k1: int, out):
+    """sum p[k0:k1] = out[0] * 65536 + out[1]."""
+    pp = ptr32(p)
+    o = ptr32(out)
+    h = 0
+    l = 0
+    for k in range(k0, k1):
+        v = pp[k]
+        h += v >> 16
+        l += v & 0xFFFF
+    o[0] = h
+    o[1] = l
+
+
+@micropython.viper
+def wsum(p, wm, we, k0: int, k1: int, out):
+    """sum p_k * wm_k * 2**-(15 + we_k) over k0 <= k < k1, as
+    ((out[1] * 2**15 + out[0]) * 2**16 + out[2] * 2**16 + out[3]) * 2**-15."""
+    pp = ptr32(p)
+    pm = ptr16(wm)
+    pe = ptr8(we)
+    o = ptr32(out)
+    a = 0
+    b = 0
+    c = 0
+    d = 0
+    for k in range(k0, k1):
+        e = pe[k]
+        q = (pp[k] + ((1 << e) >> 1)) >> e
+        m = pm[k]
+        t = (q >> 16) * m
+        u = (q & 0xFFFF) * m
+        b += t >> 15
+        a += t & 0x7FFF
+        c += u >> 16
+        d += u & 0xFFFF
+    o[0] = a
+    o[1] = b
+    o[2] = c
+    o[3] = d
+
+
+@micropython.viper
+def range_max(p, k0: int, k1: int, out):
+    """out[0] = max p[k0:k1], out[1] = its (first) index."""
+    pp = ptr32(p)
+    o = ptr32(out)
+    best = -1
+    bi = k0
+    for k in range(k0, k1):
+        v = pp[k]
+        if v > best:
+            best = v
+            bi = k
+    o[0] = best
+    o[1] = bi
+
+
+@micropython.viper
+def export_u16(p, k0: int, nb: int, grp: int, out):
+    """out[i] = isqrt(max p over the grp bins from k0 + i*grp): amplitudes as uint16."""
+    pp = ptr32(p)
+    po = ptr16(out)
+    k = k0
+    for i in range(nb):
+        mx = 0
+        for j in range(grp):
+            v = pp[k + j]
+            if v > mx:
+                mx = v
+        r = 0
+        b = 0x20000000
+        b = b + b
+        while b > mx:
+            b >>= 2
+        while b:
+            if mx >= r + b:
+                mx -= r + b
+                r = (r >> 1) + b
+            else:
+                r >>= 1
+            b >>= 2
+        po[i] = r
+        k += grp
