@@ -30,6 +30,26 @@ demo: setup
 monitor: setup
 	$(PY) tools/monitor.py
 
+# provision one node: make provision NODE=pump-07 SITE=site.json [SECRETS=secrets.json] [FLEET=fleet]
+#                     (PORT=/dev/ttyUSB0 | OUT=dir) [LABEL=labels.csv]
+NODE    ?=
+SITE    ?=
+SECRETS ?=
+OUT     ?=
+FLEET   ?= fleet
+LABEL   ?=
+CMD     ?= list
+provision: setup
+	@test -n "$(NODE)" -a -n "$(SITE)" || { echo "usage: make provision NODE=<id> SITE=<site.json> [SECRETS=<secrets.json>] [FLEET=dir] (PORT=<port> | OUT=<dir>)"; exit 2; }
+	$(PY) tools/provision.py --node-id $(NODE) --site $(SITE) $(if $(SECRETS),--secrets $(SECRETS)) \
+		$(if $(wildcard $(FLEET)/ca.pem),--fleet $(FLEET)) $(if $(LABEL),--label $(LABEL)) \
+		$(if $(OUT),--out $(OUT),--port $(PORT))
+
+# fleet PKI and broker policy: make fleet CMD="init" | CMD="issue pump-07 --site plant1" | CMD="revoke pump-07"
+#   | CMD="mosquitto --out /etc/mosquitto/vibenode" | CMD="batch --site-file s.json --secrets x.json --nodes ids.txt --out dir"
+fleet: setup
+	$(PY) tools/fleet.py --dir $(FLEET) $(CMD)
+
 test: setup
 	$(PY) -m pytest -q tests
 

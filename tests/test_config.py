@@ -102,8 +102,10 @@ out = []
 for c in json.loads(open(sys.argv[1]).read()):
     files = c["files"]
     w = []
+    before = json.dumps(c["cfg"]) + json.dumps(c["sec"])
     try:
         cfg = config.check(c["cfg"], c["sec"], lambda n: n in files, w)
+        assert json.dumps(c["cfg"]) + json.dumps(c["sec"]) == before, "check() changed its input"
         out.append({"ok": True, "port": cfg["mqtt"]["port"], "tls": cfg["tls"]["enabled"], "warnings": w})
     except config.ConfigError as e:
         out.append({"ok": False, "error": str(e)})
@@ -318,7 +320,7 @@ def test_last_good_config_survives_corruption_and_power_cuts(tmp_path):
     assert out.get("plant2") == 1  # only the uncut save gives B...
     assert out.get("plant", 0) + out.get("plant/fallback", 0) >= 60  # ...every cut before that gives A
     assert out.get("plant/fallback", 0) >= 1  # new secrets + old config (cut between the renames): last good
-    assert r["cut_points"] > 60 and r["total"] > 200
+    assert r["cut_points"] > 60 and r["total"] > 150
 
 
 def test_node_boots_on_last_good_config_and_says_why(broker, tmp_path):

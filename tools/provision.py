@@ -25,6 +25,7 @@ import os
 import secrets as _rand
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
@@ -192,17 +193,42 @@ def _last(r):
     return lines[-1] if lines else "exit %d" % r.returncode
 
 
+def probe_raw_repl(port, timeout=3.0):
+    """Ask the device on `port` for MicroPython's raw REPL (Ctrl-C, Ctrl-A) and leave it again
+    (Ctrl-B). True if it answered like MicroPython within `timeout` seconds."""
+    import serial
+    try:
+        s = serial.serial_for_url(port, baudrate=115200, timeout=0.1)
+    except (serial.SerialException, OSError, ValueError) as e:
+        raise ProvisionError("no device at %s (%s)" % (port, e))
+    try:
+        s.write(b"\r\x03\x03")
+        time.sleep(0.1)
+        s.reset_input_buffer()
+        s.write(b"\r\x01")
+        buf = b""
+        deadline = time.time() + timeout
+        while time.time() < deadline and b"raw REPL; CTRL-B to exit" not in buf:
+            buf += s.read(256)
+            buf = buf[-4096:]
+        ok = b"raw REPL; CTRL-B to exit" in buf
+        s.write(b"\r\x02")
+        return ok
+    except (serial.SerialException, OSError):
+        return False
+    finally:
+        s.close()
+
+
 def check_device(port):
     if port.startswith("/dev/") and not os.path.exists(port):
         raise ProvisionError("no device at %s (plugged in? `.venv/bin/mpremote devs` lists serial ports)" % port)
+    if not probe_raw_repl(port):
+        raise ProvisionError("the device on %s does not answer as MicroPython (no raw REPL): flash MicroPython "
+                             "and install vibenode first (README: Flashing a real ESP32, `make deploy`)" % port)
     r = _mpremote(port, ["exec", "import sys; print('MPY', sys.implementation.name)"], timeout=30)
-    if r.returncode == 0 and "MPY micropython" in r.stdout:
-        return
-    err = _last(r)
-    if "failed to access" in err or "could not open" in err.lower():
-        raise ProvisionError("no device at %s (%s)" % (port, err))
-    raise ProvisionError("the device on %s does not answer as MicroPython (%s): flash MicroPython and install "
-                         "vibenode first (README: Flashing a real ESP32, `make deploy`)" % (port, err))
+    if r.returncode or "MPY micropython" not in r.stdout:
+        raise ProvisionError("the device on %s does not answer as MicroPython (%s)" % (port, _last(r)))
 
 
 def _device_hashes(port, names):

@@ -137,16 +137,23 @@ def _unknown(d, known, field, warnings):
             warnings.append("%s%s: unknown key, ignored" % (field + "." if field else "", k))
 
 
+def _copy(v):
+    if isinstance(v, dict):
+        return {k: _copy(v[k]) for k in v}
+    if isinstance(v, list):
+        return [_copy(x) for x in v]
+    return v
+
+
 def _merge(base, over):
-    out = {}
-    for k in base:
-        v = base[k]
-        out[k] = _merge(v, {}) if isinstance(v, dict) else v
+    """A new dict: base with over on top, nested dicts merged; shares nothing with either, so
+    merging secrets into the result never writes them into the caller's raw config."""
+    out = _copy(base)
     for k in over:
         v = over[k]
         if isinstance(v, dict) and isinstance(out.get(k), dict):
             v = _merge(out[k], v)
-        out[k] = v
+        out[k] = _copy(v)
     return out
 
 

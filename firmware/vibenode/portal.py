@@ -10,7 +10,8 @@
 #
 # The HTTP server is strict and bounded: one request per connection, request line + headers at
 # most MAX_HEAD bytes, body at most MAX_BODY bytes (Content-Length required), form fields from a
-# fixed list; anything else is answered 400 (or 404/405/413) and the server carries on.
+# fixed list; anything malformed or oversize is answered 400 (unknown path 404, wrong method
+# 405, a form that fails validation 422) and the server carries on.
 # Passphrases are never logged, echoed back or put on status.
 import socket
 import time
@@ -29,7 +30,7 @@ SECRET_FIELDS = ("psk1", "psk2")
 
 class BadRequest(Exception):
     def __init__(self, code, msg):
-        Exception.__init__(self, msg)
+        super().__init__(msg)
         self.code = code
         self.msg = msg
 
@@ -187,7 +188,7 @@ def read_request(conn):
             raise BadRequest(400, "Content-Length required")
         n = int(cl)
         if n > MAX_BODY:
-            raise BadRequest(413, "form too large")
+            raise BadRequest(400, "form too large")
     elif "content-length" in hdrs and hdrs["content-length"] != "0":
         raise BadRequest(400, "unexpected body")
     if len(body) > n:
