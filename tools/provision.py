@@ -9,7 +9,8 @@
    passphrase when there is no secrets file;
 2. issues the node's client certificate from the fleet CA (--fleet DIR; refuses an id that is
    already in the fleet inventory unless --reissue), or takes --ca/--cert/--key files;
-3. generates the node's own captive-portal passphrase (printed for the label, or --label FILE);
+3. generates the node's own captive-portal passphrase, appended with the AP name to --label FILE
+   (default labels.csv, mode 0600) for the label printer; it is never printed to the terminal;
 4. validates all of it with the device's own validator (firmware/vibenode/config.py);
 5. renders the node's filesystem: config.json, secrets.json, ca.pem, client.pem;
 6. --out DIR: writes the files there (the host board boots from such a folder);
@@ -297,7 +298,9 @@ def main(argv=None):
     ap.add_argument("--ca")
     ap.add_argument("--cert")
     ap.add_argument("--key")
-    ap.add_argument("--label", help="append id + portal passphrase to this CSV (0600) instead of printing it")
+    ap.add_argument("--label", default="labels.csv",
+                    help="CSV (mode 0600) to append id, access point and portal passphrase to, for the label "
+                         "printer (default labels.csv; the passphrase never goes to the terminal)")
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--port", help="serial port of the device (mpremote)")
     g.add_argument("--out", help="render the filesystem into this folder instead")
@@ -327,11 +330,9 @@ def main(argv=None):
                 hashes = write_device(files, a.port, tmp, checked=True)
             print("provision: %s written to %s, %d files verified by SHA-256; reset the device to start it"
                   % (a.node_id, a.port, len(hashes)))
-        if a.label:
-            write_label(a.label, a.node_id, psk)
-            print("provision: label line for %s appended to %s" % (a.node_id, a.label))
-        else:
-            print("LABEL  access point: vibenode-%s  passphrase: %s" % (a.node_id, psk))
+        write_label(a.label, a.node_id, psk)
+        print("provision: label for %s (access point vibenode-%s, portal passphrase) appended to %s"
+              % (a.node_id, a.node_id, a.label))
     except ProvisionError as e:
         sys.exit("provision: " + str(e))
     except Exception as e:
