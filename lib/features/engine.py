@@ -59,7 +59,7 @@ def kernels(impl=None):
 
 def twiddles(n):
     """Quarter-wave cosine table array('i') of n/4+1 values round(2**18 cos(2 pi k / n))."""
-    t = array.array("i", bytes(4 * (n // 4 + 1)))
+    t = _zeros("i", n // 4 + 1)
     for k in range(n // 4 + 1):
         t[k] = int(round(262144 * math.cos(2 * math.pi * k / n)))
     return t
@@ -67,10 +67,18 @@ def twiddles(n):
 
 def hann(n):
     """array('h') of the periodic Hann window w[i] = 0.5 - 0.5 cos(2 pi i / n), i = 0..n/2, Q15."""
-    w = array.array("h", bytes(2 * (n // 2 + 1)))
+    w = _zeros("h", n // 2 + 1)
     for i in range(n // 2 + 1):
         w[i] = int(round(32767 * (0.5 - 0.5 * math.cos(2 * math.pi * i / n))))
     return w
+
+
+def _zeros(tc, n):
+    """A zeroed array of n items without a temporary of the same size (no bytes(n) copy)."""
+    a = array.array(tc, range(n))
+    for i in range(n):
+        a[i] = 0
+    return a
 
 
 def _bitlen(v):
@@ -92,7 +100,7 @@ _S, _LO, _HI, _HH, _HL, _LL, _MEAN, _SH34, _CLIP = 0, 1, 2, 3, 4, 5, 6, 7, 8
 _M34 = 9  # 13 values: sum q, then (hi, lo) of q2, q3a, q3b, q4a, q4b, q4c
 _TDLEN = _M34 + 13
 # exponents (self.ex): amplitude of bin k = sqrt(p_k) * 2**ex[_EA]; envelope likewise
-_EA, _EE, _F1, _ENV_OK = 0, 1, 2, 3
+_EA, _EE, _F1, _ENV_OK, _PSH = 0, 1, 2, 3, 4
 
 
 class FeatureEngine:
@@ -109,13 +117,13 @@ class FeatureEngine:
         self.impl = self.k.impl
         self.tw = twiddles(n)
         self.win = hann(n)
-        self.buf = array.array("i", bytes(4 * n))
-        self.p = array.array("i", bytes(4 * (self.m + 1)))
+        self.buf = _zeros("i", n)
+        self.p = _zeros("i", self.m + 1)
         self.st = array.array("i", [0, 0])
         self.o = array.array("i", [0, 0, 0, 0])
-        self.m34 = array.array("i", bytes(4 * 13))
-        self.td = [array.array("i", bytes(4 * _TDLEN)) for _ in AXES]
-        self.ex = [array.array("i", [0, 0, 0, 0]) for _ in AXES]
+        self.m34 = _zeros("i", 13)
+        self.td = [_zeros("i", _TDLEN) for _ in AXES]
+        self.ex = [array.array("i", [0, 0, 0, 0, 0]) for _ in AXES]
         self.scale = [0.0, 0.0, 0.0]
         self.configure(cfg or {})
 
@@ -137,9 +145,9 @@ class FeatureEngine:
         self.K = int(cfg.get("top_k", 3))
         if not 1 <= self.K <= 16:
             raise ValueError("features.top_k: 1..16")
-        self.pk = [array.array("i", bytes(4 * 4 * self.K)) for _ in AXES]  # idx, p[k-1], p[k], p[k+1]
-        self.pidx = array.array("i", bytes(4 * self.K))
-        self.pval = array.array("i", bytes(4 * self.K))
+        self.pk = [_zeros("i", 4 * self.K) for _ in AXES]  # idx, p[k-1], p[k], p[k+1]
+        self.pidx = _zeros("i", self.K)
+        self.pval = _zeros("i", self.K)
         bands = cfg.get("bands")
         if bands is None:
             bands = [b for b in ([2, 10], [10, 100], [100, 1000], [1000, 5000]) if b[0] < nyq]
@@ -191,16 +199,16 @@ class FeatureEngine:
             # multiples in Q8 (times each harmonic): the bin arithmetic stays below 2**30
             self.env_mq8 = array.array("i", [int(self.mult[d] * h * 256 + 0.5) for d in self.env_names
                                             for h in range(1, self.env_h + 1)])
-            self.ev = [array.array("i", bytes(4 * (len(self.env_mq8) + 3))) for _ in AXES]
+            self.ev = [_zeros("i", len(self.env_mq8) + 3) for _ in AXES]
             nbe = int(ec.get("bins", 256))
-            self.envx = [array.array("H", bytes(2 * min(nbe, mm // 2))) for _ in AXES]
+            self.envx = [_zeros("H", min(nbe, mm // 2)) for _ in AXES]
         ex = cfg.get("export") or {}
-        nb = int(ex.get("bins", 512))
+        nb = int(ex.get("bins", 256))
         grp = 1
         while m // grp > nb:
             grp <<= 1
         self.sx_grp = grp
-        self.sx = [array.array("H", bytes(2 * (m // grp))) for _ in AXES]
+        self.sx = [_zeros("H", m // grp) for _ in AXES]
 
     # ---- one window, one axis: integers only ---------------------------------------------------
     def compute(self, axis, x, scale_g, clip_lo=-32768, clip_hi=32767):
@@ -252,6 +260,7 @@ class FeatureEngine:
         k.power(buf, m, sh, p)
         em = r - 15 + st[0]
         ex[_EA] = em + sh
+        ex[_PSH] = sh
         # peaks (with neighbours for interpolation)
         kk = self.K
         k.peaks(p, 1, m, kk, self.pidx, self.pval)
@@ -433,19 +442,23 @@ class FeatureEngine:
             out.append(((j + d) * self.df, a * corr * sc))
         return out
 
-    def _band_rms(self, axis, h, l):
+    def _band_rms(self, axis, h, l, cnt):
         e = h * 65536.0 + l
+        if self.ex[axis][_PSH]:
+            # components rounded to integers before squaring add 2/12 per bin on average
+            e = max(0.0, e - cnt / 6.0)
         return math.sqrt(16.0 / 3.0 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
 
     def bands_rms(self, axis):
         bs = self.bs[axis]
-        return [self._band_rms(axis, bs[2 * i], bs[2 * i + 1]) for i in range(len(self.band_bins))]
+        bb = self.band_bins
+        return [self._band_rms(axis, bs[2 * i], bs[2 * i + 1], bb[i][1] - bb[i][0]) for i in range(len(bb))]
 
     def hf_rms(self, axis):
         if not self.hf_bins:
             return None
         i = 2 * len(self.band_bins)
-        return self._band_rms(axis, self.bs[axis][i], self.bs[axis][i + 1])
+        return self._band_rms(axis, self.bs[axis][i], self.bs[axis][i + 1], self.hf_bins[1] - self.hf_bins[0])
 
     def velocity_rms(self, axis):
         """mm/s RMS over the velocity band."""

@@ -40,8 +40,10 @@ def zone(v_mm_s, lim):
 def weights(nb, df, k0, k1):
     """Mantissa (array 'h') and exponent (bytearray) tables of w_k = (f_ref / f_k)**2 for bins
     k0 <= k < k1 (f_ref = k0 * df); entries outside the band are zero. Returns (wm, we, f_ref)."""
-    wm = array.array("h", bytes(2 * (nb + 1)))
+    wm = array.array("h", range(nb + 1))  # (no temporary bytes object of the same size)
     we = bytearray(nb + 1)
+    for k in range(nb + 1):
+        wm[k] = 0
     if k0 < 1:
         k0 = 1
     for k in range(k0, k1):
