@@ -17,6 +17,7 @@ WIFI_PSK = "Plant-WiFi-Secret-31"
 SERVE_SCRIPT = r"""
 import sys, json
 from vibenode import portal
+portal.REQUEST_MS = 1000  # the per-request bound (5 s on the node), short for the trickle test
 p = portal.Portal("pump-07", int(sys.argv[1]))
 p.open()
 saved = p.serve(max_requests=int(sys.argv[2]))
@@ -99,6 +100,7 @@ def fuzz_cases(n, seed=20261125):
         (post(0, "ssid1=plant&psk1=longenough1&port=99999999"), {422}),
         (post(0, "ssid1=plant&psk1=longenough1&host=a+b"), {422}),
         (post(0, "ssid1=plant&psk1=longenough1&plaintext=yes"), {422}),
+        (post(0, "node_id=other-node&ssid1=plant&psk1=longenough1"), {422}),  # the id is fixed by its certificate
         (post(0, "x" * 2049), {400, None}),
         (b"DELETE / HTTP/1.1\r\n\r\n", {405}),
         (b"GET /save HTTP/1.1\r\n\r\n", {405}),
@@ -175,7 +177,7 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
     cases = fuzz_cases(1000)
     path = tmp_path / "serve.py"
     path.write_text(SERVE_SCRIPT)
-    proc = subprocess.Popen([MPY, str(path), str(port), str(len(cases) + 3)], cwd=fs, env=mpy_env(),
+    proc = subprocess.Popen([MPY, str(path), str(port), str(len(cases) + 4)], cwd=fs, env=mpy_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert wait_port(port), "portal did not listen"
@@ -187,6 +189,27 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
             assert code in allowed, (i, req[:120], code, body[:200])
             assert proc.poll() is None, "portal died at request %d: %r" % (i, req[:120])
         assert codes.get(400, 0) > 600 and codes.get(422, 0) > 20, codes
+        # a client trickling bytes is cut off by the per-request bound, not served forever
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        t0 = time.time()
+        got = b""
+        try:
+            for ch in b"GET / HTTP/1.1\r\nX-Slow: " + b"a" * 40:
+                s.send(bytes([ch]))
+                time.sleep(0.1)
+                s.settimeout(0.001)
+                try:
+                    got = s.recv(200)
+                    break
+                except (socket.timeout, BlockingIOError):
+                    pass
+                finally:
+                    s.settimeout(5)
+        except OSError:
+            pass
+        finally:
+            s.close()
+        assert got.startswith(b"HTTP/1.1 400") and time.time() - t0 < 3.5, got
         code, body = request(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert code == 200 and b"<form" in body and b"pump-07" in body
         form = "name=Pump+7+DE&ssid1=plant&psk1=%s&host=127.0.0.1&port=1883" % WIFI_PSK

@@ -21,7 +21,8 @@ from vibenode.log import log
 
 MAX_HEAD = 1024
 MAX_BODY = 2048
-CONN_TIMEOUT_S = 2
+CONN_TIMEOUT_S = 2  # per socket call
+REQUEST_MS = 5000  # per request, however slowly a client trickles bytes in
 REQUEST_FILE = "portal.req"  # present at boot: open the portal even with a good config
 IDENTITY = "identity.json"  # {"node_id": ...}: the id an unconfigured node announces
 FIELDS = ("node_id", "name", "ssid1", "psk1", "ssid2", "psk2", "host", "port", "plaintext")
@@ -164,6 +165,13 @@ def parse_head(head):
 
 def read_request(conn):
     """Read one request from a socket with a timeout. Returns (method, path, headers, body)."""
+    t0 = time.ticks_ms()
+
+    def recv(n):
+        if time.ticks_diff(time.ticks_ms(), t0) > REQUEST_MS:
+            raise BadRequest(400, "request too slow")
+        return conn.recv(n)
+
     buf = b""
     while True:
         i = buf.find(b"\r\n\r\n")
@@ -171,7 +179,7 @@ def read_request(conn):
             break
         if len(buf) > MAX_HEAD:
             raise BadRequest(400, "request head too large")
-        chunk = conn.recv(256)
+        chunk = recv(256)
         if not chunk:
             raise BadRequest(400, "connection closed mid-request")
         buf += chunk
@@ -194,7 +202,7 @@ def read_request(conn):
     if len(body) > n:
         raise BadRequest(400, "more data than Content-Length")
     while len(body) < n:
-        chunk = conn.recv(min(512, n - len(body)))
+        chunk = recv(min(512, n - len(body)))
         if not chunk:
             raise BadRequest(400, "body shorter than Content-Length")
         body += chunk
@@ -221,7 +229,10 @@ def build(form, nid):
     except config.ConfigError:
         raw = {k: raw[k] for k in raw if k in ("site", "tls", "sampling", "board") + config.OPEN_SECTIONS}
     raw = dict(raw)
-    raw["node_id"] = form.get("node_id") or raw.get("node_id") or nid
+    fixed = raw.get("node_id") or (nid if config.exists(IDENTITY) else None)
+    if form.get("node_id") and fixed and form["node_id"] != fixed:
+        raise config.ConfigError("node_id: fixed at provisioning (%s): its certificate is issued to it" % fixed)
+    raw["node_id"] = fixed or form.get("node_id") or nid
     if form.get("name"):
         raw["name"] = form["name"]
     nets = []

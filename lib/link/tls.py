@@ -89,7 +89,10 @@ def context(cfg):
     try:
         ca = _read(t["ca"], "ca")
         if _CADATA_KW:
-            ctx.load_verify_locations(cadata=ca)
+            try:
+                ctx.load_verify_locations(cadata=ca)
+            except TypeError:  # MicroPython 1.22's C `ssl`: positional only
+                ctx.load_verify_locations(ca)
         else:
             ctx.load_verify_locations(ca)
     except (ValueError, OSError) as e:
