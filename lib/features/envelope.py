@@ -47,18 +47,29 @@ def env_mag(buf, mm: int, sh: int, out):
         a = (pb[2 * i] - BIAS + rnd) >> sh
         b = (pb[2 * i + 1] - BIAS + rnd) >> sh
         v = a * a + b * b
-        r = 0
-        bit = 0x20000000
-        bit = bit + bit
-        while bit > v:
-            bit >>= 2
-        while bit:
-            if v >= r + bit:
-                v -= r + bit
-                r = (r >> 1) + bit
-            else:
-                r >>= 1
-            bit >>= 2
+        if v < 2:
+            r = v
+        else:
+            # floor(sqrt): Newton from 2**(e+1) >= sqrt(v), e found by a 4-step binary search
+            t = v
+            e = 0
+            if t >= 0x10000:
+                t >>= 16
+                e += 8
+            if t >= 0x100:
+                t >>= 8
+                e += 4
+            if t >= 0x10:
+                t >>= 4
+                e += 2
+            if t >= 4:
+                e += 1
+            r = 2 << e
+            while True:
+                y = (r + v // r) >> 1
+                if y >= r:
+                    break
+                r = y
         pb[i] = r + BIAS
         s += r
         if r > mx:

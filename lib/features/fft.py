@@ -88,28 +88,7 @@ def cfft(buf, m: int, tw, tstride: int, inv: int, st):
         total += sh
         mx = 0
         ln2 = 2 * ln
-        # j = 0: twiddle 1
-        a = 0
-        while a < m2:
-            b = a + ln
-            ar = (pb[a] - BIAS + rnd) >> sh
-            ai = (pb[a + 1] - BIAS + rnd) >> sh
-            br = (pb[b] - BIAS + rnd) >> sh
-            bi = (pb[b + 1] - BIAS + rnd) >> sh
-            v = ar + br
-            mx |= v ^ (v >> 31)
-            pb[a] = v + BIAS
-            v = ai + bi
-            mx |= v ^ (v >> 31)
-            pb[a + 1] = v + BIAS
-            v = ar - br
-            mx |= v ^ (v >> 31)
-            pb[b] = v + BIAS
-            v = ai - bi
-            mx |= v ^ (v >> 31)
-            pb[b + 1] = v + BIAS
-            a += ln2
-        jj = 1
+        jj = 0
         while jj < half:
             t = step * jj
             if t <= q:
@@ -121,31 +100,153 @@ def cfft(buf, m: int, tw, tstride: int, inv: int, st):
             if inv:
                 s = 0 - s
             a = 2 * jj
-            while a < m2:
-                b = a + ln
-                ar = (pb[a] - BIAS + rnd) >> sh
-                ai = (pb[a + 1] - BIAS + rnd) >> sh
-                br = (pb[b] - BIAS + rnd) >> sh
-                bi = (pb[b + 1] - BIAS + rnd) >> sh
-                brh = br >> 11
-                brl = br & 0x7FF
-                bih = bi >> 11
-                bil = bi & 0x7FF
-                tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
-                ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
-                v = ar + tr
-                mx |= v ^ (v >> 31)
-                pb[a] = v + BIAS
-                v = ai + ti
-                mx |= v ^ (v >> 31)
-                pb[a + 1] = v + BIAS
-                v = ar - tr
-                mx |= v ^ (v >> 31)
-                pb[b] = v + BIAS
-                v = ai - ti
-                mx |= v ^ (v >> 31)
-                pb[b + 1] = v + BIAS
-                a += ln2
+            # W = 1 (t = 0) and W = -i / +i (t = N/4) need no multiplication; the general
+            # formula gives exactly the same values there (c, s = 0, +-2**18)
+            if t == 0:
+                if sh:
+                    while a < m2:
+                        b = a + ln
+                        ar = (pb[a] - BIAS + rnd) >> sh
+                        ai = (pb[a + 1] - BIAS + rnd) >> sh
+                        br = (pb[b] - BIAS + rnd) >> sh
+                        bi = (pb[b + 1] - BIAS + rnd) >> sh
+                        tr = br
+                        ti = bi
+                        v = ar + tr
+                        mx |= v ^ (v >> 31)
+                        pb[a] = v + BIAS
+                        v = ai + ti
+                        mx |= v ^ (v >> 31)
+                        pb[a + 1] = v + BIAS
+                        v = ar - tr
+                        mx |= v ^ (v >> 31)
+                        pb[b] = v + BIAS
+                        v = ai - ti
+                        mx |= v ^ (v >> 31)
+                        pb[b + 1] = v + BIAS
+                        a += ln2
+                else:
+                    while a < m2:
+                        b = a + ln
+                        ar = pb[a] - BIAS
+                        ai = pb[a + 1] - BIAS
+                        br = pb[b] - BIAS
+                        bi = pb[b + 1] - BIAS
+                        tr = br
+                        ti = bi
+                        v = ar + tr
+                        mx |= v ^ (v >> 31)
+                        pb[a] = v + BIAS
+                        v = ai + ti
+                        mx |= v ^ (v >> 31)
+                        pb[a + 1] = v + BIAS
+                        v = ar - tr
+                        mx |= v ^ (v >> 31)
+                        pb[b] = v + BIAS
+                        v = ai - ti
+                        mx |= v ^ (v >> 31)
+                        pb[b + 1] = v + BIAS
+                        a += ln2
+            elif t == q:
+                r = 1
+                if inv:
+                    r = -1
+                if sh:
+                    while a < m2:
+                        b = a + ln
+                        ar = (pb[a] - BIAS + rnd) >> sh
+                        ai = (pb[a + 1] - BIAS + rnd) >> sh
+                        br = (pb[b] - BIAS + rnd) >> sh
+                        bi = (pb[b + 1] - BIAS + rnd) >> sh
+                        tr = bi * r
+                        ti = 0 - br * r
+                        v = ar + tr
+                        mx |= v ^ (v >> 31)
+                        pb[a] = v + BIAS
+                        v = ai + ti
+                        mx |= v ^ (v >> 31)
+                        pb[a + 1] = v + BIAS
+                        v = ar - tr
+                        mx |= v ^ (v >> 31)
+                        pb[b] = v + BIAS
+                        v = ai - ti
+                        mx |= v ^ (v >> 31)
+                        pb[b + 1] = v + BIAS
+                        a += ln2
+                else:
+                    while a < m2:
+                        b = a + ln
+                        ar = pb[a] - BIAS
+                        ai = pb[a + 1] - BIAS
+                        br = pb[b] - BIAS
+                        bi = pb[b + 1] - BIAS
+                        tr = bi * r
+                        ti = 0 - br * r
+                        v = ar + tr
+                        mx |= v ^ (v >> 31)
+                        pb[a] = v + BIAS
+                        v = ai + ti
+                        mx |= v ^ (v >> 31)
+                        pb[a + 1] = v + BIAS
+                        v = ar - tr
+                        mx |= v ^ (v >> 31)
+                        pb[b] = v + BIAS
+                        v = ai - ti
+                        mx |= v ^ (v >> 31)
+                        pb[b + 1] = v + BIAS
+                        a += ln2
+            elif sh:
+                while a < m2:
+                    b = a + ln
+                    ar = (pb[a] - BIAS + rnd) >> sh
+                    ai = (pb[a + 1] - BIAS + rnd) >> sh
+                    br = (pb[b] - BIAS + rnd) >> sh
+                    bi = (pb[b + 1] - BIAS + rnd) >> sh
+                    brh = br >> 11
+                    brl = br & 0x7FF
+                    bih = bi >> 11
+                    bil = bi & 0x7FF
+                    tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
+                    ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
+                    v = ar + tr
+                    mx |= v ^ (v >> 31)
+                    pb[a] = v + BIAS
+                    v = ai + ti
+                    mx |= v ^ (v >> 31)
+                    pb[a + 1] = v + BIAS
+                    v = ar - tr
+                    mx |= v ^ (v >> 31)
+                    pb[b] = v + BIAS
+                    v = ai - ti
+                    mx |= v ^ (v >> 31)
+                    pb[b + 1] = v + BIAS
+                    a += ln2
+            else:
+                while a < m2:
+                    b = a + ln
+                    ar = pb[a] - BIAS
+                    ai = pb[a + 1] - BIAS
+                    br = pb[b] - BIAS
+                    bi = pb[b + 1] - BIAS
+                    brh = br >> 11
+                    brl = br & 0x7FF
+                    bih = bi >> 11
+                    bil = bi & 0x7FF
+                    tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
+                    ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
+                    v = ar + tr
+                    mx |= v ^ (v >> 31)
+                    pb[a] = v + BIAS
+                    v = ai + ti
+                    mx |= v ^ (v >> 31)
+                    pb[a + 1] = v + BIAS
+                    v = ar - tr
+                    mx |= v ^ (v >> 31)
+                    pb[b] = v + BIAS
+                    v = ai - ti
+                    mx |= v ^ (v >> 31)
+                    pb[b + 1] = v + BIAS
+                    a += ln2
             jj += 1
         sh = 0
         while (mx >> sh) >= LIM:

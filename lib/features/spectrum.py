@@ -5,8 +5,7 @@
 #   band_sum: p folded per bin into (p >> 16, p & 0xFFFF): sums <= 2048 * 2**16 = 2**27
 #   wsum: q = p >> e < 2**31, (q >> 16) * m <= 2**15 * 2**15, (q & 0xFFFF) * m < 2**31 with the
 #     mantissa m <= 32767; each product folded into 15/16-bit halves, sums <= 2**27
-#   isqrt: bit-by-bit on v < 2**31 (the first bit 2**30 is formed at run time: a literal above
-#     2**30 - 1 is not a small int on 32-bit ports)
+#   isqrt: Newton on v < 2**31 from a power-of-two guess >= sqrt(v): r + v // r < 2**17
 import micropython
 from micropython import const
 
@@ -16,18 +15,29 @@ BIAS = const(0x20000000)
 @micropython.viper
 def isqrt(v: int) -> int:
     """floor(sqrt(v)) for 0 <= v < 2**31."""
-    r = 0
-    b = 0x20000000
-    b = b + b
-    while b > v:
-        b >>= 2
-    while b:
-        if v >= r + b:
-            v -= r + b
-            r = (r >> 1) + b
-        else:
-            r >>= 1
-        b >>= 2
+    if v < 2:
+        r = v
+    else:
+        # floor(sqrt): Newton from 2**(e+1) >= sqrt(v), e found by a 4-step binary search
+        t = v
+        e = 0
+        if t >= 0x10000:
+            t >>= 16
+            e += 8
+        if t >= 0x100:
+            t >>= 8
+            e += 4
+        if t >= 0x10:
+            t >>= 4
+            e += 2
+        if t >= 4:
+            e += 1
+        r = 2 << e
+        while True:
+            y = (r + v // r) >> 1
+            if y >= r:
+                break
+            r = y
     return r
 
 
@@ -141,17 +151,28 @@ def export_u16(p, k0: int, nb: int, grp: int, out):
             v = pp[k + j]
             if v > mx:
                 mx = v
-        r = 0
-        b = 0x20000000
-        b = b + b
-        while b > mx:
-            b >>= 2
-        while b:
-            if mx >= r + b:
-                mx -= r + b
-                r = (r >> 1) + b
-            else:
-                r >>= 1
-            b >>= 2
+        if mx < 2:
+            r = mx
+        else:
+            # floor(sqrt): Newton from 2**(e+1) >= sqrt(v), e found by a 4-step binary search
+            t = mx
+            e = 0
+            if t >= 0x10000:
+                t >>= 16
+                e += 8
+            if t >= 0x100:
+                t >>= 8
+                e += 4
+            if t >= 0x10:
+                t >>= 4
+                e += 2
+            if t >= 4:
+                e += 1
+            r = 2 << e
+            while True:
+                y = (r + mx // r) >> 1
+                if y >= r:
+                    break
+                r = y
         po[i] = r
         k += grp
