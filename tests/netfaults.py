@@ -59,6 +59,16 @@ class BlackholeProxy:
                 except OSError:
                     data = b""
                 peer = socks.get(s)
+                if not data and self.holed:
+                    # a close does not cross a dead network either: the other side stays open
+                    socks.pop(s, None)
+                    if peer is not None:
+                        socks[peer] = None
+                    try:
+                        s.close()
+                    except OSError:
+                        pass
+                    continue
                 if not data:
                     for x in (s, peer):
                         if x is not None:
@@ -68,7 +78,7 @@ class BlackholeProxy:
                             except OSError:
                                 pass
                     continue
-                if self.holed:
+                if self.holed or peer is None:
                     continue  # dropped on the floor
                 try:
                     peer.sendall(data)

@@ -29,6 +29,8 @@ from umqtt import simple as _umqtt
 MAX_IN = 4608  # largest packet body the node accepts (a cmd payload is limited to 4 KB)
 MAX_DRAIN = 1 << 20  # a bigger remaining length than this is a protocol error: reconnect
 HINT = 160  # bytes of an oversized payload kept for the command handler (to find the id)
+MAX_WAIT_PACKETS = 8192  # packets read while waiting for one PUBACK/SUBACK before giving up
+DRAIN = 2000  # packets read per service() call at most (a flood is drained, not left queued)
 
 
 class ProtocolError(Exception):
@@ -150,8 +152,8 @@ class _Client(_umqtt.MQTTClient):
             sz -= k
 
     def _publish_in(self, op, sz):
-        if sz < 2:
-            raise ProtocolError("PUBLISH length %d" % sz)
+        if sz < 2 or sz > MAX_DRAIN:
+            raise ProtocolError("PUBLISH remaining length %d" % sz)
         b = self._read(2)
         tl = b[0] << 8 | b[1]
         qos = (op >> 1) & 3
@@ -181,7 +183,7 @@ class _Client(_umqtt.MQTTClient):
     def check_msg(self):
         """Handle the packets already waiting, without blocking. Returns how many were read."""
         n = 0
-        while n < 32 and self.ready():
+        while n < DRAIN and self.ready():
             self.wait_msg()
             n += 1
         return n
@@ -224,8 +226,9 @@ class _Client(_umqtt.MQTTClient):
         self.link._tx()
         if qos == 1:
             # wait for our PUBACK; packets that arrive meanwhile (commands) are handled as usual,
-            # each read bounded by the socket timeout, the whole wait by a packet count
-            for _ in range(256):
+            # each read bounded by the socket timeout, the whole wait by a packet count (a cmd
+            # flood can put a backlog ahead of the PUBACK: read through it)
+            for _ in range(MAX_WAIT_PACKETS):
                 self.wait_msg()
                 if self.acked == pid:
                     return
@@ -250,7 +253,7 @@ class _Client(_umqtt.MQTTClient):
         pkt[6 + tl] = qos
         self.sock.write(pkt)
         self.link._tx()
-        for _ in range(64):
+        for _ in range(MAX_WAIT_PACKETS):
             self.wait_msg()
             if self.subacked == pid:
                 return
@@ -431,7 +434,7 @@ class MqttLink:
             self._fail("subscribe", e)
             return False
 
-    def service(self, max_packets=32):
+    def service(self, max_packets=DRAIN):
         """Read what the broker sent (without blocking), keep the session alive, reconnect when
         due. Call often (the node does every <= 100 ms between windows)."""
         if not self.up:

@@ -1,0 +1,82 @@
+"""The node against a scripted fake broker that misbehaves in one precise way per connection:
+refused / malformed / truncated CONNACK, a 5-byte remaining length, a truncated PUBACK, a
+PUBACK of the wrong length, an oversized (268 MB) remaining length, a connection closed in the
+middle of a packet, a broker that stops answering PINGREQ. The node must contain every one
+(reconnect with backoff), keep measuring, and deliver every reading, in order, once a correct
+broker answers."""
+import json
+import re
+
+from conftest import node_config, start_node, write_fs
+from netfaults import FakeBroker
+
+FAULTS = ["connack_refused", "bad_connack_type", "connack_truncated", "garbage_after_connack",
+          "puback_truncated", "puback_wrong_length", "oversized_remaining_length", "close_mid_publish",
+          "connack_silent"]
+
+
+def fault_config(port, **over):
+    cfg = node_config(port, **over)
+    cfg["mqtt"]["timeout_s"] = 1
+    cfg["mqtt"]["keepalive"] = 4
+    cfg["sampling"]["window"] = 256
+    cfg["link"] = {"backoff_min_s": 0.2, "backoff_max_s": 2}
+    return cfg
+
+
+def test_fake_broker_faults_contained_and_nothing_lost(tmp_path):
+    fb = FakeBroker(FAULTS + ["good"])
+    try:
+        cycles = 60
+        fs = write_fs(str(tmp_path / "fs"), fault_config(fb.port))
+        node = start_node(fs, cycles=cycles)
+        out, _ = node.communicate(timeout=120)
+        assert node.returncode == 0, out[-4000:]
+        scripts = [c[0] for c in fb.connects]
+        assert scripts[:len(FAULTS)] == FAULTS, scripts  # every fault was met, in turn
+        assert "good" in scripts
+        assert all(c[1] == "sim-0001" for c in fb.connects)  # client id = node id
+        tel = [json.loads(p) for t, p, q, r in fb.published if t.endswith("/telemetry")]
+        seqs = [m["seq"] for m in tel]
+        # every reading measured during the faults arrived, in order, each once
+        assert seqs == list(range(1, cycles + 1)), seqs
+        assert all(q == 1 for t, p, q, r in fb.published if t.endswith("/telemetry"))
+        assert any(m.get("replayed") for m in tel) and not tel[-1].get("replayed")
+        # each fault is named in the node's log
+        for pat in ("MQTTException", "connect: (AssertionError|ProtocolError|IndexError|OSError)",
+                    "ProtocolError remaining length over 4 bytes", "PUBLISH remaining length 268435455",
+                    "PUBACK length 3", "closed mid-packet", "connect: OSError.*ETIMEDOUT"):
+            assert re.search(pat, out), (pat, out[-3000:])
+        status = [json.loads(p) for t, p, q, r in fb.published if t.endswith("/status")]
+        assert status and status[0]["state"] == "online" and fb.published[0][3]  # retained birth
+    finally:
+        fb.close()
+
+
+def _log_times(out, pat):
+    return [float(m.group(1)) for m in re.finditer(r"\[(\d+\.\d+)\] " + pat, out)]
+
+
+def test_half_open_link_found_by_unanswered_ping(tmp_path):
+    """A broker that acknowledges publishes but never answers PINGREQ (what a half-open TCP
+    link looks like once the node idles): found within 1.5 x keepalive of the last packet
+    heard, then a fresh session delivers the next readings."""
+    fb = FakeBroker(["no_pingresp", "good"])
+    try:
+        cfg = fault_config(fb.port)
+        cfg["mqtt"]["keepalive"] = 4
+        cfg["sampling"]["interval_s"] = 20  # idle between readings: only pings keep the session
+        fs = write_fs(str(tmp_path / "fs"), cfg)
+        node = start_node(fs, cycles=3)
+        out, _ = node.communicate(timeout=60)
+        assert node.returncode == 0, out[-3000:]
+        up = _log_times(out, "link: connected")
+        dead = _log_times(out, "link: service: OSError.*half-open")
+        assert len(up) >= 2 and dead, out[-3000:]
+        # the first session's last packet from the broker was the PUBACK of reading 1, just after
+        # it connected; the link is declared dead within 1.5 x keepalive of that
+        assert dead[0] - up[0] <= 1.5 * 4 + 0.2, (up, dead)
+        tel = [json.loads(p)["seq"] for t, p, q, r in fb.published if t.endswith("/telemetry")]
+        assert tel == [2, 3] or tel == [1, 2, 3], tel  # reading 1 went to the first (ack-only) session
+    finally:
+        fb.close()
