@@ -18,10 +18,10 @@ SERVE_SCRIPT = r"""
 import sys, json
 from vibenode import portal
 portal.REQUEST_MS = 1000  # the per-request bound (5 s on the node), short for the trickle test
-p = portal.Portal("pump-07", int(sys.argv[1]))
+p = portal.Portal("pump-07", int(sys.argv[1]), dns=int(sys.argv[3]))
 p.open()
 saved = p.serve(max_requests=int(sys.argv[2]))
-print("RESULT " + json.dumps({"saved": saved, "served": p.served, "rejected": p.rejected}))
+print("RESULT " + json.dumps({"saved": saved, "served": p.served, "rejected": p.rejected, "dns": p.dns_answers}))
 """
 
 
@@ -104,8 +104,9 @@ def fuzz_cases(n, seed=20261125):
         (post(0, "x" * 2049), {400, None}),
         (b"DELETE / HTTP/1.1\r\n\r\n", {405}),
         (b"GET /save HTTP/1.1\r\n\r\n", {405}),
-        (b"GET /etc/passwd HTTP/1.1\r\n\r\n", {404}),
-        (b"GET /../../x HTTP/1.1\r\n\r\n", {404}),
+        (b"GET /generate_204 HTTP/1.1\r\n\r\n", {302}),  # captive: every other page leads to the form
+        (b"GET /../../etc/passwd HTTP/1.1\r\n\r\n", {302}),
+        (b"POST /etc/passwd HTTP/1.1\r\nContent-Length: 0\r\n\r\n", {404}),
     ]
     out = list(fixed)
     valid_get = b"GET / HTTP/1.1\r\nHost: 192.168.4.1\r\n\r\n"
@@ -129,7 +130,7 @@ def fuzz_cases(n, seed=20261125):
                     del src[i:i + rnd.randrange(1, 8)]
                 else:
                     del src[i:]
-            out.append((bytes(src), {200, 400, 404, 405, 422, None}))
+            out.append((bytes(src), {200, 302, 400, 404, 405, 422, None}))
         elif k == 3:  # oversize in every part
             part = rnd.randrange(3)
             big = b"A" * rnd.choice((1025, 2049, 4096, 20000))
@@ -149,6 +150,46 @@ def fuzz_cases(n, seed=20261125):
             hdr = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200))).replace(b"\r\n\r\n", b"")
             out.append((b"GET / HTTP/1.1\r\n" + hdr + b"\r\n\r\n", {200, 400}))
     return out[:n]
+
+
+def dns_query(name, qtype=1, qid=0x1234):
+    q = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    return qid.to_bytes(2, "big") + b"\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00" + q + qtype.to_bytes(2, "big") + b"\x00\x01"
+
+
+def dns_check(dport):
+    """The portal's DNS answers A queries with its address (RFC 1035 layout), ignores junk."""
+    import struct
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.settimeout(2)
+    try:
+        u.sendto(dns_query("connectivitycheck.gstatic.com"), ("127.0.0.1", dport))
+        r, _ = u.recvfrom(600)
+        qid, flags, qd, an, ns, ar = struct.unpack(">HHHHHH", r[:12])
+        assert qid == 0x1234 and flags & 0x8000 and flags & 0xF == 0 and (qd, an) == (1, 1)
+        q = dns_query("connectivitycheck.gstatic.com")[12:]
+        assert r[12:12 + len(q)] == q
+        name, typ, cls, ttl, rdlen = struct.unpack(">HHHIH", r[12 + len(q):12 + len(q) + 12])
+        assert (name, typ, cls, rdlen) == (0xC00C, 1, 1, 4)
+        assert socket.inet_ntoa(r[-4:]) == "192.168.4.1"
+        u.sendto(dns_query("example.com", qtype=28, qid=7), ("127.0.0.1", dport))  # AAAA: no answer
+        r, _ = u.recvfrom(600)
+        assert struct.unpack(">HHHH", r[:8])[0] == 7 and struct.unpack(">HHHH", r[:8])[3] == 0
+        rnd = random.Random(5)
+        for i in range(300):  # junk: dropped, the server lives on
+            junk = bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 700)))
+            if i % 3 == 0:
+                junk = dns_query("a" * 63 + "." + "b" * 70)[:rnd.randrange(5, 80)]
+            u.sendto(junk, ("127.0.0.1", dport))
+        time.sleep(0.2)
+        u.sendto(dns_query("portal.test", qid=99), ("127.0.0.1", dport))
+        while True:
+            r, _ = u.recvfrom(600)
+            if r[:2] == b"\x00\x63":
+                break
+        return True
+    finally:
+        u.close()
 
 
 def write_provisioned_fs(fs, broker_port=1883):
@@ -174,10 +215,11 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
     fs = str(tmp_path / "fs")
     write_provisioned_fs(fs)
     port = free_port()
+    dport = free_port()
     cases = fuzz_cases(1000)
     path = tmp_path / "serve.py"
     path.write_text(SERVE_SCRIPT)
-    proc = subprocess.Popen([MPY, str(path), str(port), str(len(cases) + 4)], cwd=fs, env=mpy_env(),
+    proc = subprocess.Popen([MPY, str(path), str(port), str(len(cases) + 4), str(dport)], cwd=fs, env=mpy_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert wait_port(port), "portal did not listen"
@@ -189,6 +231,7 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
             assert code in allowed, (i, req[:120], code, body[:200])
             assert proc.poll() is None, "portal died at request %d: %r" % (i, req[:120])
         assert codes.get(400, 0) > 600 and codes.get(422, 0) > 20, codes
+        assert dns_check(dport)
         # a client trickling bytes is cut off by the per-request bound, not served forever
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         t0 = time.time()
@@ -221,7 +264,7 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
             proc.kill()
             proc.wait()
     res = json.loads([ln for ln in out.splitlines() if ln.startswith("RESULT ")][0][7:])
-    assert res["saved"] is True and res["served"] >= 2
+    assert res["saved"] is True and res["served"] >= 2 and res["dns"] >= 3
     cfg = json.load(open(os.path.join(fs, "config.json")))
     sec = json.load(open(os.path.join(fs, "secrets.json")))
     assert cfg["node_id"] == "pump-07" and cfg["name"] == "Pump 7 DE"

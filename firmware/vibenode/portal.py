@@ -10,8 +10,9 @@
 #
 # The HTTP server is strict and bounded: one request per connection, request line + headers at
 # most MAX_HEAD bytes, body at most MAX_BODY bytes (Content-Length required), form fields from a
-# fixed list; anything malformed or oversize is answered 400 (unknown path 404, wrong method
-# 405, a form that fails validation 422) and the server carries on.
+# fixed list; anything malformed or oversize is answered 400 (wrong method 405, a form that fails
+# validation 422) and the server carries on. Every DNS query gets the portal's address and every
+# other page a redirect to the form, so a phone's "sign in to network" opens it by itself.
 # Passphrases are never logged, echoed back or put on status.
 import socket
 import time
@@ -297,12 +298,49 @@ def page_form(nid, msg=""):
             % (esc(nid), esc(nid), esc(msg), esc(name), esc(host), esc(port)))
 
 
-def respond(conn, code, body, ctype="text/html"):
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+def dns_answer(q, ip):
+    """The captive part: answer every DNS query for an A record with the portal's address, so a
+    phone's connectivity check lands on the form. None for anything that is not a plain query."""
+    n = len(q)
+    if n < 17 or n > 512 or q[2] & 0xF8 or q[4] != 0 or q[5] != 1:  # QR=0, opcode 0, one question
+        return None
+    i = 12
+    while True:  # QNAME labels
+        if i >= n:
+            return None
+        ln = q[i]
+        if ln == 0:
+            break
+        if ln > 63 or i - 12 > 255:
+            return None
+        i += ln + 1
+    end = i + 5
+    if end > n:
+        return None
+    qtype = q[i + 1] << 8 | q[i + 2]
+    a = qtype in (1, 255)
+    head = bytes([q[0], q[1], 0x85, 0x80, 0, 1, 0, 1 if a else 0, 0, 0, 0, 0])
+    out = head + bytes(q[12:end])
+    if a:
+        out += b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes(int(x) for x in ip.split("."))
+    return out
+
+
+def dns_port():
+    try:
+        import os
+        p = os.getenv("VIBENODE_PORTAL_DNS_PORT")  # host board: off unless a test asks
+        return int(p) if p else None
+    except (AttributeError, ImportError, ValueError):
+        return 53
+
+
+def respond(conn, code, body, ctype="text/html", extra=""):
+    reason = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
               422: "Unprocessable Entity", 500: "Internal Server Error"}.get(code, "Error")
     b = body.encode() if isinstance(body, str) else body
     head = "HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n" \
-           "Cache-Control: no-store\r\n\r\n" % (code, reason, ctype, len(b))
+           "Cache-Control: no-store\r\n%s\r\n" % (code, reason, ctype, len(b), extra)
     try:
         conn.send(head.encode())
         conn.send(b)
@@ -311,13 +349,17 @@ def respond(conn, code, body, ctype="text/html"):
 
 
 class Portal:
-    def __init__(self, nid, port=None):
+    def __init__(self, nid, port=None, ip="192.168.4.1", dns=None):
         self.nid = nid
         self.port = port or listen_port()
+        self.ip = ip
+        self.dns_port = dns
         self.served = 0
         self.rejected = 0
+        self.dns_answers = 0
         self.saved = False
         self.sock = None
+        self.udp = None
 
     def handle(self, conn):
         """One connection: never raises."""
@@ -343,6 +385,9 @@ class Portal:
                 respond(conn, 200, "<!DOCTYPE html><html><body><p>Saved. The node restarts now.</p></body></html>")
             elif path in ("/", "/save"):
                 raise BadRequest(405, "method not allowed")
+            elif method == "GET":  # a phone's connectivity check, any other page: to the form
+                url = "http://%s%s/" % (self.ip, "" if self.port == 80 else ":%d" % self.port)
+                respond(conn, 302, "", "text/plain", "Location: %s\r\n" % url)
             else:
                 raise BadRequest(404, "not found")
             self.served += 1
@@ -368,19 +413,40 @@ class Portal:
         s.bind(socket.getaddrinfo("0.0.0.0", self.port)[0][-1])
         s.listen(2)
         self.sock = s
+        if self.dns_port:
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(socket.getaddrinfo("0.0.0.0", self.dns_port)[0][-1])
+            self.udp = u
         return s
+
+    def handle_dns(self):
+        try:
+            q, addr = self.udp.recvfrom(600)
+            r = dns_answer(q, self.ip)
+            if r is not None:
+                self.udp.sendto(r, addr)
+                self.dns_answers += 1
+        except Exception:  # a malformed packet or a send error: drop it
+            pass
 
     def serve(self, timeout_s=None, max_requests=None):
         """Serve until a config is saved, `timeout_s` passes (None: forever) or max_requests."""
         import select
         poll = select.poll()
         poll.register(self.sock, select.POLLIN)
+        if self.udp is not None:
+            poll.register(self.udp, select.POLLIN)
         t0 = time.ticks_ms()
         n = 0
         while not self.saved and (max_requests is None or n < max_requests):
             if timeout_s is not None and time.ticks_diff(time.ticks_ms(), t0) > timeout_s * 1000:
                 return False
-            if not poll.poll(500):
+            ev = poll.poll(500)
+            if not ev:
+                continue
+            if self.udp is not None and any(e[0] is self.udp for e in ev):
+                self.handle_dns()
+            if not any(e[0] is self.sock for e in ev):
                 continue
             try:
                 conn, _ = self.sock.accept()
@@ -391,9 +457,10 @@ class Portal:
         return self.saved
 
     def close(self):
-        if self.sock is not None:
-            self.sock.close()
-            self.sock = None
+        for s in (self.sock, self.udp):
+            if s is not None:
+                s.close()
+        self.sock = self.udp = None
 
 
 def start_ap(nid, psk):
@@ -420,7 +487,11 @@ def run(cfg=None):
                       "provision it over USB (make provision)")
         return None
     ap = start_ap(nid, psk)
-    p = Portal(nid)
+    try:
+        ip = ap.ifconfig()[0]
+    except Exception:
+        ip = "192.168.4.1"
+    p = Portal(nid, ip=ip, dns=dns_port())
     p.open()
     timeout_s = cfg["portal"]["timeout_s"] if cfg else None
     log("portal", "provisioning mode: access point vibenode-%s, http port %d%s"
