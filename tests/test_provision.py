@@ -290,7 +290,11 @@ def test_fleet_batch_renders_many_and_revocation_reaches_the_broker_policy(site,
     assert rows[ids[1]]["status"] == "revoked" and rows[ids[0]]["status"] == "active"
     assert rows[ids[0]]["not_after"] > "20"  # ISO dates
     r = run("fleet.py", "--dir", site["fleet"].dir, "list")
-    assert r.returncode == 0 and ids[0] in r.stdout
+    assert r.returncode == 0 and ids[0] in r.stdout and "SOON" not in r.stdout and "CRL next update" in r.stdout
+    r = run("fleet.py", "--dir", site["fleet"].dir, "list", "--warn-days", "1000")  # 825-day certs, 1-year CRL
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith(ids[0] + " ")][0]
+    assert "EXPIRES SOON" in line and "--site plant1 --reissue" in line and "RE-SIGN NOW" in r.stdout
+    assert "EXPIRES SOON" not in [ln for ln in r.stdout.splitlines() if ln.startswith(ids[1] + " ")][0]
 
 
 def _refresh_broker(site):

@@ -350,6 +350,7 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p = sp.add_parser("list")
     p.add_argument("--csv", action="store_true")
+    p.add_argument("--warn-days", type=int, default=60, help="flag certificates and the CRL expiring sooner")
     a = ap.parse_args(argv)
     f = Fleet(a.dir)
     try:
@@ -396,9 +397,17 @@ def main(argv=None):
                 with open(f.p("inventory.csv")) as fh:
                     sys.stdout.write(fh.read())
             else:
+                soon = _now() + datetime.timedelta(days=a.warn_days)
                 for e in inv:
-                    print("%-24s %-8s %-12s %-34s %s %s" % (e["id"], e["role"], e["site"], e["serial"],
-                                                           e["not_after"][:10], e["status"]))
+                    flag = ""
+                    if e["status"] == "active" and datetime.datetime.fromisoformat(e["not_after"]) < soon:
+                        flag = "  EXPIRES SOON: reissue (`issue %s %s--reissue`) and re-provision" % (
+                            e["id"], "--site %s " % e["site"] if e["site"] else "--role operator ")
+                    print("%-24s %-8s %-12s %-34s %s %s%s" % (e["id"], e["role"], e["site"], e["serial"],
+                                                             e["not_after"][:10], e["status"], flag))
+                crl = x509.load_pem_x509_crl(open(f.p("crl.pem"), "rb").read())
+                print("CRL next update %s%s" % (crl.next_update_utc.date(), "  RE-SIGN NOW: `crl`"
+                                                 if crl.next_update_utc < soon else ""))
     except FleetError as e:
         sys.exit("fleet: " + str(e))
     except Exception as e:  # provision errors in batch
