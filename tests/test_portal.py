@@ -322,8 +322,13 @@ def test_no_passphrase_no_access_point_no_mqtt(broker, tmp_path):
     invalid.mkdir()
     (invalid / "config.json").write_text(json.dumps({"node_id": "pump-03", "mqtt": {"host": "127.0.0.1",
                                                      "port": broker.port}, "sampling": {"window": 1000}}))
+    badca = tmp_path / "badca"  # valid config, but its CA file is garbage: never fall back to plaintext
+    badca.mkdir()
+    (badca / "config.json").write_text(json.dumps({"node_id": "pump-04", "tls": {"enabled": True, "cert": None},
+                                                   "mqtt": {"host": "127.0.0.1", "port": broker.port}}))
+    (badca / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n")
     outs = []
-    for fs in (empty, invalid):
+    for fs in (empty, invalid, badca):
         node = start_node(str(fs), cycles=3)
         out, _ = node.communicate(timeout=60)
         assert node.returncode == 0, out
@@ -331,6 +336,7 @@ def test_no_passphrase_no_access_point_no_mqtt(broker, tmp_path):
         outs.append(out)
     assert "not provisioned" in outs[0]
     assert "sampling.window" in outs[1]
+    assert "tls.ca: ca.pem is not a usable CA certificate" in outs[2]
     time.sleep(0.3)
     log = open(os.path.join(broker.dir, "broker.log"), "rb").read().decode()
     assert log.count("New connection") == conns0, log
