@@ -368,3 +368,19 @@ def test_no_secret_in_any_log_status_or_message_over_a_whole_provisioning_run(si
     assert "pump-30" in blob and len(blob) > 2000  # the capture is real
     for s in secrets:
         assert s not in blob, "secret value leaked: %s..." % s[:4]
+
+
+def test_make_targets_call_the_tools(site, tmp_path):
+    env = dict(os.environ)
+    r = subprocess.run(["make", "-s", "-C", ROOT, "provision", "NODE=mk-01", "SITE=" + site["site"],
+                        "SECRETS=" + site["secrets"], "FLEET=" + site["fleet"].dir, "OUT=" + str(tmp_path / "mk"),
+                        "LABEL=" + str(tmp_path / "labels.csv")], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(os.listdir(tmp_path / "mk")) == ["ca.pem", "client.pem", "config.json", "secrets.json"]
+    assert site["fleet"].find("mk-01") is not None
+    r = subprocess.run(["make", "-s", "-C", ROOT, "fleet", "FLEET=" + site["fleet"].dir, "CMD=revoke mk-01"],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0 and "revoked mk-01" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run(["make", "-s", "-C", ROOT, "provision", "NODE=mk-02"], capture_output=True, text=True,
+                       env=env, timeout=120)
+    assert r.returncode != 0 and "usage: make provision" in r.stdout
