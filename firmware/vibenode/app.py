@@ -127,8 +127,11 @@ class Node:
         try:
             q.push(kind, payload)
             self.queued += 1
-            log("report", "seq %d not delivered (%s); queued (%d)" % (seq, self.link.last_error or "replay pending",
-                                                                       len(q)))
+            why = self.link.last_error or "replay pending"
+            if kind == K_TELEMETRY:
+                log("report", "seq %d not delivered (%s); queued (%d)" % (seq, why, len(q)))
+            else:
+                log("report", "alarm (seq %d) queued (%d)" % (seq, len(q)))
         except Exception as e:  # filesystem full or failing: the reading is lost, say so
             self.set_error("store", "queue write failed: %s" % (e,))
         return False
@@ -374,6 +377,8 @@ class Node:
             self.set_error("features", "features config: %s (defaults used)" % (e,))
             self.engine = FeatureEngine(self.n, acc.rate)
         self._clip = clip_limits(acc.range_g, acc.scale)
+        if getattr(self.engine, "iso", None):
+            self.alarms.set_zones(self.engine.iso)  # ISO 10816-3 zone changes are alarms too
         log("sensor", "%s at %s, %d Hz, +-%d g, engine %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,
                                                             self.engine.impl))
         self.clear_error("accel")

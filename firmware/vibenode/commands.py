@@ -23,7 +23,8 @@ MAX_DEPTH = 6
 MAX_ID = 64
 INBOX = 16
 
-METRICS = ("rms", "peak", "p2p", "crest", "mean", "kurtosis", "velocity_rms", "v_rms", "temp_c")
+# telemetry feature names a threshold can watch (per axis, or top-level like temp_c)
+METRICS = ("rms", "pk", "p2p", "cf", "ku", "sk", "mean", "vel", "hf", "f0", "temp_c")
 AXES = ("x", "y", "z", "any")
 
 

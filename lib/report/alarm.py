@@ -1,16 +1,26 @@
-# Alarm states with hysteresis: ok -> warn -> alarm when a feature crosses a threshold, and
-# back down only when it falls below (1 - hysteresis) x that threshold, so a value hovering at a
-# limit does not flood the alarm topic. One state per rule; a change is one alarm message.
+# Alarm states with hysteresis. A rule has ascending thresholds and one state per band between
+# them: a threshold rule {"warn": w, "alarm": a} has states ok < w <= warn < a <= alarm; the ISO
+# 10816-3 zone rule has boundaries A/B, B/C, C/D and states A..D. The state rises as soon as the
+# value reaches a threshold and falls back below it only when the value drops under
+# (1 - hysteresis) x that threshold, so a value hovering at a limit does not flood the alarm topic.
+# Every change is one alarm message.
 #
 #   spec = {"hysteresis": 0.1, "rules": [{"metric": "rms", "axis": "any", "warn": 0.7, "alarm": 1.4}]}
-#   a = Alarms(spec); changes = a.update(reading)   # [(rule, old, new, value, level)]
+#   a = Alarms(spec); a.set_zones((2.3, 4.5, 7.1)); a.update(reading) -> [(rule, old, new, value, limit)]
 # axis "x"/"y"/"z" reads reading[axis][metric]; "any" the largest of the three; a metric that is
 # a top-level number of the reading (e.g. "temp_c") is read from there.
-STATES = ("ok", "warn", "alarm")
+LEVELS = ("ok", "warn", "alarm")
+ZONES = ("A", "B", "C", "D")
+
+
+def _num(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 class Alarms:
     def __init__(self, spec=None):
+        self.zone_rule = None
+        self.zone_state = 0
         self.configure(spec or {})
 
     def configure(self, spec):
@@ -18,46 +28,57 @@ class Alarms:
         self.rules = list(spec.get("rules", []))
         self.state = [0] * len(self.rules)
 
+    def set_zones(self, limits, metric="vel"):
+        """ISO 10816-3 zone alarms on velocity RMS (boundaries A/B, B/C, C/D in mm/s)."""
+        self.zone_rule = {"metric": metric, "axis": "any", "zones": list(limits)}
+
     @staticmethod
     def value(reading, metric, axis):
         if axis in ("x", "y", "z"):
             d = reading.get(axis)
             v = d.get(metric) if isinstance(d, dict) else None
-            return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+            return v if _num(v) else None
         best = None
         for ax in ("x", "y", "z"):
             d = reading.get(ax)
             v = d.get(metric) if isinstance(d, dict) else None
-            if isinstance(v, (int, float)) and not isinstance(v, bool) and (best is None or v > best):
+            if _num(v) and (best is None or v > best):
                 best = v
         if best is None:
             v = reading.get(metric)
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
+            if _num(v):
                 best = v
         return best
 
-    def level(self, old, v, warn, alarm):
+    def level(self, old, v, th):
+        """New state index for value v, from state `old`, thresholds th (ascending)."""
+        new = 0
+        for t in th:
+            if v >= t:
+                new += 1
         lo = 1.0 - self.h
-        if v >= alarm:
-            return 2
-        if old == 2 and v >= alarm * lo:
-            return 2
-        if v >= warn:
-            return 1
-        if old >= 1 and v >= warn * lo:
-            return 1
-        return 0
+        k = old
+        while k > new:  # falling: stay in a band until the value is clearly below its threshold
+            if v >= th[k - 1] * lo:
+                return k
+            k -= 1
+        return new
+
+    def _check(self, r, old, names, th, reading, out):
+        v = self.value(reading, r["metric"], r.get("axis", "any"))
+        if v is None:
+            return old
+        new = self.level(old, v, th)
+        if new != old:
+            lim = th[max(new, old) - 1]
+            out.append((r, names[old], names[new], v, lim))
+        return new
 
     def update(self, reading):
         out = []
         for i, r in enumerate(self.rules):
-            v = self.value(reading, r["metric"], r.get("axis", "any"))
-            if v is None:
-                continue
-            old = self.state[i]
-            new = self.level(old, v, r["warn"], r["alarm"])
-            if new != old:
-                self.state[i] = new
-                lim = r["alarm"] if new == 2 or old == 2 else r["warn"]
-                out.append((r, STATES[old], STATES[new], v, lim))
+            self.state[i] = self._check(r, self.state[i], LEVELS, (r["warn"], r["alarm"]), reading, out)
+        z = self.zone_rule
+        if z is not None:
+            self.zone_state = self._check(z, self.zone_state, ZONES, z["zones"], reading, out)
         return out
