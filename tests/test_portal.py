@@ -381,3 +381,42 @@ def test_requested_portal_times_out_back_to_normal_mode(tmp_path):
     assert r["seen"] == {"essid": "vibenode-pump-07", "password_is_label": True, "authmode": r["wpa2"],
                          "active": True}
     assert took < 20
+
+
+OFFLINE_SCRIPT = r"""
+import json, machine
+from vibenode import config, portal
+from simclock import SimClock
+cfg = config.load()
+clock = SimClock()
+w = portal.OfflineWatch(cfg, clock)
+out = {"armed": w.armed}
+clock.sleep_ms(800 * 1000)
+out["at_800s"] = w.check(False)
+w.check(True)                      # the link came up: the count starts again
+clock.sleep_ms(800 * 1000)
+out["at_1600s_after_up"] = w.check(False)
+clock.sleep_ms(101 * 1000)
+try:
+    w.check(False)
+    out["reset"] = False
+except machine.ResetRequested:
+    out["reset"] = True
+out["requested"] = portal.requested()
+print("RESULT " + json.dumps(out))
+"""
+
+
+def test_offline_node_offers_the_portal(tmp_path):
+    """A node whose valid config cannot get it online (wrong Wi-Fi or broker typed in the field)
+    requests the portal after portal.offline_s and resets; that boot serves it with a time bound."""
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump-07", "mqtt": {"host": "127.0.0.1"}}))
+    (fs / "secrets.json").write_text(json.dumps({"portal_psk": PORTAL_PSK}))
+    r = mpy_result(OFFLINE_SCRIPT, cwd=str(fs))
+    assert r == {"armed": True, "at_800s": False, "at_1600s_after_up": False, "reset": True, "requested": True}
+    os.remove(fs / "portal.req")
+    (fs / "secrets.json").write_text("{}")  # no passphrase: no portal, never reset for it
+    r = mpy_result(OFFLINE_SCRIPT, cwd=str(fs))
+    assert r["armed"] is False and r["reset"] is False and r["requested"] is False

@@ -32,7 +32,7 @@ DEFAULTS = {
     "tls": {"ca": "ca.pem", "cert": "client.pem"},
     "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 5},
     "board": {"name": "host"},
-    "portal": {"timeout_s": 300},
+    "portal": {"timeout_s": 300, "offline_s": 900},
 }
 
 # sections owned by other parts of the firmware: checked to be objects here, their content by their owners
@@ -260,8 +260,10 @@ def check(raw, secrets=None, exists=None, warnings=None):
     if not isinstance(b.get("name"), str) or not b["name"]:
         _fail("board.name", "required, the board module's name")
     p = cfg["portal"]
-    _unknown(p, ("timeout_s",), "portal", warnings)
+    _unknown(p, ("timeout_s", "offline_s"), "portal", warnings)
     _int(p["timeout_s"], "portal.timeout_s", 30, 86400)
+    if not (_is_int(p["offline_s"]) and p["offline_s"] == 0):
+        _int(p["offline_s"], "portal.offline_s", 60, 604800)
 
     # secrets
     _unknown(sec, SECRET_KEYS, "secrets", warnings)

@@ -463,6 +463,33 @@ class Portal:
         self.sock = self.udp = None
 
 
+class OfflineWatch:
+    """Offers the portal to a node that cannot get online (wrong Wi-Fi passphrase or broker typed
+    in the field): after cfg portal.offline_s without the link up it requests the portal and
+    resets; that boot serves the portal for portal.timeout_s, then measures again. The node's loop
+    calls check(link.up) between windows. offline_s = 0 turns it off."""
+
+    def __init__(self, cfg, clock):
+        self.clock = clock
+        self.limit_ms = int(cfg["portal"].get("offline_s", 900)) * 1000
+        self.since = clock.ticks_ms()
+        self.armed = passphrase() is not None and self.limit_ms > 0
+
+    def check(self, up):
+        now = self.clock.ticks_ms()
+        if up or not self.armed:
+            self.since = now
+            return False
+        if self.clock.ticks_diff(now, self.since) < self.limit_ms:
+            return False
+        log("portal", "offline for %d s: opening the provisioning portal" % (self.limit_ms // 1000))
+        with open(REQUEST_FILE, "w") as f:
+            f.write("offline")
+        import machine
+        machine.reset()
+        return True
+
+
 def start_ap(nid, psk):
     import network
     ap = network.WLAN(network.AP_IF)
