@@ -23,6 +23,19 @@ ACCEL_SLOTS = [
     ("adxl345", "i2c0", 0x53),
     ("adxl345", "i2c0", 0x1D),
     ("adxl345", "spi1", 5),
+    ("lis3dh", "i2c0", 0x18),
+    ("lis3dh", "i2c0", 0x19),
+    ("lis3dh", "spi1", 5),
+    ("mpu6050", "i2c0", 0x68),
+    ("mpu6050", "i2c0", 0x69),
+    ("adxl355", "spi1", 5),
+    ("adxl355", "i2c0", 0x1D),
+    ("adxl355", "i2c0", 0x53),
+]
+TEMP_SLOTS = [
+    ("tmp117", "i2c0", 0x48),
+    ("tmp117", "i2c0", 0x49),
+    ("max31865", "spi1", 15),
 ]
 
 PINS = {"i2c0": {"scl": 22, "sda": 21}, "spi1": {"sck": 18, "mosi": 23, "miso": 19, "cs": [5, 15]},
@@ -35,6 +48,21 @@ def _emulator(chip):
     if chip == "adxl345":
         from emulators.adxl345 import ADXL345Emu
         return ADXL345Emu
+    if chip == "lis3dh":
+        from emulators.lis3dh import LIS3DHEmu
+        return LIS3DHEmu
+    if chip == "mpu6050":
+        from emulators.mpu6050 import MPU6050Emu
+        return MPU6050Emu
+    if chip == "adxl355":
+        from emulators.adxl355 import ADXL355Emu
+        return ADXL355Emu
+    if chip == "tmp117":
+        from emulators.tmp117 import TMP117Emu
+        return TMP117Emu
+    if chip == "max31865":
+        from emulators.max31865 import MAX31865Emu
+        return MAX31865Emu
     raise ValueError("host board: no emulator for chip %r" % (chip,))
 
 
@@ -42,6 +70,7 @@ class HostBoard:
     NAME = NAME
     ARCH = ARCH
     ACCEL_SLOTS = ACCEL_SLOTS
+    TEMP_SLOTS = TEMP_SLOTS
 
     def __init__(self, bcfg):
         self.cfg = bcfg
@@ -58,8 +87,13 @@ class HostBoard:
         machine._i2c_buses[0] = self.i2c_bus
         machine._spi_buses[1] = self.spi_bus
         self.chips = {}
+        self._emus = []
         for spec in bcfg.get("chips", ["adxl345@i2c0:0x53"]):
             self.add_chip(spec)
+        # emulated INT pins move while the node sleeps (the sampler may wait on INT1), so the
+        # chips catch up with the clock whenever it advances
+        self._sleep_us = self.clock.sleep_us
+        self.clock.sleep_us = self._sleep_sync
         self._buses = {}
         net = bcfg.get("wifi_available")
         network.available.clear()
@@ -80,6 +114,7 @@ class HostBoard:
         else:
             self.spi_bus.attach(where, emu)
         self.chips[spec] = emu
+        self._emus.append(emu)
         return emu
 
     def bus(self, name):
@@ -97,6 +132,17 @@ class HostBoard:
 
     def pin(self, n):
         return machine.Pin(n, machine.Pin.OUT, value=1)
+
+    def int_pin(self, name="int1"):
+        """The accelerometer's interrupt line as an input (None if not wired)."""
+        n = PINS.get(name)
+        return None if n is None else machine.pin(n)
+
+    def _sleep_sync(self, us):
+        self._sleep_us(us)
+        for emu in self._emus:  # a list: iterating it allocates nothing
+            if emu.present:
+                emu.sync()
 
     def reset_cause(self):
         return {1: "power_on", 2: "hard", 3: "watchdog", 4: "deepsleep", 5: "soft"}.get(machine.reset_cause(),

@@ -38,17 +38,24 @@ class I2CRegs:
         return "i2c@0x%02x" % self.addr
 
 
+# The SPI mode last applied to each bus (keyed by id(spi)): chips on one bus may need different
+# modes (ADXL345 mode 3, ADXL355 mode 0), but re-initialising the peripheral before every
+# transaction costs tens of microseconds on an ESP32, so it happens only when the mode changes.
+_applied = {}
+
+
 class SPIRegs:
     """Registers of an SPI chip selected by `cs` (a machine.Pin, active low). `read` is the
-    read flag and `multi` the multi-byte/auto-increment flag of the command byte; `addr_mask`
-    keeps the address bits; `shift` places the address (1 for chips like the ADXL355 whose
-    command is addr << 1 | R)."""
+    read flag and `multi` the multi-byte/auto-increment flag of the command byte; `write` the
+    write flag (MAX31865: 0x80, reads have A7 = 0); `addr_mask` keeps the address bits; `shift`
+    places the address (1 for chips like the ADXL355 whose command is addr << 1 | R)."""
 
     def __init__(self, spi, cs, read=_READ, multi=0x40, addr_mask=0x3F, shift=0, polarity=1, phase=1,
-                 baudrate=5000000):
+                 baudrate=5000000, write=0):
         self.spi = spi
         self.cs = cs
         self.read = read
+        self.wflag = write
         self.multi = multi
         self.addr_mask = addr_mask
         self.shift = shift
@@ -58,10 +65,14 @@ class SPIRegs:
         self._cmd = bytearray(1)
         self._b1 = bytearray(1)
         self.kind = "spi"
+        self._mode = (baudrate, polarity, phase)
+        self._key = id(spi)
         cs.value(1)
 
     def _begin(self, cmd):
-        self.spi.init(baudrate=self.baudrate, polarity=self.polarity, phase=self.phase)
+        if _applied.get(self._key) is not self._mode:
+            self.spi.init(baudrate=self.baudrate, polarity=self.polarity, phase=self.phase)
+            _applied[self._key] = self._mode
         self._cmd[0] = cmd
         self.cs.value(0)
         self.spi.write(self._cmd)
@@ -85,7 +96,7 @@ class SPIRegs:
         self.write(reg, self._b1)
 
     def write(self, reg, buf):
-        cmd = (reg & self.addr_mask) << self.shift
+        cmd = ((reg & self.addr_mask) << self.shift) | self.wflag
         if len(buf) > 1:
             cmd |= self.multi
         self._begin(cmd)

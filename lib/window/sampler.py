@@ -2,14 +2,27 @@
 #
 # Nothing interrupts a window's acquisition: the node computes and reports between windows
 # (acquire -> compute -> report), as commercial wireless sensors do, because a chip FIFO holds
-# only 8-170 ms of samples. Polling is scheduled from the ODR (sleep until the FIFO should have
-# reached its watermark), through the board clock, so on the host it runs in emulated time.
+# only 8-170 ms of samples. The sampler waits for the FIFO's watermark, on the INT1 line when
+# the board wires it and the driver routes the watermark there (INT_WATERMARK), otherwise on a
+# schedule derived from the ODR (sleep until the watermark should have been reached). It sleeps
+# through the board clock, so on the host everything runs in emulated time.
 #
-#   s = Sampler(accel, clock, n=2048)
-#   s.acquire()           # fills s.axes[0..2] (array('h') each), returns True when complete
-#   s.t_start_us, s.rate_measured_mhz, s.overruns, s.dropped
+#   s = Sampler(accel, clock, n=2048, irq=board.int_pin())    # irq: a machine.Pin, or None
+#   s.acquire()                 # fills s.axes[0..2] (array('h') each); fresh FIFO
+#   s.acquire(restart=False)    # the next window, continuing the stream: back-to-back, no gap
+#
+# Per window: t_start_us (estimated time of the first sample), t_end_us, rate_measured_mhz
+# (samples the chip produced per second during the window, from FIFO levels and clock),
+# window_overrun, window_lost (samples lost, estimated from time and count).
+# Totals: windows, samples, overruns (windows with an overrun), lost, dropped (windows
+# discarded after a bus error), stream_rate_mhz (over the whole current stream).
+# Errors come out as sensors.errors.SensorError (an OSError) with a name: no_data when the
+# chip stops producing, bus_timeout / absent / fifo_corrupt from the bus; the window is then
+# discarded (dropped += 1) and the next acquire() restarts the stream.
 import array
 import micropython
+
+from sensors.errors import NO_DATA, SensorError, from_bus
 
 _CHUNK = 32
 
@@ -27,25 +40,62 @@ def _deinterleave(src, nsamp: int, x, y, z, off: int):
 
 
 class Sampler:
-    def __init__(self, accel, clock, n):
+    def __init__(self, accel, clock, n, irq=None):
         self.accel = accel
         self.clock = clock
         self.n = n
         self.axes = [array.array("h", bytes(2 * n)) for _ in range(3)]
         self._chunk = array.array("h", bytes(2 * 3 * _CHUNK))
+        self.irq = irq if (irq is not None and getattr(accel, "INT_WATERMARK", False)) else None
         self.overruns = 0  # windows in which the FIFO overran (samples lost)
+        self.lost = 0  # samples lost to overruns (estimated)
         self.dropped = 0  # windows discarded (bus error mid-window)
         self.windows = 0
         self.samples = 0
+        self.empty_polls = 0  # reads that found nothing (a well-timed wait has few)
         self.t_start_us = 0
         self.t_end_us = 0
         self.rate_measured_mhz = 0
+        self.stream_rate_mhz = 0
         self.window_overrun = False
+        self.window_lost = 0
+        self.last_error = None
+        self._streaming = False
+        self._s_t0 = 0
+        self._s_l0 = 0
+        self._s_got = 0
+
+    def _drain(self):
+        acc = self.accel
+        acc.overrun()  # clear a stale overrun flag
+        for _ in range(64):
+            if not acc.read_fifo(self._chunk, _CHUNK):
+                break
+        acc.overrun()
+
+    def _wait(self, need, rate, timed):
+        """Sleep until about `need` more samples are in the FIFO (or INT1 says the watermark is).
+        timed: ignore the pin (it claimed data that was not there)."""
+        clock = self.clock
+        us = need * 1000000 // rate
+        if us < 100:
+            us = 100
+        pin = self.irq
+        if pin is None or timed:
+            clock.sleep_us(us)
+            return
+        step = us >> 2
+        if step < 50:
+            step = 50
+        waited = 0
+        while not pin.value() and waited < 2 * us:
+            clock.sleep_us(step)
+            waited += step
 
     def acquire(self, restart=True):
         """Fill one window. restart=True starts from a fresh FIFO (windows spaced by a report
         interval); restart=False continues the stream (back-to-back windows, no gap).
-        Raises OSError on a bus error (the window is counted as dropped)."""
+        Raises SensorError on a bus error or a chip that stopped (the window is dropped)."""
         acc = self.accel
         clock = self.clock
         n = self.n
@@ -53,44 +103,74 @@ class Sampler:
         chunk = self._chunk
         rate = acc.rate
         wm = acc.watermark
-        # time for the FIFO to collect `wm` samples, in microseconds
-        wait_us = wm * 1000000 // rate
+        no_data_us = 4 * acc.FIFO_DEPTH * 1000000 // rate
+        if no_data_us < 50000:
+            no_data_us = 50000
         try:
-            if restart:
-                acc.overrun()  # clear a stale overrun flag
-                level = acc.fifo_level()
-                while level:
-                    acc.read_fifo(chunk, _CHUNK)  # discard what the chip held from before
-                    level = acc.fifo_level()
-                acc.overrun()
-            t0 = clock.now_us()
+            if restart or not self._streaming:
+                self._drain()
+                self._streaming = True
+                self._s_t0 = -1
             got = 0
             ovr = False
+            t_first = -1
+            l_first = 0
+            t_data = clock.now_us()
             while got < n:
                 want = n - got
                 if want > _CHUNK:
                     want = _CHUNK
+                t = clock.now_us()
                 k = acc.read_fifo(chunk, want)
                 if k:
+                    if t_first < 0:
+                        t_first = t
+                        l_first = acc.level
+                        if self._s_t0 < 0:
+                            self._s_t0 = t
+                            self._s_l0 = l_first
+                            self._s_got = 0
                     _deinterleave(chunk, k, x, y, z, got)
                     got += k
+                    t_data = t
                     if acc.overrun():
                         ovr = True
-                    continue
-                clock.sleep_us(wait_us if want >= wm else want * 1000000 // rate)
-            t1 = clock.now_us()
+                    if acc.level > k:
+                        continue  # more waiting: read on
+                else:
+                    self.empty_polls += 1
+                    if clock.now_us() - t_data > no_data_us:
+                        raise SensorError(NO_DATA, "%s produced no sample for %d ms" % (acc.NAME, no_data_us // 1000))
+                need = n - got
+                self._wait(wm if need > wm else need, rate, k == 0)
+            t_end = clock.now_us()
             pending = acc.fifo_level()
-        except OSError:
+        except OSError as e:
             self.dropped += 1
-            raise
-        span = t1 - t0
+            self._streaming = False
+            err = from_bus(e, acc.NAME)
+            self.last_error = str(err)
+            raise err
+        seen = got + pending - l_first  # samples produced after the first read
+        span = t_end - t_first
+        if span > 0 and seen > 0:
+            self.rate_measured_mhz = seen * 1000000000 // span
+        self._s_got += got
+        span = t_end - self._s_t0
         if span > 0:
-            self.rate_measured_mhz = (got + pending) * 1000000000 // span
-        self.t_start_us = t0
-        self.t_end_us = t1
-        self.window_overrun = ovr
+            self.stream_rate_mhz = (self._s_got + pending - self._s_l0) * 1000000000 // span
+        self.t_start_us = t_first - l_first * 1000000 // rate
+        self.t_end_us = t_end
+        lost = 0
         if ovr:
+            expect = (t_end - t_first) * rate // 1000000 + l_first
+            lost = expect - got - pending
+            if lost < 1:
+                lost = 1
             self.overruns += 1
+            self.lost += lost
+        self.window_overrun = ovr
+        self.window_lost = lost
         self.windows += 1
         self.samples += got
         return True

@@ -64,12 +64,13 @@ class ADXL345Emu(ChipEmu):
     def watermark(self):
         return self.regs[0x38] & 0x1F
 
-    def _bits(self):
+    def _nbits(self):
         f = self.regs[0x31]
-        rng = f & 3
-        if f & 0x08:
-            return 10 + rng, _UG_PER_LSB
-        return 10, _UG_PER_LSB << rng
+        return 10 + (f & 3) if f & 0x08 else 10
+
+    def _ug(self):
+        f = self.regs[0x31]
+        return _UG_PER_LSB if f & 0x08 else _UG_PER_LSB << (f & 3)
 
     # ---- time ----------------------------------------------------------------------------
     def sync(self):
@@ -103,7 +104,8 @@ class ADXL345Emu(ChipEmu):
         t = self._tmp
         self.sim.sample(k, self.rate_mhz(), t)
         self.produced += 1
-        bits, ug = self._bits()
+        bits = self._nbits()
+        ug = self._ug()
         hi = (1 << (bits - 1)) - 1
         lo = -(1 << (bits - 1))
         r = self.regs
@@ -145,14 +147,11 @@ class ADXL345Emu(ChipEmu):
         act = src & en
         m = self.regs[0x2F]
         inv = self.regs[0x31] & 0x20
-        for pin, sel in ((self.int1, 0), (self.int2, 1)):
-            if pin is None:
-                continue
-            lvl = 0
-            for bit in (0x80, 0x02, 0x01):
-                if act & bit and ((m & bit) != 0) == bool(sel):
-                    lvl = 1
-            pin.value(lvl ^ (1 if inv else 0))
+        inv = 1 if inv else 0
+        if self.int1 is not None:  # INT_MAP bit 0 routes a source to INT1
+            self.int1.value((1 if act & ~m & 0x83 else 0) ^ inv)
+        if self.int2 is not None:  # INT_MAP bit 1 routes it to INT2
+            self.int2.value((1 if act & m & 0x83 else 0) ^ inv)
 
     def _int_source(self):
         s = 0
@@ -174,7 +173,7 @@ class ADXL345Emu(ChipEmu):
                 v = self.out[(reg - 0x32) >> 1]
             else:
                 v = self.fifo[self.head * 3 + ((reg - 0x32) >> 1)]
-            bits, _ = self._bits()
+            bits = self._nbits()
             if self.regs[0x31] & 0x04:  # left-justified
                 v = (v << (16 - bits)) & 0xFFFF
             return (v >> 8) & 0xFF if reg & 1 else v & 0xFF
@@ -229,6 +228,8 @@ class ADXL345Emu(ChipEmu):
         if reg == 0x2C and old_rate != val and self.measuring:
             self.t_start = self.clock.now_us()
             self.k_done = 0
+        if reg in (0x2E, 0x2F, 0x31, 0x38):
+            self._irq_update()  # the INT pins follow enables, mapping, polarity and the FIFO
 
     # ---- SPI -----------------------------------------------------------------------------
     def spi_mode_ok(self, polarity, phase):

@@ -30,6 +30,10 @@ class ChipEmu:
         self._spi_read = False
         self._spi_inc = False
         self._touched_data = False
+        self._reg = 0
+        self._inc = True
+        self.t_start = 0
+        self.k_done = 0
 
     # ---- to be provided by each chip -----------------------------------------------------
     def sync(self):
@@ -44,22 +48,69 @@ class ChipEmu:
     def end_read(self):
         """Called when a read transaction ends (FIFO pops happen here)."""
 
+    # Decoders set attributes instead of returning tuples: a tuple is a heap object, and the
+    # emulators run inside the node's heap, where burst reads must not allocate.
     def i2c_decode(self, sub):
-        """-> (register, auto_increment) from the I2C sub-address byte."""
-        return sub, True
+        """Sets self._reg and self._inc (auto-increment) from the I2C sub-address byte."""
+        self._reg = sub
+        self._inc = True
 
     def spi_decode(self, cmd):
-        """-> (register, is_read, auto_increment) from the SPI command byte."""
-        return cmd & 0x3F, bool(cmd & 0x80), bool(cmd & 0x40)
+        """Sets self._spi_addr, self._spi_read, self._spi_inc from the SPI command byte."""
+        self._spi_addr = cmd & 0x3F
+        self._spi_read = bool(cmd & 0x80)
+        self._spi_inc = bool(cmd & 0x40)
+
+    def next_reg(self, reg):
+        """The register after `reg` in a multi-byte transfer (chips with FIFO windows wrap)."""
+        return (reg + 1) & 0xFF
 
     def spi_mode_ok(self, polarity, phase):
         return True
+
+    # ---- sample production in emulated time (for chips with an output data rate) ------------
+    def start_stream(self):
+        """Measurement (re)starts now: sample k is due at t_start + k / rate."""
+        self.t_start = self.clock.now_us()
+        self.k_done = 0
+
+    def catch_up(self, rate_mhz, keep):
+        """Produce (via self.produce(k)) every sample due by now at rate_mhz (milli-hertz, scaled
+        by rate_ppm). When more than `keep` are due (a consumer later than the FIFO is deep),
+        only the newest `keep` are produced and the rest are handed to self.lost_samples(n):
+        the result is the same as producing them all into an overwriting FIFO, without the work.
+        A dead chip produces nothing (and does not catch up when it revives)."""
+        rate = rate_mhz * (1000000 + self.rate_ppm) // 1000000
+        if rate <= 0:
+            return
+        k_total = (self.clock.now_us() - self.t_start) * rate // 1000000000
+        new = k_total - self.k_done
+        if new <= 0:
+            return
+        if self.dead:
+            self.k_done = k_total
+            return
+        if keep and new > keep:
+            skip = new - keep
+            self.k_done += skip
+            self.lost_samples(skip)
+        while self.k_done < k_total:
+            self.produce(self.k_done)
+            self.k_done += 1
+
+    def produce(self, k):
+        pass
+
+    def lost_samples(self, n):
+        pass
 
     # ---- I2C front end -------------------------------------------------------------------
     def i2c_read(self, sub, buf):
         self.sync()
         self.reads += 1
-        reg, inc = self.i2c_decode(sub if sub is not None else 0)
+        self.i2c_decode(sub if sub is not None else 0)
+        reg = self._reg
+        inc = self._inc
         n = len(buf)
         for i in range(n):
             buf[i] = self.read_reg(reg) & 0xFF
@@ -73,14 +124,17 @@ class ChipEmu:
     def i2c_write(self, sub, data):
         self.sync()
         self.writes += 1
-        reg, inc = self.i2c_decode(sub)
+        self.i2c_decode(sub)
+        reg = self._reg
+        inc = self._inc
         for b in data:
             self.write_reg(reg, b & 0xFF)
             if inc:
                 reg = self.next_reg(reg)
+        self.end_write()
 
-    def next_reg(self, reg):
-        return (reg + 1) & 0xFF
+    def end_write(self):
+        """Called when a write transaction ends (chips that latch multi-byte registers)."""
 
     # ---- SPI front end -------------------------------------------------------------------
     def spi_select(self):
@@ -88,17 +142,20 @@ class ChipEmu:
         self._spi_state = 1
 
     def spi_deselect(self):
-        if self._spi_state == 2 and self._spi_read:
-            self.end_read()
-            if self.flip_next:
-                self.flip_next = 0
+        if self._spi_state == 2:
+            if self._spi_read:
+                self.end_read()
+                if self.flip_next:
+                    self.flip_next = 0
+            else:
+                self.end_write()
         self._spi_state = 0
 
     def spi_byte(self, w, polarity, phase):
         if not self.spi_mode_ok(polarity, phase):
             return 0x00  # sampled on the wrong edge: the chip sees nothing sensible
         if self._spi_state == 1:
-            self._spi_addr, self._spi_read, self._spi_inc = self.spi_decode(w)
+            self.spi_decode(w)
             self._spi_state = 2
             if self._spi_read:
                 self.reads += 1

@@ -1,0 +1,60 @@
+# The accelerometer contract every driver in this package keeps, and helpers they share.
+#
+# A driver is constructed on a register adapter (sensors.regbus.I2CRegs / SPIRegs), checks the
+# chip's ID register (SensorError "absent" / "wrong_id" otherwise), and exposes:
+#
+#   NAME            "adxl345", "lis3dh", "mpu6050", "adxl355"
+#   FIFO_DEPTH      samples (x, y, z sets) the chip's FIFO holds
+#   MAX_RATE        highest output data rate, Hz
+#   INT_WATERMARK   True if the driver routes the FIFO watermark to the chip's INT1 pin
+#   configure(rate, range_g, watermark=16)
+#                   ODR rounded up to the nearest supported one (the largest if above), range
+#                   rounded up likewise; FIFO in stream mode; measuring. Verifies by read-back
+#                   (SensorError "config_rejected").
+#   rate, range_g   what configure() chose (Hz, g)
+#   scale           g per count of what read_fifo() writes
+#   watermark       FIFO level (samples) at which the chip raises its watermark flag / INT1
+#   fifo_level()    samples waiting in the FIFO (SensorError "fifo_corrupt" if the status is
+#                   impossible: a stuck MISO reads 0xFF, a flipped bit can give nonsense)
+#   overrun()       True if the FIFO lost samples since the last call (counted in .overruns)
+#   read_fifo(buf, n, offset=0) -> count
+#                   pops up to n samples into buf (array('h')), x, y, z interleaved, starting
+#                   at sample `offset` (element 3 * offset). Allocates nothing.
+#   self_test(sleep_ms) -> (ok, deltas)
+#                   the datasheet's self-test: output change with the electrostatic force on,
+#                   checked against the datasheet limits; reconfigures the chip afterwards.
+#   die_temp_c()    (ADXL355, MPU-6050) die temperature in degrees C
+#
+# The common sample format is int16 per axis. Chips with wider data are narrowed, never
+# clipped: the ADXL355's 20-bit samples are stored as bits 19:4 (data >> 4), so its scale is
+# 16 x its datasheet LSB (3.9 ug x 16 = 62.4 ug per count at +-2.048 g).
+from sensors.errors import ABSENT, WRONG_ID, SensorError, from_bus
+
+
+def check_id(regs, reg, expect, name):
+    """Read the ID register; SensorError unless it holds `expect`."""
+    what = "%s at %s" % (name, regs.describe())
+    try:
+        v = regs.read_u8(reg)
+    except OSError as e:
+        raise from_bus(e, what)
+    if v != expect:
+        if v in (0x00, 0xFF):
+            raise SensorError(ABSENT, "%s: ID register reads 0x%02x" % (what, v))
+        raise SensorError(WRONG_ID, "%s: ID 0x%02x, expected 0x%02x" % (what, v, expect))
+    return v
+
+
+def round_up(options, want):
+    """Index of the smallest option >= want (options ascending), else of the largest."""
+    for i in range(len(options)):
+        if options[i] >= want:
+            return i
+    return len(options) - 1
+
+
+def views(buf, step, n):
+    """Preallocated memoryviews buf[:step * k] for k = 0..n, so that a burst of k samples can be
+    read with readfrom_mem_into / readinto without slicing (a slice allocates)."""
+    mv = memoryview(buf)
+    return [mv[:step * k] for k in range(n + 1)]
