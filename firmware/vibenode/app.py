@@ -305,7 +305,7 @@ class Node:
     # ---- status --------------------------------------------------------------------------
     def status(self, state="online"):
         st = {"state": state, "node": self.cfg["node_id"], "fw": VERSION, "board": self.board.NAME,
-              "sensors": [self.accel.NAME + "@" + self.accel.regs.describe()] if self.accel else [],
+              "sensors": self.sensor_list(),
               "engine": self.engine.impl if self.engine else None, "errors": self.errors,
               "reset_cause": self.board.reset_cause(), "config": config.status()}
         st["config_hash"] = self.config_hash()
@@ -370,7 +370,8 @@ class Node:
         self.sensor_retry_ms = 1000
         from window.sampler import Sampler
         from features.engine import FeatureEngine, clip_limits
-        self.sampler = Sampler(acc, self.clock, self.n)
+        irq = self.board.int_pin() if hasattr(self.board, "int_pin") else None
+        self.sampler = Sampler(acc, self.clock, self.n, irq=irq)
         try:
             self.engine = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"))
         except (ValueError, KeyError, TypeError) as e:
@@ -384,15 +385,89 @@ class Node:
         self.clear_error("accel")
         return True
 
+    def sensor_list(self):
+        out = []
+        for dev in (self.accel, getattr(self, "temp", None)):
+            if dev is not None:
+                out.append(dev.NAME + "@" + dev.regs.describe())
+        return out
+
+    def ensure_temp(self):
+        """The temperature sensor (board TEMP_SLOTS), found with a retry backoff like the
+        accelerometer; a board without temperature slots has none (and no error)."""
+        if getattr(self, "temp", None) is not None:
+            return self.temp
+        if not getattr(self.board, "TEMP_SLOTS", None):
+            return None
+        clock = self.clock
+        nxt = getattr(self, "_temp_next", None)
+        if nxt is not None and clock.ticks_diff(clock.ticks_ms(), nxt) < 0:
+            return None
+        from sensors import detect
+        try:
+            self.temp = detect.find_temp(self.board, self.cfg)
+        except OSError as e:
+            self.temp = None
+            self._temp_retry = min(getattr(self, "_temp_retry", 500) * 2, 60000)
+            self._temp_next = clock.ticks_add(clock.ticks_ms(), self._temp_retry)
+            if (self.cfg.get("sensors") or {}).get("temp") or "absent" not in str(e)[:6]:
+                self.set_error("temp", "no temperature sensor: %s" % (e,))
+            return None
+        self._temp_retry = 500
+        log("sensor", "%s at %s" % (self.temp.NAME, self.temp.regs.describe()))
+        self.clear_error("temp")
+        if self.link.up:
+            self.link.publish(self.t_status, self.status(), retain=True, qos=1)
+        return self.temp
+
+    def add_temperature(self, rep):
+        """temp_c into the reading (a temperature-only reading when there is no accelerometer
+        window); the accelerometer's die temperature as die_c where the chip has one."""
+        t = self.ensure_temp()
+        c = None
+        if t is not None:
+            try:
+                c = t.read_c()
+                self.clear_error("temp")
+            except OSError as e:
+                name = getattr(e, "name", "")
+                if name != "not_ready":
+                    self.set_error("temp", "%s: %s" % (t.NAME, e))
+                    if name in ("absent", "bus_timeout", "bus_error"):
+                        self.temp = None  # re-detect (with backoff)
+        if rep is None:
+            if c is None:
+                return None
+            self.seq = self.seqc.take()
+            rep = {"node": self.cfg["node_id"], "seq": self.seq, "ts": self.clock.time()}
+            if rep["ts"] < 1600000000:
+                rep["unsync"] = True
+        if c is not None:
+            rep["temp_c"] = round(c, 3)
+        acc = self.accel
+        if acc is not None and "x" in rep and hasattr(acc, "die_temp_c"):
+            try:
+                rep["die_c"] = round(acc.die_temp_c(), 2)
+            except OSError:
+                pass
+        return rep
+
     # ---- one cycle -----------------------------------------------------------------------
     def measure(self):
         smp = self.sampler
         try:
             smp.acquire()
-        except OSError as e:
-            self.set_error("accel", "bus error mid-window: %s" % (e,))
-            self.accel = None
+        except OSError as e:  # the window is discarded and counted; twice in a row: re-detect
+            self.windows_dropped = getattr(self, "windows_dropped", 0) + 1
+            self._acc_fail = getattr(self, "_acc_fail", 0) + 1
+            self.set_error("accel", "window dropped: %s" % (e,))
+            if self._acc_fail >= 2:
+                self.accel = None
+                self._acc_fail = 0
             return None
+        self._acc_fail = 0
+        if "accel" in self.errors:
+            self.clear_error("accel")
         eng = self.engine
         scale = self.accel.scale
         lo, hi = self._clip
@@ -404,6 +479,10 @@ class Node:
                "x": eng.result(0), "y": eng.result(1), "z": eng.result(2)}
         if smp.window_overrun:
             rep["overrun"] = True
+            rep["lost"] = smp.window_lost
+        if smp.overruns or getattr(self, "windows_dropped", 0):
+            rep["overruns"] = smp.overruns  # windows with FIFO overruns (this sampler)
+            rep["dropped"] = getattr(self, "windows_dropped", 0)  # windows discarded on bus errors
         if rep["ts"] < 1600000000:
             rep["unsync"] = True  # the clock was never set (no NTP yet): ts is uptime-based
         return rep
@@ -432,19 +511,23 @@ class Node:
             self.ensure_sensor()  # so the birth message names what was found
         self.link.connect()
         self.start_watchdog()
+        from vibenode.portal import OfflineWatch
+        offline = OfflineWatch(self.cfg, clock)  # no broker for portal.offline_s: offer the portal
         next_ms = clock.ticks_ms()
         done = 0
         while cycles is None or done < cycles:
-            if not safe and self.ensure_sensor():
-                rep = self.measure()
+            if not safe:
+                rep = self.measure() if self.ensure_sensor() else None
+                rep = self.add_temperature(rep)  # temperature with or without accelerometer
                 if rep is not None:
                     self.publish_reading(rep)
-                    if self.capture_req is not None:
+                    if self.capture_req is not None and "x" in rep:
                         self.serve_capture(rep["seq"])
                     rep = None
             if sup is not None:
                 sup.progress("sampler")
             done += 1
+            offline.check(self.link.up)
             gc.collect()
             next_ms = clock.ticks_add(next_ms, self.interval_ms)
             # between windows: link, replay, commands in small slices until the next window is due

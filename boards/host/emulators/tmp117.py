@@ -53,15 +53,17 @@ class TMP117Emu(ChipEmu):
 
     def _cycle_us(self):
         c = self.r[1]
-        conv = (c >> 7) & 7
-        avg = (c >> 5) & 3
-        return max(_CYCLE_US[conv], _AVG_MIN_US[avg]), 15500 * _AVG_N[avg]
+        return max(_CYCLE_US[(c >> 7) & 7], _AVG_MIN_US[(c >> 5) & 3])
+
+    def _active_us(self):
+        return 15500 * _AVG_N[(self.r[1] >> 5) & 3]
 
     def sync(self):
         mode = self._mode()
         if mode == 1 or self.dead:
             return
-        cycle, active = self._cycle_us()
+        cycle = self._cycle_us()
+        active = self._active_us()
         el = self.clock.now_us() - self.t0
         if el < active:
             return
