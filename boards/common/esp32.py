@@ -8,11 +8,29 @@ _RESET = {machine.PWRON_RESET: "power_on", machine.HARD_RESET: "hard", machine.W
           machine.DEEPSLEEP_RESET: "deepsleep", machine.SOFT_RESET: "soft"}
 
 
+# What may sit where on every ESP32-family board here (the board's PINS say which GPIOs carry
+# "i2c0", "spi1", the chip selects "cs_accel" / "cs_rtd" and the INT lines "int1" / "int2").
+def accel_slots(cs):
+    return [
+        ("adxl345", "spi1", cs), ("adxl355", "spi1", cs), ("lis3dh", "spi1", cs),
+        ("adxl345", "i2c0", 0x53), ("adxl345", "i2c0", 0x1D),
+        ("adxl355", "i2c0", 0x1D), ("adxl355", "i2c0", 0x53),
+        ("lis3dh", "i2c0", 0x18), ("lis3dh", "i2c0", 0x19),
+        ("mpu6050", "i2c0", 0x68), ("mpu6050", "i2c0", 0x69),
+    ]
+
+
+def temp_slots(cs):
+    return [("tmp117", "i2c0", 0x48), ("tmp117", "i2c0", 0x49), ("tmp117", "i2c0", 0x4A),
+            ("tmp117", "i2c0", 0x4B), ("max31865", "spi1", cs)]
+
+
 class ESP32Board:
     NAME = "esp32"
     ARCH = "xtensawin"
     PINS = {}
     ACCEL_SLOTS = []
+    TEMP_SLOTS = []
 
     def __init__(self, bcfg):
         self.cfg = bcfg
@@ -35,6 +53,11 @@ class ESP32Board:
 
     def pin(self, n):
         return machine.Pin(n, machine.Pin.OUT, value=1)
+
+    def int_pin(self, name="int1"):
+        """The accelerometer's INT line as an input (push-pull, active high), None if unwired."""
+        n = self.PINS.get(name)
+        return None if n is None else machine.Pin(n, machine.Pin.IN)
 
     def reset_cause(self):
         return _RESET.get(machine.reset_cause(), "unknown")
