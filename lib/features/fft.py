@@ -49,7 +49,13 @@ def cfft(buf, m: int, tw, tstride: int, inv: int, st):
     """In-place radix-2 DIT complex FFT of m points (interleaved re, im), forward (inv = 0, W =
     cos - i sin) or inverse without 1/m (inv = 1). Twiddles W_m^j = W_N^(j * tstride) from the
     quarter-wave table of N = m * tstride. Adds the number of right shifts to st[0]."""
-    pb = ptr32(buf)
+    _cfft(buf, 0, 0, m, tw, tstride, inv, st)
+
+
+@micropython.viper
+def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
+    # pb, a and v come first: viper keeps its first locals (the parameters) in machine
+    # registers, and these three are the butterfly loop's busiest
     pt = ptr32(tw)
     ps = ptr32(st)
     j = 0
