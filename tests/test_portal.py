@@ -420,3 +420,34 @@ def test_offline_node_offers_the_portal(tmp_path):
     (fs / "secrets.json").write_text("{}")  # no passphrase: no portal, never reset for it
     r = mpy_result(OFFLINE_SCRIPT, cwd=str(fs))
     assert r["armed"] is False and r["reset"] is False and r["requested"] is False
+
+
+def test_field_fix_of_a_wrong_broker_through_the_offered_portal(broker, tmp_path, monkeypatch):
+    """The whole field story: a node provisioned with a wrong broker port stays offline, offers the
+    portal after portal.offline_s, the technician corrects the port from a phone, and it reports."""
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    dead = free_port()
+    (fs / "config.json").write_text(json.dumps({
+        "node_id": "pump-40", "mqtt": {"host": "127.0.0.1", "port": dead}, "portal": {"offline_s": 60},
+        "wifi": {"networks": [{"ssid": "plant"}]},
+        "sampling": {"rate": 3200, "range_g": 16, "window": 256, "interval_s": 5}}))
+    (fs / "secrets.json").write_text(json.dumps({"portal_psk": PORTAL_PSK, "wifi": {"plant": WIFI_PSK}}))
+    port = free_port()
+    monkeypatch.setenv("VIBENODE_PORTAL_PORT", str(port))
+    sub = Subscriber(broker.port)
+    node = start_node(str(fs), cycles=20)
+    try:
+        assert wait_port(port, timeout=60), "the offline node never offered the portal"
+        code, body = request(port, post(0, "ssid1=plant&psk1=%s&host=127.0.0.1&port=%d" % (WIFI_PSK, broker.port)))
+        assert code == 200, body
+        out, _ = node.communicate(timeout=120)
+    finally:
+        if node.poll() is None:
+            node.kill()
+            node.wait()
+    assert "offline for 60 s: opening the provisioning portal" in out, out
+    assert out.count("hostboot: reset") == 2  # offline -> portal, saved -> normal mode
+    assert sub.wait_for(lambda m: m[0] == "vibenode/default/pump-40/telemetry", timeout=20), out
+    sub.close()
+    assert WIFI_PSK not in out and PORTAL_PSK not in out

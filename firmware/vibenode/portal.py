@@ -471,7 +471,7 @@ class OfflineWatch:
 
     def __init__(self, cfg, clock):
         self.clock = clock
-        self.limit_ms = int(cfg["portal"].get("offline_s", 900)) * 1000
+        self.limit_ms = int((cfg.get("portal") or {}).get("offline_s", 900)) * 1000
         self.since = clock.ticks_ms()
         self.armed = passphrase() is not None and self.limit_ms > 0
 
