@@ -151,7 +151,12 @@ class MAX31865:
         what = "%s at %s" % (self.NAME, self.regs.describe())
         try:
             w = self._r16(_RTD_MSB)
-            if w & 1 and w != 0xFFFF:
+            if w == 0xFFFF and self.regs.read_u8(_CONFIG) == 0xFF:
+                # an open element also reads full scale, but the configuration never reads 0xFF
+                # (1-shot and fault-clear read 0): this is MISO stuck high / no chip
+                self.health = ABSENT
+                raise SensorError(ABSENT, "%s: all registers read 0xff (MISO stuck high)" % what)
+            if w & 1:
                 self.faults = decode_faults(self.fault_status()) or ["unknown"]
                 self.clear_faults()
                 self.health = RTD_FAULT
@@ -162,9 +167,6 @@ class MAX31865:
             err = from_bus(e, what)
             self.health = name_of(err)
             raise err
-        if w == 0xFFFF:
-            self.health = ABSENT
-            raise SensorError(ABSENT, "%s: RTD register reads 0xffff (MISO stuck high)" % what)
         code = w >> 1
         if code == 0:
             self.health = NOT_READY
