@@ -175,10 +175,10 @@ def test_dc_offset_is_removed(results):
 
 def test_clipped_flag_propagates(results):
     assert results["clipped"][1]["td"]["clipped"] is True
-    assert results["clipped"][1]["res"].get("clip") is True
+    assert results["clipped"][1]["res"].get("clipped") is True
     assert results["fullscale"][1]["td"]["clipped"] is True
     assert results["sine"][1]["td"]["clipped"] is False
-    assert "clip" not in results["sine"][1]["res"]
+    assert "clipped" not in results["sine"][1]["res"]
 
 
 def test_all_zero_input_is_finite(results):

@@ -99,3 +99,23 @@ print("RESULT", '{"locked": "%%s", "same": %%s, "x": [%%s]}' %% (locked, "true" 
     r = ss.lfilter(b, 1, ref)[300:2900]
     err = np.sqrt(np.mean((g - r) ** 2)) / np.sqrt(np.mean(r ** 2))
     assert err < 0.02, err
+
+
+def test_saturated_chip_sets_the_clipped_flag_end_to_end(broker, tmp_path):
+    """A 20 g shake on a +-16 g ADXL345: the emulated chip saturates, the node's telemetry says
+    'clipped' on that axis (and not on the quiet ones), with features still finite."""
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port)
+    cfg["board"]["sim"] = {"imbalance_g": [20.0, 0.2, 0.0], "noise_g": 0.01, "gravity_g": [0.0, 0.0, 1.0]}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=1)
+    out, _ = node.communicate(timeout=120)
+    assert node.returncode == 0, out
+    m = sub.wait_for(lambda m: m[0].endswith("/telemetry"), timeout=20)
+    sub.close()
+    assert m is not None, out[-3000:]
+    rep = json.loads(m[1])
+    assert rep["x"].get("clipped") is True
+    assert "clipped" not in rep["y"] and "clipped" not in rep["z"]
+    assert 10 < rep["x"]["pk"] < 17 and rep["x"]["cf"] < 1.45  # flattened top: crest below a sine's
+    assert abs(rep["z"]["mean"] - 1.0) < 0.05

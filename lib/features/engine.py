@@ -16,6 +16,28 @@
 #
 # compute() runs only integer kernels and integer bookkeeping (results stay in preallocated
 # int arrays); all floating point happens in result() and the export helpers, once per window.
+#
+# Configuration (the node's `features` section; every key optional):
+#   "top_k": 3                          spectral peaks reported (1..16)
+#   "bands": [[2, 10], [10, 100], ...]  band RMS in g, lo <= f < hi (default decades to 5 kHz)
+#   "hf_band": [1000, 5000]             high-frequency acceleration RMS (clamped to Nyquist)
+#   "velocity": {"band": [10, 1000], "group": 2, "foundation": "rigid"}
+#                                       mm/s RMS, lo <= f <= hi (2-1000 Hz below 600 rpm), and
+#                                       the ISO 10816-3 zone for group 1/2, rigid/flexible
+#   "rpm": 1796 | "auto", "rpm_range": [600, 3600]
+#                                       shaft speed: fixed, or the strongest line in the range
+#   "bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}}
+#              or {"geometry": {"balls": 9, "ball_d": 7.94, "pitch_d": 39.04, "angle": 0}}
+#   "envelope": {"band": [lo, hi], "harmonics": 3, "tol": 0.01, "alarm": 4.0, "bins": 256}
+#                                       resonance band (default 30-95 % of Nyquist), harmonics
+#                                       per defect, search tolerance (fraction of the line, at
+#                                       least 1 bin), alarm when the strongest defect's line is
+#                                       `alarm` x the envelope spectrum's RMS, export length
+#   "export": {"bins": 256}             spectrum export length (peak-hold over 2**k bins)
+# Telemetry per axis (result()): mean, rms, pk, p2p, cf (crest), sk, ku (Pearson kurtosis),
+# clipped (only when saturated), f0 (dominant Hz), pks [[Hz, g], ...], bands [g], hf (g), vel
+# (mm/s), iso ("A".."D"), and with a bearing: f1 (shaft Hz), env {dom, r, a [g at 1x per
+# defect], alarm}. Three significant digits.
 import array
 import math
 
@@ -510,7 +532,7 @@ class FeatureEngine:
         r = {"mean": _sig(t["mean"]), "rms": _sig(t["rms"], 4), "pk": _sig(t["peak"]), "p2p": _sig(t["p2p"]),
              "cf": _sig(t["crest"]), "sk": _sig(t["skew"]), "ku": _sig(t["kurt"])}
         if t["clipped"]:
-            r["clip"] = True
+            r["clipped"] = True
         pks = self.peaks(axis)
         r["f0"] = _sig(pks[0][0], 4) if pks else 0.0
         r["pks"] = [[_sig(f, 4), _sig(a)] for f, a in pks]
