@@ -3,6 +3,7 @@ form provisions and reboots the node into normal mode, and an unprovisioned node
 import json
 import os
 import random
+import re
 import socket
 import subprocess
 import time
@@ -61,12 +62,24 @@ def post(port, body, ctype=b"application/x-www-form-urlencoded", path=b"/save"):
             b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
 
 
-def fuzz_cases(n, seed=20261125):
+def portal_token(port):
+    code, body = request(port, b"GET / HTTP/1.1\r\n\r\n")
+    assert code == 200, body
+    return re.search(rb'name=token value="([0-9a-f]{24})"', body).group(1).decode()
+
+
+def submit(port, form):
+    """What a browser does: load the form (with its token), post it back."""
+    return request(port, post(0, "token=%s&%s" % (portal_token(port), form)))
+
+
+def fuzz_cases(n, token, seed=20261125):
     """(bytes, expected codes). Malformed or oversize: 400 (404/405 for a well-formed request to the
     wrong place, 422 for a well-formed form the config schema rejects); None: the server may cut us off."""
     rnd = random.Random(seed)
     # a form the schema always rejects (psk1 too short), mutated below: must never be saved
-    base = "name=Pump+7&ssid1=plant&host=127.0.0.1&port=1883&psk1=abc"
+    tk = "token=%s&" % token
+    base = tk + "name=Pump+7&ssid1=plant&host=127.0.0.1&port=1883&psk1=abc"
     fixed = [
         (b"", {400, None}),
         (b"\r\n\r\n", {400}),
@@ -96,11 +109,15 @@ def fuzz_cases(n, seed=20261125):
         (post(0, "ssid1=a&ssid1=b"), {400}),
         (post(0, "ssid1=\xe9".encode("latin-1")), {400}),
         (post(0, base), {422}),
-        (post(0, "ssid1=" + "s" * 40 + "&psk1=" + "p" * 12), {422}),
-        (post(0, "ssid1=plant&psk1=longenough1&port=99999999"), {422}),
-        (post(0, "ssid1=plant&psk1=longenough1&host=a+b"), {422}),
-        (post(0, "ssid1=plant&psk1=longenough1&plaintext=yes"), {422}),
-        (post(0, "node_id=other-node&ssid1=plant&psk1=longenough1"), {422}),  # the id is fixed by its certificate
+        (post(0, tk + "ssid1=" + "s" * 40 + "&psk1=" + "p" * 12), {422}),
+        (post(0, tk + "ssid1=plant&psk1=longenough1&port=99999999"), {422}),
+        (post(0, tk + "ssid1=plant&psk1=longenough1&host=a+b"), {422}),
+        (post(0, tk + "ssid1=plant&psk1=longenough1&plaintext=yes"), {422}),
+        (post(0, tk + "node_id=other-node&ssid1=plant&psk1=longenough1"), {422}),
+        # a form the portal did not serve (cross-site post, stale page): refused before validation
+        (post(0, "ssid1=plant&psk1=%s&host=127.0.0.1" % WIFI_PSK), {403}),
+        (post(0, "token=%s&ssid1=plant&psk1=%s&host=127.0.0.1" % ("0" * 24, WIFI_PSK)), {403}),
+        (post(0, "token=%s&ssid1=plant&psk1=%s&host=127.0.0.1" % (token[:-1], WIFI_PSK)), {403}),  # the id is fixed by its certificate
         (post(0, "x" * 2049), {400, None}),
         (b"DELETE / HTTP/1.1\r\n\r\n", {405}),
         (b"GET /save HTTP/1.1\r\n\r\n", {405}),
@@ -130,7 +147,7 @@ def fuzz_cases(n, seed=20261125):
                     del src[i:i + rnd.randrange(1, 8)]
                 else:
                     del src[i:]
-            out.append((bytes(src), {200, 302, 400, 404, 405, 422, None}))
+            out.append((bytes(src), {200, 302, 400, 403, 404, 405, 422, None}))
         elif k == 3:  # oversize in every part
             part = rnd.randrange(3)
             big = b"A" * rnd.choice((1025, 2049, 4096, 20000))
@@ -145,7 +162,7 @@ def fuzz_cases(n, seed=20261125):
                 val = "".join(rnd.choice("abc%+&=0123456789fFzZ") for _ in range(rnd.randrange(0, 20)))
                 fields.append(key + "=" + val)
             fields.append("psk1=a")  # always short: this form is never a valid config
-            out.append((post(0, "&".join(fields)), {400, 422}))
+            out.append((post(0, tk + "&".join(fields)), {400, 422}))
         else:  # valid head, garbage header lines
             hdr = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200))).replace(b"\r\n\r\n", b"")
             out.append((b"GET / HTTP/1.1\r\n" + hdr + b"\r\n\r\n", {200, 400}))
@@ -216,21 +233,21 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
     write_provisioned_fs(fs)
     port = free_port()
     dport = free_port()
-    cases = fuzz_cases(1000)
     path = tmp_path / "serve.py"
     path.write_text(SERVE_SCRIPT)
-    proc = subprocess.Popen([MPY, str(path), str(port), str(len(cases) + 4), str(dport)], cwd=fs, env=mpy_env(),
+    proc = subprocess.Popen([MPY, str(path), str(port), "1006", str(dport)], cwd=fs, env=mpy_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert wait_port(port), "portal did not listen"
         # wait_port's probe connection counts as one request (answered 400)
+        cases = fuzz_cases(1000, portal_token(port))
         codes = {}
         for i, (req, allowed) in enumerate(cases):
             code, body = request(port, req)
             codes[code] = codes.get(code, 0) + 1
             assert code in allowed, (i, req[:120], code, body[:200])
             assert proc.poll() is None, "portal died at request %d: %r" % (i, req[:120])
-        assert codes.get(400, 0) > 600 and codes.get(422, 0) > 20, codes
+        assert codes.get(400, 0) > 600 and codes.get(422, 0) > 20 and codes.get(403, 0) >= 3, codes
         assert dns_check(dport)
         # a client trickling bytes is cut off by the per-request bound, not served forever
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
@@ -256,7 +273,7 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
         code, body = request(port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert code == 200 and b"<form" in body and b"pump-07" in body
         form = "name=Pump+7+DE&ssid1=plant&psk1=%s&host=127.0.0.1&port=1883" % WIFI_PSK
-        code, body = request(port, post(0, form))
+        code, body = submit(port, form)
         assert code == 200 and b"restarts" in body, body
         out, _ = proc.communicate(timeout=30)
     finally:
@@ -291,7 +308,7 @@ def test_unprovisioned_node_never_talks_mqtt_and_the_portal_provisions_it(broker
         assert log_before.count("New connection") == conns0, log_before  # not one TCP connection from the node
         assert not [m for m in sub.msgs if "pump-09" in m[0]]
         form = "name=Pump+9&ssid1=plant&psk1=%s&host=127.0.0.1&port=%d" % (WIFI_PSK, broker.port)
-        code, body = request(port, post(0, form))
+        code, body = submit(port, form)
         assert code == 200, body
         out, _ = node.communicate(timeout=90)
     finally:
@@ -439,7 +456,7 @@ def test_field_fix_of_a_wrong_broker_through_the_offered_portal(broker, tmp_path
     node = start_node(str(fs), cycles=20)
     try:
         assert wait_port(port, timeout=60), "the offline node never offered the portal"
-        code, body = request(port, post(0, "ssid1=plant&psk1=%s&host=127.0.0.1&port=%d" % (WIFI_PSK, broker.port)))
+        code, body = submit(port, "ssid1=plant&psk1=%s&host=127.0.0.1&port=%d" % (WIFI_PSK, broker.port))
         assert code == 200, body
         out, _ = node.communicate(timeout=120)
     finally:

@@ -312,7 +312,7 @@ def test_no_secret_in_any_log_status_or_message_over_a_whole_provisioning_run(si
     is searched for every secret value."""
     import socket
     from conftest import free_port
-    from test_portal import post, request, wait_port
+    from test_portal import submit, wait_port
     mqtt_pw = "Mqtt-Secret-Pw-6620"
     rotated = "Rotated-WiFi-Secret-7"
     (tmp_path / "secrets.json").write_text(json.dumps({"wifi": {"plant": WIFI_PSK},
@@ -349,8 +349,8 @@ def test_no_secret_in_any_log_status_or_message_over_a_whole_provisioning_run(si
         monkeypatch.setenv("VIBENODE_PORTAL_PORT", str(port))
         node = start_node(str(fs), cycles=6)
         assert wait_port(port), "no portal"
-        code, body = request(port, post(0, "name=Pump+30&ssid1=plant&psk1=%s&host=localhost&port=%d"
-                                        % (rotated, site["broker"].port)))
+        code, body = submit(port, "name=Pump+30&ssid1=plant&psk1=%s&host=localhost&port=%d"
+                            % (rotated, site["broker"].port))
         captured.append(body.decode(errors="replace"))
         assert code == 200, body
         out, _ = node.communicate(timeout=90)

@@ -26,7 +26,7 @@ CONN_TIMEOUT_S = 2  # per socket call
 REQUEST_MS = 5000  # per request, however slowly a client trickles bytes in
 REQUEST_FILE = "portal.req"  # present at boot: open the portal even with a good config
 IDENTITY = "identity.json"  # {"node_id": ...}: the id an unconfigured node announces
-FIELDS = ("node_id", "name", "ssid1", "psk1", "ssid2", "psk2", "host", "port", "plaintext")
+FIELDS = ("node_id", "name", "ssid1", "psk1", "ssid2", "psk2", "host", "port", "plaintext", "token")
 SECRET_FIELDS = ("psk1", "psk2")
 
 
@@ -282,7 +282,7 @@ def esc(s):
     return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def page_form(nid, msg=""):
+def page_form(nid, msg="", token=""):
     raw = _load_json(config.PATH) or _load_json(config.GOOD) or {}
     m = raw.get("mqtt") if isinstance(raw.get("mqtt"), dict) else {}
     host = m.get("host") or ""
@@ -290,12 +290,13 @@ def page_form(nid, msg=""):
     name = raw.get("name") or ""
     return ("<!DOCTYPE html><html><head><meta name=viewport content='width=device-width'><title>vibenode %s</title>"
             "</head><body><h1>vibenode %s</h1><p>%s</p><form method=post action=/save>"
+            "<input type=hidden name=token value=\"%s\">"
             "<p>Name <input name=name maxlength=64 value=\"%s\"></p>"
             "<p>Wi-Fi 1 <input name=ssid1 maxlength=32> passphrase <input name=psk1 type=password maxlength=63></p>"
             "<p>Wi-Fi 2 <input name=ssid2 maxlength=32> passphrase <input name=psk2 type=password maxlength=63></p>"
             "<p>Broker <input name=host maxlength=253 value=\"%s\"> port <input name=port maxlength=5 value=\"%s\"></p>"
             "<p><button>Save and restart</button></p></form></body></html>"
-            % (esc(nid), esc(nid), esc(msg), esc(name), esc(host), esc(port)))
+            % (esc(nid), esc(nid), esc(msg), esc(token), esc(name), esc(host), esc(port)))
 
 
 def dns_answer(q, ip):
@@ -335,8 +336,18 @@ def dns_port():
         return 53
 
 
+def _same(a, b):
+    """Compare without an early exit (no timing hint about the token)."""
+    if len(a) != len(b):
+        return False
+    d = 0
+    for i in range(len(a)):
+        d |= ord(a[i]) ^ ord(b[i])
+    return d == 0
+
+
 def respond(conn, code, body, ctype="text/html", extra=""):
-    reason = {200: "OK", 302: "Found", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+    reason = {200: "OK", 302: "Found", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
               422: "Unprocessable Entity", 500: "Internal Server Error"}.get(code, "Error")
     b = body.encode() if isinstance(body, str) else body
     head = "HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n" \
@@ -360,6 +371,9 @@ class Portal:
         self.saved = False
         self.sock = None
         self.udp = None
+        import os
+        from binascii import hexlify
+        self.token = hexlify(os.urandom(12)).decode()  # per portal session: no cross-site form posts
 
     def handle(self, conn):
         """One connection: never raises."""
@@ -367,17 +381,19 @@ class Portal:
             conn.settimeout(CONN_TIMEOUT_S)
             method, path, hdrs, body = read_request(conn)
             if path == "/" and method in ("GET", "HEAD"):
-                respond(conn, 200, page_form(self.nid) if method == "GET" else "")
+                respond(conn, 200, page_form(self.nid, token=self.token) if method == "GET" else "")
             elif path == "/save" and method == "POST":
                 ct = hdrs.get("content-type", "")
                 if ct.split(";")[0].strip() != "application/x-www-form-urlencoded":
                     raise BadRequest(400, "form must be application/x-www-form-urlencoded")
                 form = parse_form(body)
+                if not _same(form.pop("token", ""), self.token):  # only a form this portal served
+                    raise BadRequest(403, "stale or foreign form: reload the page")
                 try:
                     raw, sec = build(form, self.nid)
                 except config.ConfigError as e:
                     self.rejected += 1
-                    respond(conn, 422, page_form(self.nid, "Not saved: %s" % e))
+                    respond(conn, 422, page_form(self.nid, "Not saved: %s" % e, self.token))
                     return
                 config.save(raw, sec)
                 self.saved = True
