@@ -57,6 +57,8 @@ class Node:
 
     # ---- reporting path: topics, sequence, queue, alarms, commands --------------------------
     def _setup_reporting(self, cfg, m):
+        from report.encode import Encoder
+        self.enc = Encoder(2048)  # early, while the heap still has a free 2 KB block
         from report.topics import Topics
         from report.alarm import Alarms
         from store.seqno import SeqCounter
@@ -160,15 +162,21 @@ class Node:
             self.event("replayed", {"count": self.replayed, "dropped": q.dropped})
         return n
 
+    def _encode(self, obj):
+        try:
+            return self.enc.encode(obj)
+        except ValueError:  # larger than the buffer: allocate for this one
+            from report.encode import dumps
+            return dumps(obj)
+
     def publish_reading(self, rep):
-        from report.encode import dumps
         seq = rep["seq"]
-        self.send_record(K_TELEMETRY, dumps(rep), seq)
+        self.send_record(K_TELEMETRY, self._encode(rep), seq)
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = {"node": self.cfg["node_id"], "seq": seq, "ts": rep["ts"], "metric": rule["metric"],
                   "axis": rule.get("axis", "any"), "state": new, "prev": old, "value": v, "limit": lim}
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
-            self.send_record(K_ALARM, dumps(al), seq)
+            self.send_record(K_ALARM, self._encode(al), seq)
 
     def event(self, name, fields=None):
         ev = {"event": name, "node": self.cfg["node_id"], "ts": self.clock.time()}

@@ -189,12 +189,18 @@ class _Client(_umqtt.MQTTClient):
         return n
 
     def publish(self, topic, msg, retain=False, qos=0):
+        """msg: str, bytes, or a tuple of byte strings / memoryviews sent back to back (so a
+        replayed record gets its flag without a copy of the payload)."""
         if isinstance(topic, str):
             topic = topic.encode()
         if isinstance(msg, str):
             msg = msg.encode()
+        parts = msg if isinstance(msg, tuple) else (msg,)
+        ml = 0
+        for p in parts:
+            ml += len(p)
         tl = len(topic)
-        sz = 2 + tl + len(msg) + (2 if qos else 0)
+        sz = 2 + tl + ml + (2 if qos else 0)
         if sz >= 268435456:
             raise ValueError("message too large")
         hdr = bytearray(9 + tl)
@@ -218,11 +224,11 @@ class _Client(_umqtt.MQTTClient):
             hdr[i] = pid >> 8
             hdr[i + 1] = pid & 0xFF
             i += 2
-        if len(msg) <= 1024:
-            self.sock.write(bytes(memoryview(hdr)[:i]) + msg)
-        else:
-            self.sock.write(memoryview(hdr)[:i])
-            self.sock.write(msg)
+        # header and payload parts written separately (TCP_NODELAY is set: no Nagle stall), so
+        # a payload is never copied to be sent
+        self.sock.write(memoryview(hdr)[:i])
+        for p in parts:
+            self.sock.write(p)
         self.link._tx()
         if qos == 1:
             # wait for our PUBACK; packets that arrive meanwhile (commands) are handled as usual,

@@ -2,6 +2,7 @@
 # per reading, kept compact: a 3-axis reading is ~400 bytes, well under the 1 KB budget.
 # A record replayed from the store-and-forward queue is marked by inserting "replayed": true
 # at the front of the stored payload, without decoding it again.
+import io
 import json
 
 _REPLAYED = b'{"replayed": true, '
@@ -11,10 +12,36 @@ def dumps(obj):
     return json.dumps(obj).encode()
 
 
+class Encoder(io.IOBase):
+    """JSON into one preallocated buffer: json.dump writes token by token, so encoding a
+    reading needs no large allocation (a fragmented small heap may have no free 1 KB block
+    left). encode() returns a memoryview valid until the next encode()."""
+
+    def __init__(self, size=2048):
+        self.buf = bytearray(size)
+        self.mv = memoryview(self.buf)
+        self.n = 0
+
+    def write(self, b):
+        k = len(b)
+        n = self.n
+        if n + k > len(self.buf):
+            raise ValueError("payload over %d bytes" % len(self.buf))
+        self.buf[n:n + k] = b
+        self.n = n + k
+        return k
+
+    def encode(self, obj):
+        self.n = 0
+        json.dump(obj, self)
+        return self.mv[:self.n]
+
+
 def replayed(payload):
-    """The stored payload (bytes of a JSON object) with "replayed": true added."""
+    """The stored payload (bytes of a JSON object) with "replayed": true added, as parts for
+    MqttLink.publish (no copy of the payload)."""
     if len(payload) > 2 and payload[0] == 0x7B:
-        return _REPLAYED + payload[1:]
+        return (_REPLAYED, memoryview(payload)[1:])
     return payload
 
 

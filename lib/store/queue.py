@@ -52,6 +52,7 @@ class Queue:
         self._hdr = bytearray(HDR)
         self._since_ckpt = 0
         self._hl = None  # length of the record peek() returned (pop needs no re-read)
+        self._buf = None  # peek()'s reusable read buffer
         self._open()
 
     # ---- files ---------------------------------------------------------------------------
@@ -165,8 +166,17 @@ class Queue:
         self.pushed += 1
 
     # ---- consumer ------------------------------------------------------------------------
+    def _buffer(self, ln):
+        b = self._buf
+        if b is None or len(b) < ln:
+            self._buf = None
+            b = self._buf = bytearray((ln + 511) & ~511)
+        return b
+
     def peek(self):
-        """(kind, payload bytes) of the oldest record, or None when empty."""
+        """(kind, payload) of the oldest record, or None when empty. The payload is a
+        memoryview into a buffer the queue reuses (no allocation per record on a small heap):
+        valid until the next call on the queue."""
         while self.count:
             seg = self.segs[0]
             hdr = self._hdr
@@ -175,8 +185,8 @@ class Queue:
                     f.seek(self.head_off)
                     if f.readinto(hdr) == HDR and hdr[0] == MAGIC:
                         ln = hdr[2] | hdr[3] << 8
-                        data = f.read(ln)
-                        if len(data) == ln and _crc(hdr[1], data) == struct.unpack_from("<I", hdr, 4)[0]:
+                        data = memoryview(self._buffer(ln))[:ln]
+                        if f.readinto(data) == ln and _crc(hdr[1], data) == struct.unpack_from("<I", hdr, 4)[0]:
                             self._hl = ln
                             return hdr[1], data
             except OSError:

@@ -104,7 +104,7 @@ def workload(log):
         if step % 3 == 2:
             r = q.peek()
             if r is not None:
-                got = json.loads(r[1])["seq"]
+                got = json.loads(bytes(r[1]))["seq"]
                 log["popped"].append(got)
                 if got != model[0]:
                     log["order_error"] = [got, model[0]]
@@ -149,14 +149,14 @@ def recover(image):
             r = q.peek()
             if r is None:
                 break
-            ids.append(json.loads(r[1])["seq"])
+            ids.append(json.loads(bytes(r[1]))["seq"])
             q.pop()
         out["ids"] = ids
         out["corrupt"] = q.corrupt
         # and the queue keeps working after the reboot
         q.push(0, payload(999))
         r = q.peek()
-        out["after"] = json.loads(r[1])["seq"] if r else None
+        out["after"] = json.loads(bytes(r[1]))["seq"] if r else None
     except Exception as e:
         sys.print_exception(e)
         out["error"] = repr(e)

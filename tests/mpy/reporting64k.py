@@ -1,0 +1,131 @@
+# The reporting path alone (MQTT link, store-and-forward queue, sequence counter, encoding,
+# alarms, command handler) in a small heap: 100 readings queued while the broker is
+# unreachable, replayed in order, then 400 live readings with a command each.
+# argv: broker port, or "base" to print the heap its code takes. Working directory: scratch fs.
+import gc
+import json
+import sys
+
+from report.encode import Encoder
+enc = Encoder(2048)  # first, while the heap has a free 2 KB block
+import simclock
+from link.mqtt import MqttLink
+from report.alarm import Alarms
+from report.encode import replayed
+from report.topics import Topics
+from store.queue import Queue
+from store.seqno import SeqCounter
+from vibenode.commands import Commands
+
+if sys.argv[1] == "base":  # heap taken by the code alone (frozen in flash on a device)
+    gc.collect()
+    print("RESULT " + json.dumps({"base": gc.mem_alloc()}))
+    sys.exit(0)
+port = int(sys.argv[1])
+clock = simclock.SimClock()
+
+
+class StubNode:  # what the command handler needs from the node
+    def __init__(self):
+        self.cfg = {"node_id": "mem-1"}
+        self.topics = Topics("vibenode", "plant1", "mem-1")
+        self.clock = clock
+        self.seqc = SeqCounter("seq.json")
+        self.queue = Queue("queue", capacity=500)
+        self.alarms = Alarms({"hysteresis": 0.1, "rules": [{"metric": "rms", "axis": "any", "warn": 0.5, "alarm": 1.0}]})
+        self.interval_ms = 1000
+        self.n = 2048
+        self.max_window = 4096
+        self.sampler = None
+        self.capture_req = None
+        self.acks = 0
+
+    def persist(self, section, upd, replace=False):
+        return None
+
+    def apply_sampling(self, iv, win):
+        if iv is not None:
+            self.interval_ms = int(iv * 1000)
+
+    def has_spectrum(self):
+        return False
+
+    def identify(self, s):
+        pass
+
+    def send_ack(self, ack):
+        if link.publish(self.topics.cmd_ack, json.dumps(ack), qos=0):
+            self.acks += 1
+
+
+node = StubNode()
+cmds = Commands(node)
+link = MqttLink("mem-1", "127.0.0.1", port + 1 if port < 65535 else 1, clock, keepalive=10, timeout_s=2,
+                will_topic=node.topics.status, will_msg='{"state": "offline", "node": "mem-1"}')
+link.on_msg = cmds.on_message
+lowest = [1 << 30]
+
+
+def note():
+    gc.collect()
+    f = gc.mem_free()
+    if f < lowest[0]:
+        lowest[0] = f
+
+
+def reading(seq):
+    ax = {"mean": 0.00609, "rms": 0.7077, "pk": 1.01, "p2p": 2.0, "cf": 1.43, "sk": -0.0208, "ku": 1.5, "f0": 24.67,
+          "pks": [[24.67, 1.0], [1341.0, 0.000315], [41.96, 0.000223]], "bands": [0.000203, 0.707, 0.000895, 0.000714],
+          "hf": 0.000714, "vel": 44.8, "iso": "D"}
+    return {"node": "mem-1", "seq": seq, "ts": clock.time(), "rate": 3199.5, "n": 2048, "odr": 3200, "x": ax, "y": ax, "z": ax}
+
+
+def send(rep):
+    payload = enc.encode(rep)
+    if not len(node.queue) and link.up and link.publish(node.topics.telemetry, payload, qos=1):
+        return
+    node.queue.push(0, payload)
+
+
+def pump():
+    q = node.queue
+    while len(q) and link.up:
+        kind, payload = q.peek()
+        if not link.publish(node.topics.telemetry, replayed(payload), qos=1):
+            return
+        q.pop()
+
+
+# phase 1: the broker is unreachable (wrong port): readings are queued on the filesystem
+for i in range(100):
+    link.connect()
+    send(reading(node.seqc.take()))
+    clock.sleep_ms(1000)
+    note()
+assert len(node.queue) == 100, len(node.queue)
+# phase 2: the broker is there
+link.port = port
+link._next_try = clock.ticks_ms()
+
+
+def on_up(lk):
+    lk.publish(node.topics.status, '{"state": "online", "node": "mem-1"}', retain=True, qos=1)
+    lk.subscribe(node.topics.cmd, 1)
+
+
+link.on_up = on_up
+for i in range(400):
+    clock.sleep_ms(1000)
+    link.service()
+    pump()
+    rep = reading(node.seqc.take())
+    send(rep)
+    node.alarms.update(rep)
+    cmds.on_message(node.topics.cmd.encode(), b'{"id": "m%d", "cmd": "ping"}' % i, None, 0)
+    cmds.process()
+    note()
+pump()
+link.disconnect()
+gc.collect()
+print("RESULT " + json.dumps({"lowest_free": lowest[0], "queued": len(node.queue), "acks": node.acks,
+                              "connects": link.connects, "heap_total": gc.mem_free() + gc.mem_alloc()}))
