@@ -468,3 +468,22 @@ def test_field_fix_of_a_wrong_broker_through_the_offered_portal(broker, tmp_path
     assert sub.wait_for(lambda m: m[0] == "vibenode/default/pump-40/telemetry", timeout=20), out
     sub.close()
     assert WIFI_PSK not in out and PORTAL_PSK not in out
+
+
+def test_portal_port_in_use_is_reported_not_a_crash(tmp_path, monkeypatch):
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump-07", "mqtt": {"host": "127.0.0.1"}}))
+    (fs / "secrets.json").write_text(json.dumps({"portal_psk": PORTAL_PSK}))
+    busy = socket.socket()
+    busy.bind(("0.0.0.0", 0))
+    busy.listen(1)
+    monkeypatch.setenv("VIBENODE_PORTAL_PORT", str(busy.getsockname()[1]))
+    try:
+        r = mpy_result("import json, network\nfrom vibenode import config, portal\n"
+                       "p = portal.run(config.load())\n"
+                       "print('RESULT ' + json.dumps([p is None, network.WLAN(network.AP_IF).active()]))\n",
+                       cwd=str(fs))
+    finally:
+        busy.close()
+    assert r == [True, False]

@@ -395,7 +395,14 @@ class Portal:
                     self.rejected += 1
                     respond(conn, 422, page_form(self.nid, "Not saved: %s" % e, self.token))
                     return
-                config.save(raw, sec)
+                try:
+                    config.save(raw, sec)
+                except (OSError, config.ConfigError) as e:
+                    self.rejected += 1
+                    log("portal", "could not store the config: %s" % (type(e).__name__,))
+                    respond(conn, 500, page_form(self.nid, "Not saved: the node could not store it (%s)"
+                                                 % type(e).__name__, self.token))
+                    return
                 self.saved = True
                 log("portal", "config saved from the portal; restarting")
                 respond(conn, 200, "<!DOCTYPE html><html><body><p>Saved. The node restarts now.</p></body></html>")
@@ -426,13 +433,13 @@ class Portal:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         except (AttributeError, OSError):
             pass
+        self.sock = s
         s.bind(socket.getaddrinfo("0.0.0.0", self.port)[0][-1])
         s.listen(2)
-        self.sock = s
         if self.dns_port:
             u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind(socket.getaddrinfo("0.0.0.0", self.dns_port)[0][-1])
             self.udp = u
+            u.bind(socket.getaddrinfo("0.0.0.0", self.dns_port)[0][-1])
         return s
 
     def handle_dns(self):
@@ -535,7 +542,13 @@ def run(cfg=None):
     except Exception:
         ip = "192.168.4.1"
     p = Portal(nid, ip=ip, dns=dns_port())
-    p.open()
+    try:
+        p.open()
+    except OSError as e:
+        p.close()
+        ap.active(False)
+        log("portal", "cannot open the portal (%s)" % (e,))
+        return None
     timeout_s = cfg["portal"]["timeout_s"] if cfg else None
     log("portal", "provisioning mode: access point vibenode-%s, http port %d%s"
         % (nid, p.port, "" if timeout_s is None else ", closes in %d s" % timeout_s))
