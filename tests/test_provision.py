@@ -384,3 +384,36 @@ def test_make_targets_call_the_tools(site, tmp_path):
     r = subprocess.run(["make", "-s", "-C", ROOT, "provision", "NODE=mk-02"], capture_output=True, text=True,
                        env=env, timeout=120)
     assert r.returncode != 0 and "usage: make provision" in r.stdout
+
+
+def test_factory_identity_then_field_config_through_the_portal(site, tmp_path, monkeypatch):
+    """--portal-only at the factory (identity, label passphrase, certificate); Wi-Fi and broker from a
+    phone in the field; the node then reports over mutual TLS under the site it was issued for."""
+    from conftest import free_port
+    from test_portal import submit, wait_port
+    fs = tmp_path / "pump-50"
+    r = run("provision.py", "--node-id", "pump-50", "--portal-only", "--site-name", "plant1", "--fleet",
+            site["fleet"].dir, "--out", str(fs), "--label", str(tmp_path / "labels.csv"))
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(fs)) == ["ca.pem", "client.pem", "identity.json", "secrets.json"]
+    _refresh_broker(site)
+    port = free_port()
+    monkeypatch.setenv("VIBENODE_PORTAL_PORT", str(port))
+    ops = OpsClient(site["fleet"], site["broker"].port)
+    node = start_node(str(fs), cycles=6)
+    try:
+        assert wait_port(port), "no portal on a factory-provisioned node"
+        code, body = submit(port, "name=Pump+50&ssid1=plant&psk1=%s&host=localhost&port=%d"
+                            % (WIFI_PSK, site["broker"].port))
+        assert code == 200, body
+        out, _ = node.communicate(timeout=90)
+        tel = ops.wait_for(lambda m: m[0] == "vibenode/plant1/pump-50/telemetry", timeout=20)
+    finally:
+        ops.close()
+        if node.poll() is None:
+            node.kill()
+            node.wait()
+    assert tel is not None, out
+    cfg = json.load(open(fs / "config.json"))
+    assert cfg["site"] == "plant1" and cfg["tls"]["enabled"] is True  # TLS although the host is loopback
+    assert "u'pump-50'" in site["broker"].log_text()

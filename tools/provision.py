@@ -35,7 +35,7 @@ from vibenode import config as nodeconfig  # noqa: E402  (the device's validator
 
 MPREMOTE = os.path.join(ROOT, ".venv", "bin", "mpremote")
 PSK_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o/1/l/i: read off a label
-WRITE_ORDER = ("ca.pem", "client.pem", "secrets.json", "config.json")  # config last: it is what boots
+WRITE_ORDER = ("ca.pem", "client.pem", "identity.json", "secrets.json", "config.json")  # config last: it is what boots
 
 
 class ProvisionError(Exception):
@@ -143,6 +143,27 @@ def render_files(node_id, site, secrets, fleet=None, ca=None, cert=None, key=Non
     except nodeconfig.ConfigError as e:
         raise ProvisionError("schema: %s" % e)
     files["config.json"] = (json.dumps(raw, indent=1, sort_keys=True) + "\n").encode()
+    files["secrets.json"] = (json.dumps(sec, indent=1, sort_keys=True) + "\n").encode()
+    return files, psk
+
+
+def render_identity(node_id, site_name="default", fleet=None, reissue=False, portal_psk=None):
+    """A node for the field: identity, portal passphrase and (with a fleet) its CA, certificate and
+    key, but no config: it boots into the captive portal, where Wi-Fi and broker are entered."""
+    if not nodeconfig.ident(node_id):
+        raise ProvisionError("node id %r: 1-32 letters, digits, '-' or '_' (starting with a letter or digit)"
+                             % (node_id,))
+    if not nodeconfig.ident(site_name):
+        raise ProvisionError("site name %r: 1-32 letters, digits, '-' or '_'" % (site_name,))
+    psk = portal_psk or portal_passphrase()
+    sec = {"portal_psk": psk}
+    files = {"identity.json": (json.dumps({"node_id": node_id, "site": site_name}) + "\n").encode()}
+    if fleet is not None:
+        if fleet.find(node_id) and not reissue:
+            raise ProvisionError("node id %s is already in the fleet inventory" % node_id)
+        fleet.issue(node_id, site_name, reissue=reissue)
+        files["ca.pem"], files["client.pem"], key = fleet.node_files(node_id)
+        sec["client_key"] = key.decode()
     files["secrets.json"] = (json.dumps(sec, indent=1, sort_keys=True) + "\n").encode()
     return files, psk
 
@@ -291,7 +312,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--node-id", required=True)
-    ap.add_argument("--site", required=True, help="site file: the config without node_id")
+    ap.add_argument("--site", help="site file: the config without node_id (required unless --portal-only)")
+    ap.add_argument("--portal-only", action="store_true",
+                    help="identity, portal passphrase and certificate only: configure the rest in the field")
+    ap.add_argument("--site-name", default="default", help="with --portal-only: the node's site (topics, ACL)")
     ap.add_argument("--secrets", help="secrets file (Wi-Fi passphrases, MQTT credentials); asked for if absent")
     ap.add_argument("--fleet", help="fleet directory (tools/fleet.py): issue the node's client certificate")
     ap.add_argument("--reissue", action="store_true", help="revoke and replace an id already in the inventory")
@@ -306,11 +330,16 @@ def main(argv=None):
     g.add_argument("--out", help="render the filesystem into this folder instead")
     a = ap.parse_args(argv)
     try:
-        site = read_json(a.site, "site file")
-        if a.secrets:
-            secrets = read_json(a.secrets, "secrets file")
+        if a.portal_only:
+            site = secrets = None
+        elif not a.site:
+            raise ProvisionError("--site FILE is required (or --portal-only)")
         else:
-            secrets = prompt_secrets(build_config(a.node_id, site))
+            site = read_json(a.site, "site file")
+            if a.secrets:
+                secrets = read_json(a.secrets, "secrets file")
+            else:
+                secrets = prompt_secrets(build_config(a.node_id, site))
         fleet = None
         if a.fleet:
             import fleet as fleetmod
@@ -319,8 +348,11 @@ def main(argv=None):
                 raise ProvisionError("no fleet CA in %s (create it: tools/fleet.py --dir %s init)" % (a.fleet, a.fleet))
         if a.port:
             check_device(a.port)  # before issuing a certificate for a device that isn't there
-        files, psk = render_files(a.node_id, site, secrets, fleet=fleet, ca=a.ca, cert=a.cert, key=a.key,
-                                  reissue=a.reissue)
+        if a.portal_only:
+            files, psk = render_identity(a.node_id, a.site_name, fleet=fleet, reissue=a.reissue)
+        else:
+            files, psk = render_files(a.node_id, site, secrets, fleet=fleet, ca=a.ca, cert=a.cert, key=a.key,
+                                      reissue=a.reissue)
         if a.out:
             write_dir(files, a.out)
             print("provision: %s rendered to %s (%s)" % (a.node_id, a.out, ", ".join(sorted(files))))

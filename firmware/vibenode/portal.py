@@ -230,6 +230,9 @@ def build(form, nid):
     except config.ConfigError:
         raw = {k: raw[k] for k in raw if k in ("site", "tls", "sampling", "board") + config.OPEN_SECTIONS}
     raw = dict(raw)
+    ident = _load_json(IDENTITY) or {}
+    if "site" not in raw and config.ident(ident.get("site")):
+        raw["site"] = ident["site"]  # set at provisioning: the certificate's ACL is for this site
     fixed = raw.get("node_id") or (nid if config.exists(IDENTITY) else None)
     if form.get("node_id") and fixed and form["node_id"] != fixed:
         raise config.ConfigError("node_id: fixed at provisioning (%s): its certificate is issued to it" % fixed)
@@ -270,6 +273,10 @@ def build(form, nid):
         t["enabled"] = False
     elif form.get("plaintext"):
         raise config.ConfigError("plaintext: on or absent")
+    elif "enabled" not in t and config.exists(t.get("ca", "ca.pem")):
+        t["enabled"] = True  # a node given a CA at provisioning talks TLS, whatever the host looks like
+        if t.get("cert", "client.pem") and not config.exists(t.get("cert", "client.pem")):
+            t["cert"] = None
     raw["tls"] = t
     sec = dict(sec)
     sec["wifi"] = wsec
