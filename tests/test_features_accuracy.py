@@ -138,7 +138,8 @@ def test_band_energies_against_numpy(results, name):
     c, r = results[name]
     # 1 %, down to the integer power spectrum's floor (15-bit components: 3e-5 of the largest line)
     floor = 3e-5 * amp_spectrum(c["x"], SCALE).max()
-    bands = [[2, 10], [10, 100], [100, 1000], [1000, 5000]]
+    bands = [[2, 10], [10, 100], [100, 1000]]
+    assert len(r["bands"]) == 3
     for (lo, hi), got in zip(bands, r["bands"]):
         want = band_rms(c["x"], SCALE, FS, lo, hi)
         assert abs(got - want) <= 0.01 * want + floor, (lo, hi, got, want)

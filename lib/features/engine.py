@@ -19,7 +19,7 @@
 #
 # Configuration (the node's `features` section; every key optional):
 #   "top_k": 3                          spectral peaks reported (1..16)
-#   "bands": [[2, 10], [10, 100], ...]  band RMS in g, lo <= f < hi (default decades to 5 kHz)
+#   "bands": [[2, 10], [10, 100], ...]  band RMS in g, lo <= f < hi (default 2-10-100-1000 Hz)
 #   "hf_band": [1000, 5000]             high-frequency acceleration RMS (clamped to Nyquist)
 #   "velocity": {"band": [10, 1000], "group": 2, "foundation": "rigid"}
 #                                       mm/s RMS, lo <= f <= hi (2-1000 Hz below 600 rpm), and
@@ -36,8 +36,10 @@
 #   "export": {"bins": 256}             spectrum export length (peak-hold over 2**k bins)
 # Telemetry per axis (result()): mean, rms, pk, p2p, cf (crest), sk, ku (Pearson kurtosis),
 # clipped (only when saturated), f0 (dominant Hz), pks [[Hz, g], ...], bands [g], hf (g), vel
-# (mm/s), iso ("A".."D"), and with a bearing: f1 (shaft Hz), env {dom, r, a [g at 1x per
-# defect], alarm}. Three significant digits.
+# (mm/s), iso ("A".."D"), f1 (measured shaft Hz, with rpm "auto"), and with a bearing: env
+# {dom: strongest defect, r: its line / envelope RMS, a: its line in g, alarm: true}. Three
+# significant digits (MicroPython's float repr still prints some as 16 digits). All defect
+# lines and harmonics: envelope(axis); spectra on request: spectrum_u16 / envelope_u16.
 import array
 import math
 
@@ -111,10 +113,19 @@ def _bitlen(v):
 
 
 def _sig(x, d=3):
-    """Round to d significant digits (compact JSON)."""
+    """Round to d significant digits (compact JSON). MicroPython's float repr prints some
+    decimal values with 16 digits (0.0812 -> 0.08119999999999999): then d+1 or d-1 digits are
+    tried for a value that prints short."""
     if x == 0 or x != x:
         return 0.0
-    return float("%.*g" % (d, x))
+    best = None
+    for dd in (d, d + 1, d - 1 if d > 2 else d + 2):
+        v = float("%.*g" % (dd, x))
+        if best is None:
+            best = v
+        if len(repr(v)) <= dd + 7:
+            return v
+    return best
 
 
 # per-axis integer slots (self.td)
@@ -172,7 +183,7 @@ class FeatureEngine:
         self.pval = _zeros("i", self.K)
         bands = cfg.get("bands")
         if bands is None:
-            bands = [b for b in ([2, 10], [10, 100], [100, 1000], [1000, 5000]) if b[0] < nyq]
+            bands = [b for b in ([2, 10], [10, 100], [100, 1000]) if b[0] < nyq]
         self.band_bins = [self._bins(b) for b in bands]
         self.bands = bands
         hf = cfg.get("hf_band", [1000, 5000])
@@ -536,7 +547,8 @@ class FeatureEngine:
         pks = self.peaks(axis)
         r["f0"] = _sig(pks[0][0], 4) if pks else 0.0
         r["pks"] = [[_sig(f, 4), _sig(a)] for f, a in pks]
-        r["bands"] = [_sig(v) for v in self.bands_rms(axis)]
+        if self.band_bins:
+            r["bands"] = [_sig(v) for v in self.bands_rms(axis)]
         hf = self.hf_rms(axis)
         if hf is not None:
             r["hf"] = _sig(hf)
@@ -545,9 +557,11 @@ class FeatureEngine:
         r["iso"] = velocity.zone(v, self.iso)
         env = self.envelope(axis)
         if env is not None:
-            r["f1"] = _sig(self.shaft_hz(axis), 4)
-            e = {"dom": env["dom"], "r": _sig(env["ratio"][env["dom"]]) if env["dom"] else 0.0,
-                 "a": [_sig(env["lines"][d][0]) for d in self.env_names]}
+            if self.rpm_auto:
+                r["f1"] = _sig(self.shaft_hz(axis), 4)
+            dom = env["dom"]
+            e = {"dom": dom, "r": _sig(env["ratio"][dom]) if dom else 0.0,
+                 "a": _sig(env["lines"][dom][0]) if dom else 0.0}
             if env["alarm"]:
                 e["alarm"] = True
             r["env"] = e
