@@ -119,3 +119,18 @@ def test_saturated_chip_sets_the_clipped_flag_end_to_end(broker, tmp_path):
     assert "clipped" not in rep["y"] and "clipped" not in rep["z"]
     assert 10 < rep["x"]["pk"] < 17 and rep["x"]["cf"] < 1.45  # flattened top: crest below a sine's
     assert abs(rep["z"]["mean"] - 1.0) < 0.05
+
+
+def test_bad_features_config_is_reported_and_defaults_are_used(broker, tmp_path):
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port, features={"velocity": {"group": 7}})
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=1)
+    out, _ = node.communicate(timeout=120)
+    assert node.returncode == 0, out
+    st = sub.wait_for(lambda m: m[0].endswith("/status") and b"features config" in m[1], timeout=20)
+    tel = sub.wait_for(lambda m: m[0].endswith("/telemetry"), timeout=20)
+    sub.close()
+    assert st is not None, out[-3000:]
+    assert "ISO 10816-3" in json.loads(st[1])["errors"]["features"]
+    assert tel is not None and "vel" in json.loads(tel[1])["x"]
