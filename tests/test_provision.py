@@ -307,9 +307,9 @@ def _refresh_broker(site):
 
 
 def test_no_secret_in_any_log_status_or_message_over_a_whole_provisioning_run(site, tmp_path, monkeypatch):
-    """provision -> boot (mTLS) -> config corrupted -> boot on last good -> portal changes Wi-Fi ->
-    reboot: every byte of tool output, node console, broker log and MQTT traffic seen by the operator
-    is searched for every secret value."""
+    """provision -> boot (mTLS, get_config answered) -> config corrupted -> boot on last good ->
+    portal changes Wi-Fi -> reboot: every byte of tool output, node console, broker log, portal
+    pages and MQTT traffic (status, acks, telemetry) is searched for every secret value."""
     import socket
     from conftest import free_port
     from test_portal import submit, wait_port
@@ -329,6 +329,8 @@ def test_no_secret_in_any_log_status_or_message_over_a_whole_provisioning_run(si
         [ln for ln in open(site["fleet"].p("ca.key")).read().splitlines() if "-----" not in ln]
     _refresh_broker(site)
     ops = OpsClient(site["fleet"], site["broker"].port, topic="#")
+    # waiting for the node when it comes up: a get_config, whose ack must not carry a secret either
+    ops.publish("vibenode/plant1/pump-30/cmd", b'{"id": "g1", "cmd": "get_config"}', retain=True)
     try:
         def boot(cycles=6):
             node = start_node(str(fs), cycles=cycles)
@@ -339,6 +341,9 @@ def test_no_secret_in_any_log_status_or_message_over_a_whole_provisioning_run(si
 
         boot()
         assert ops.wait_for(lambda m: m[0] == "vibenode/plant1/pump-30/telemetry", timeout=20), captured[-1]
+        ack = ops.wait_for(lambda m: m[0].startswith("vibenode/plant1/pump-30/cmd/") and b'"g1"' in m[1], timeout=5)
+        ops.publish("vibenode/plant1/pump-30/cmd", b"", retain=True)
+        assert ack is not None and b'"***"' in ack[1]  # the config came back, secrets masked
         raw = (fs / "config.json").read_bytes()
         (fs / "config.json").write_bytes(raw[: len(raw) // 3])
         out = boot()
