@@ -73,12 +73,14 @@ def test_adxl345_spi_configuration_and_burst_bytes():
         exp += spi_w(reg, val)  # write: R/W bit 7 = 0, MB bit 6 = 0
     exp += spi_r(0x80 | 0x2C, 0x0D) + spi_r(0x80 | 0x31, 0x08)  # read: bit 7 = 1
     assert r["cfg"] == exp
-    # burst: FIFO_STATUS, then one 6-byte multi-byte read (0x80 | 0x40 | 0x32 = 0xF2) per sample
+    # burst: FIFO_STATUS, INT_SOURCE (its Overrun bit clears on the first FIFO read, so it is
+    # latched first), then one 6-byte multi-byte read (0x80 | 0x40 | 0x32 = 0xF2) per sample
     rd = r["read"]
     assert rd[0] == ["w", "b9"] and int(rd[1][1], 16) == 4
+    assert rd[2] == ["w", "b0"] and not int(rd[3][1], 16) & 0x01
     for i in range(4):
-        assert rd[2 + 2 * i][0:2] == ["w", "f2"]
-        raw = bytes.fromhex(rd[3 + 2 * i][1])
+        assert rd[4 + 2 * i][0:2] == ["w", "f2"]
+        raw = bytes.fromhex(rd[5 + 2 * i][1])
         assert len(raw) == 6
         assert list(struct.unpack("<3h", raw)) == r["buf"][3 * i:3 * i + 3]
     # full resolution: 3.9 mg/LSB (data sheet), so 1 g reads 256 LSB
@@ -149,10 +151,11 @@ def test_mpu6050_configuration_and_fifo_bytes():
         i2c_r(A, 0x19, 0x00), i2c_r(A, 0x1C, 0x00), i2c_r(A, 0x23, 0x08), i2c_r(A, 0x1A, 0x01),
     ]
     rd = r["read"]
-    count = int(rd[0][3], 16)
-    assert rd[0][:3] == ["r", A, 0x72] and count == 60  # FIFO_COUNT in bytes: 10 samples x 6
-    assert rd[1][:3] == ["r", A, 0x74] and len(bytes.fromhex(rd[1][3])) == 60  # burst from FIFO_R_W
-    vals = list(struct.unpack(">30h", bytes.fromhex(rd[1][3])))
+    assert rd[0][:3] == ["r", A, 0x3A] and not int(rd[0][3], 16) & 0x10  # INT_STATUS: no FIFO_OFLOW
+    count = int(rd[1][3], 16)
+    assert rd[1][:3] == ["r", A, 0x72] and count == 60  # FIFO_COUNT in bytes: 10 samples x 6
+    assert rd[2][:3] == ["r", A, 0x74] and len(bytes.fromhex(rd[2][3])) == 60  # burst from FIFO_R_W
+    vals = list(struct.unpack(">30h", bytes.fromhex(rd[2][3])))
     assert vals == r["buf"]
     assert vals[2] == 16384  # +-2 g: 16384 LSB/g
     assert r["scale"] == pytest.approx(1 / 16384)

@@ -59,6 +59,7 @@ class ADXL345:
         self.overruns = 0
         self.watermark = 16
         self.level = 0
+        self._ovr = False
         check_id(regs, _DEVID, _ID, self.NAME)
 
     def configure(self, rate=3200, range_g=16, watermark=16):
@@ -99,8 +100,11 @@ class ADXL345:
         return s & 0x3F
 
     def overrun(self):
-        """True (and counted) if the FIFO overwrote samples since the last check."""
-        if self.regs.read_u8(_INT_SOURCE) & _OVERRUN:
+        """True (and counted) if the FIFO overwrote samples since the last check. Reading the
+        FIFO clears the chip's Overrun bit, so read_fifo() latches it before reading."""
+        ovr = self._ovr or self.regs.read_u8(_INT_SOURCE) & _OVERRUN
+        self._ovr = False
+        if ovr:
             self.overruns += 1
             return True
         return False
@@ -112,6 +116,8 @@ class ADXL345:
         self.level = level
         if n > level:
             n = level
+        if n and self.regs.read_u8(_INT_SOURCE) & _OVERRUN:
+            self._ovr = True  # the first FIFO read clears it: latch it now
         b = self._b6
         regs = self.regs  # (not regs.read_into: a bound method object would be allocated)
         o = offset * 3

@@ -72,6 +72,7 @@ class LIS3DH:
         self.watermark = 16
         self.overruns = 0
         self.level = 0
+        self._ovr = False
         self.lowpower = False
         self._shift = 4
         self._buf = bytearray(6 * _CHUNK)
@@ -110,6 +111,8 @@ class LIS3DH:
         s = self.regs.read_u8(_FIFO_SRC)
         if s & _F_EMPTY and s & (0x1F | _F_OVRN):
             raise SensorError(FIFO_CORRUPT, "LIS3DH FIFO_SRC 0x%02x is impossible (EMPTY with data)" % s)
+        if s & _F_OVRN:
+            self._ovr = True  # reading a sample clears OVRN_FIFO: latch it
         return s
 
     def fifo_level(self):
@@ -121,7 +124,10 @@ class LIS3DH:
 
     def overrun(self):
         """True if the FIFO was full (OVRN_FIFO: 32 unread samples, the next one overwrites)."""
-        if self._src() & _F_OVRN:
+        self._src()
+        ovr = self._ovr
+        self._ovr = False
+        if ovr:
             self.overruns += 1
             return True
         return False

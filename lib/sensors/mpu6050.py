@@ -65,6 +65,7 @@ class MPU6050:
         self.watermark = 16
         self.overruns = 0
         self.level = 0
+        self._ovr = False
         self._b2 = bytearray(2)
         self._buf = bytearray(6 * _CHUNK)
         self._views = views(self._buf, 6, _CHUNK)
@@ -110,15 +111,28 @@ class MPU6050:
     def _reset_fifo(self):
         self.regs.write_u8(_USER_CTRL, _U_FIFO_EN | _U_FIFO_RESET)
 
-    def overrun(self):
-        """True if the FIFO overflowed (then it is reset: its framing is lost)."""
+    def _overflowed(self):
         if self.regs.read_u8(_INT_STATUS) & _FIFO_OFLOW:
+            self._reset_fifo()  # its 6-byte framing is lost: start clean
+            self._ovr = True
+        return self._ovr
+
+    def overrun(self):
+        """True if the FIFO overflowed (it was then reset; the samples in it are gone)."""
+        ovr = self._ovr or self._overflowed()
+        self._ovr = False
+        if ovr:
             self.overruns += 1
-            self._reset_fifo()
-            return True
-        return False
+        return ovr
 
     def read_fifo(self, buf, n, offset=0):
+        if self.regs.read_u8(_INT_STATUS) & _FIFO_OFLOW:
+            # check before reading: after an overflow the bytes are misframed. Reset, latch
+            # for overrun(), and report nothing read this time.
+            self._reset_fifo()
+            self._ovr = True
+            self.level = 0
+            return 0
         level = self.fifo_level()
         self.level = level
         if n > level:

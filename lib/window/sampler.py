@@ -64,6 +64,8 @@ class Sampler:
         self._s_t0 = 0
         self._s_l0 = 0
         self._s_got = 0
+        self._prev_end = 0
+        self._prev_pending = 0
 
     def _drain(self):
         acc = self.accel
@@ -106,8 +108,9 @@ class Sampler:
         no_data_us = 4 * acc.FIFO_DEPTH * 1000000 // rate
         if no_data_us < 50000:
             no_data_us = 50000
+        continued = not restart and self._streaming
         try:
-            if restart or not self._streaming:
+            if not continued:
                 self._drain()
                 self._streaming = True
                 self._s_t0 = -1
@@ -163,12 +166,17 @@ class Sampler:
         self.t_end_us = t_end
         lost = 0
         if ovr:
-            expect = (t_end - t_first) * rate // 1000000 + l_first
+            if continued:  # produced since the last window ended, at the nominal ODR
+                expect = (t_end - self._prev_end) * rate // 1000000 + self._prev_pending
+            else:
+                expect = (t_end - t_first) * rate // 1000000 + l_first
             lost = expect - got - pending
             if lost < 1:
                 lost = 1
             self.overruns += 1
             self.lost += lost
+        self._prev_end = t_end
+        self._prev_pending = pending
         self.window_overrun = ovr
         self.window_lost = lost
         self.windows += 1
