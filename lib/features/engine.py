@@ -26,6 +26,7 @@
 #                                       the ISO 10816-3 zone for group 1/2, rigid/flexible
 #   "rpm": 1796 | "auto", "rpm_range": [600, 3600]
 #                                       shaft speed: fixed, or the strongest line in the range
+#                                       (the default when a bearing is configured)
 #   "bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}}
 #              or {"geometry": {"balls": 9, "ball_d": 7.94, "pitch_d": 39.04, "angle": 0}}
 #   "envelope": {"band": [lo, hi], "harmonics": 3, "tol": 0.01, "alarm": 4.0, "bins": 256}
@@ -198,6 +199,8 @@ class FeatureEngine:
         self.vs = [array.array("i", bytes(16)) for _ in AXES]
         # shaft speed: fixed rpm, or "auto" = strongest line in rpm_range (measured 1x)
         rpm = cfg.get("rpm")
+        if not rpm and cfg.get("bearing"):
+            rpm = "auto"  # defect lines need a shaft speed: measure the 1x line
         self.rpm_auto = rpm == "auto"
         self.f1_b64 = 0
         if self.rpm_auto:
