@@ -422,3 +422,26 @@ def test_factory_identity_then_field_config_through_the_portal(site, tmp_path, m
     cfg = json.load(open(fs / "config.json"))
     assert cfg["site"] == "plant1" and cfg["tls"]["enabled"] is True  # TLS although the host is loopback
     assert "u'pump-50'" in site["broker"].log_text()
+
+
+def test_encrypted_ca_key_needs_its_passphrase(tmp_path):
+    fl = str(tmp_path / "fleet")
+    env = dict(os.environ, VIBENODE_CA_PASS="correct horse battery")
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "fleet.py"), "--dir", fl, "init", "--encrypt"], env=env,
+                       capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    assert b"ENCRYPTED PRIVATE KEY" in open(os.path.join(fl, "ca.key"), "rb").read()
+    with pytest.raises(TypeError):  # an independent check: unusable without the passphrase
+        serialization.load_pem_private_key(open(os.path.join(fl, "ca.key"), "rb").read(), None)
+    ok = subprocess.run([PY, os.path.join(ROOT, "tools", "fleet.py"), "--dir", fl, "issue", "n1", "--site", "s"],
+                        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert ok.returncode == 0, ok.stderr
+    env.pop("VIBENODE_CA_PASS")
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "fleet.py"), "--dir", fl, "issue", "n2", "--site", "s"],
+                       env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0 and "CA key is encrypted" in r.stderr
+    env["VIBENODE_CA_PASS"] = "wrong"
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "fleet.py"), "--dir", fl, "revoke", "n1"],
+                       env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0 and "wrong passphrase" in r.stderr
+    assert fleetmod.Fleet(fl).find("n1")["status"] == "active"  # nothing changed

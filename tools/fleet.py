@@ -10,7 +10,7 @@ A fleet directory (default ./fleet, keep it off the network share and out of git
     fleet.json                fleet settings (topic prefix)
 
 Commands:
-    init [--name N] [--days D] [--prefix P]   create the CA
+    init [--name N] [--days D] [--prefix P] [--encrypt]   create the CA (--encrypt: passphrase)
     server HOST [--ip A] [--days D]           broker certificate for HOST (+ IP SANs)
     issue ID --site S [--role node|operator] [--days D] [--reissue]
     revoke ID [--reason R]                    revoke (CRL) and drop from the ACL
@@ -56,9 +56,23 @@ def _write(path, data, private=False):
     os.replace(tmp, path)
 
 
-def _key_pem(key):
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+def _key_pem(key, passphrase=None):
+    enc = serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+def ca_passphrase(confirm=False):
+    """The CA key's passphrase: $VIBENODE_CA_PASS, else asked on the terminal; None if neither."""
+    p = os.environ.get("VIBENODE_CA_PASS")
+    if p:
+        return p
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+    p = getpass.getpass("fleet CA key passphrase: ")
+    if confirm and getpass.getpass("again: ") != p:
+        raise FleetError("the passphrases differ")
+    return p or None
 
 
 def _cert_pem(cert):
@@ -68,6 +82,7 @@ def _cert_pem(cert):
 class Fleet:
     def __init__(self, path):
         self.dir = os.path.abspath(path)
+        self._ca_pass = None
 
     def p(self, *parts):
         return os.path.join(self.dir, *parts)
@@ -115,11 +130,23 @@ class Fleet:
         with open(self.p("ca.pem"), "rb") as f:
             cert = x509.load_pem_x509_certificate(f.read())
         with open(self.p("ca.key"), "rb") as f:
-            key = serialization.load_pem_private_key(f.read(), None)
+            data = f.read()
+        if b"ENCRYPTED" not in data:
+            return cert, serialization.load_pem_private_key(data, None)
+        if self._ca_pass is None:
+            self._ca_pass = ca_passphrase()
+        if not self._ca_pass:
+            raise FleetError("the fleet CA key is encrypted: set VIBENODE_CA_PASS or run on a terminal")
+        try:
+            key = serialization.load_pem_private_key(data, self._ca_pass.encode())
+        except ValueError:
+            self._ca_pass = None
+            raise FleetError("wrong passphrase for the fleet CA key")
         return cert, key
 
     # ---- CA --------------------------------------------------------------------------------
-    def init(self, name="vibenode fleet CA", days=3650, prefix="vibenode"):
+    def init(self, name="vibenode fleet CA", days=3650, prefix="vibenode", passphrase=None):
+        """passphrase: encrypt the CA key at rest (recommended; needed again for every issue/revoke)."""
         if self.exists():
             raise FleetError("%s already holds a fleet CA (refusing to overwrite it)" % self.dir)
         key = ec.generate_private_key(ec.SECP256R1())
@@ -137,7 +164,8 @@ class Fleet:
                 .sign(key, hashes.SHA256()))
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o700)
-        _write(self.p("ca.key"), _key_pem(key), private=True)
+        _write(self.p("ca.key"), _key_pem(key, passphrase), private=True)
+        self._ca_pass = passphrase
         _write(self.p("ca.pem"), _cert_pem(cert))
         _write(self.p("fleet.json"), json.dumps({"prefix": prefix, "name": name}) + "\n")
         self._save_inventory([])
@@ -219,6 +247,7 @@ class Fleet:
         return ca, cert, key
 
     def revoke(self, node_id, reason="unspecified"):
+        self.ca()  # the CA key must be usable before anything changes (encrypted: passphrase)
         inv = self.inventory()
         hit = [e for e in inv if e["id"] == node_id and e["status"] == "active"]
         if not hit:
@@ -322,6 +351,8 @@ def main(argv=None):
     p.add_argument("--name", default="vibenode fleet CA")
     p.add_argument("--days", type=int, default=3650)
     p.add_argument("--prefix", default="vibenode")
+    p.add_argument("--encrypt", action="store_true",
+                   help="encrypt the CA key with a passphrase ($VIBENODE_CA_PASS or asked)")
     p = sp.add_parser("server")
     p.add_argument("host")
     p.add_argument("--ip", action="append", default=[])
@@ -355,7 +386,12 @@ def main(argv=None):
     f = Fleet(a.dir)
     try:
         if a.cmd == "init":
-            c = f.init(a.name, a.days, a.prefix)
+            pw = None
+            if a.encrypt:
+                pw = ca_passphrase(confirm=True)
+                if not pw:
+                    raise FleetError("--encrypt: set VIBENODE_CA_PASS or run on a terminal")
+            c = f.init(a.name, a.days, a.prefix, pw)
             print("fleet: CA %r created in %s, valid until %s" % (a.name, f.dir, c.not_valid_after_utc.date()))
         elif a.cmd == "server":
             cp, kp = f.issue_server(a.host, a.ip, a.days)
