@@ -85,6 +85,12 @@ class Node:
         if nets:
             from link.wifi import Wifi
             self.link.wifi = Wifi(self.board.wlan(), nets, self.clock, log)
+        nt = cfg.get("ntp") or {}
+        self.ntp = None
+        if nt.get("host") or self.clock.time() < 1600000000:  # configured, or the clock was never set
+            from link.ntp import Ntp
+            self.ntp = Ntp(self.clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1),
+                           log)
         lk = cfg.get("link") or {}
         self.link.backoff_min_ms = int(lk.get("backoff_min_s", 0.5) * 1000)
         self.link.backoff_max_ms = int(lk.get("backoff_max_s", 60) * 1000)
@@ -544,6 +550,8 @@ class Node:
                 if left <= 0:
                     break
                 self.link.service()
+                if self.ntp is not None and self.link.net_up():
+                    self.ntp.service()
                 if sup is not None:
                     sup.progress("link")
                 if self.link.up:
