@@ -7,7 +7,8 @@
 #
 # 32-bit bounds (|v| is the magnitude of a real or imaginary part):
 #   hann_load: |x - mean| <= 65535, Hann Q15 <= 32767: product < 2**31; stored |v| <= 2**22
-#   cfft: before each stage every |v| <= 2**22 (LIM; the block exponent absorbs the shifts).
+#   cfft: before each stage every |v| <= 2**22 (LIM; the block exponent absorbs the shifts:
+#     a stage with any output outside [-LIM, LIM) makes the next stage's loads shift by 2).
 #     b * w with the Q18 twiddle (<= 2**18) is split as b = bh * 2**11 + bl (|bh| <= 2**11,
 #     0 <= bl < 2**11): bh*c + bh'*s <= sqrt(2) * 2**29, bl*c + bl'*s < 2**30; outputs
 #     |a +- b w| <= 2**22 (1 + sqrt(2)) < 2**23.3, stored below 2**29.
@@ -20,6 +21,7 @@ from micropython import const
 
 BIAS = const(0x20000000)
 LIM = const(0x400000)
+CHK = const(0x1FC00000)  # BIAS - LIM: (v + BIAS) - CHK = v + LIM is in [0, 2**23) iff -LIM <= v < LIM
 
 
 @micropython.viper
@@ -92,7 +94,7 @@ def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
         half = ln >> 1
         rnd = (1 << sh) >> 1
         total += sh
-        mx = 0
+        chk = 0
         ln2 = 2 * ln
         jj = 0
         while jj < half:
@@ -118,40 +120,40 @@ def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
                         bi = (pb[b + 1] - BIAS + rnd) >> sh
                         tr = br
                         ti = bi
-                        v = ar + tr
-                        mx |= v ^ (v >> 31)
-                        pb[a] = v + BIAS
-                        v = ai + ti
-                        mx |= v ^ (v >> 31)
-                        pb[a + 1] = v + BIAS
-                        v = ar - tr
-                        mx |= v ^ (v >> 31)
-                        pb[b] = v + BIAS
-                        v = ai - ti
-                        mx |= v ^ (v >> 31)
-                        pb[b + 1] = v + BIAS
+                        v = ar + tr + BIAS
+                        chk |= v - CHK
+                        pb[a] = v
+                        v = ai + ti + BIAS
+                        chk |= v - CHK
+                        pb[a + 1] = v
+                        v = ar - tr + BIAS
+                        chk |= v - CHK
+                        pb[b] = v
+                        v = ai - ti + BIAS
+                        chk |= v - CHK
+                        pb[b + 1] = v
                         a += ln2
                 else:
                     while a < m2:
                         b = a + ln
-                        ar = pb[a] - BIAS
-                        ai = pb[a + 1] - BIAS
+                        ar = pb[a]
+                        ai = pb[a + 1]
                         br = pb[b] - BIAS
                         bi = pb[b + 1] - BIAS
                         tr = br
                         ti = bi
                         v = ar + tr
-                        mx |= v ^ (v >> 31)
-                        pb[a] = v + BIAS
+                        chk |= v - CHK
+                        pb[a] = v
                         v = ai + ti
-                        mx |= v ^ (v >> 31)
-                        pb[a + 1] = v + BIAS
+                        chk |= v - CHK
+                        pb[a + 1] = v
                         v = ar - tr
-                        mx |= v ^ (v >> 31)
-                        pb[b] = v + BIAS
+                        chk |= v - CHK
+                        pb[b] = v
                         v = ai - ti
-                        mx |= v ^ (v >> 31)
-                        pb[b + 1] = v + BIAS
+                        chk |= v - CHK
+                        pb[b + 1] = v
                         a += ln2
             elif t == q:
                 r = 1
@@ -166,40 +168,40 @@ def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
                         bi = (pb[b + 1] - BIAS + rnd) >> sh
                         tr = bi * r
                         ti = 0 - br * r
-                        v = ar + tr
-                        mx |= v ^ (v >> 31)
-                        pb[a] = v + BIAS
-                        v = ai + ti
-                        mx |= v ^ (v >> 31)
-                        pb[a + 1] = v + BIAS
-                        v = ar - tr
-                        mx |= v ^ (v >> 31)
-                        pb[b] = v + BIAS
-                        v = ai - ti
-                        mx |= v ^ (v >> 31)
-                        pb[b + 1] = v + BIAS
+                        v = ar + tr + BIAS
+                        chk |= v - CHK
+                        pb[a] = v
+                        v = ai + ti + BIAS
+                        chk |= v - CHK
+                        pb[a + 1] = v
+                        v = ar - tr + BIAS
+                        chk |= v - CHK
+                        pb[b] = v
+                        v = ai - ti + BIAS
+                        chk |= v - CHK
+                        pb[b + 1] = v
                         a += ln2
                 else:
                     while a < m2:
                         b = a + ln
-                        ar = pb[a] - BIAS
-                        ai = pb[a + 1] - BIAS
+                        ar = pb[a]
+                        ai = pb[a + 1]
                         br = pb[b] - BIAS
                         bi = pb[b + 1] - BIAS
                         tr = bi * r
                         ti = 0 - br * r
                         v = ar + tr
-                        mx |= v ^ (v >> 31)
-                        pb[a] = v + BIAS
+                        chk |= v - CHK
+                        pb[a] = v
                         v = ai + ti
-                        mx |= v ^ (v >> 31)
-                        pb[a + 1] = v + BIAS
+                        chk |= v - CHK
+                        pb[a + 1] = v
                         v = ar - tr
-                        mx |= v ^ (v >> 31)
-                        pb[b] = v + BIAS
+                        chk |= v - CHK
+                        pb[b] = v
                         v = ai - ti
-                        mx |= v ^ (v >> 31)
-                        pb[b + 1] = v + BIAS
+                        chk |= v - CHK
+                        pb[b + 1] = v
                         a += ln2
             elif sh:
                 while a < m2:
@@ -214,24 +216,24 @@ def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
                     bil = bi & 0x7FF
                     tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
                     ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
-                    v = ar + tr
-                    mx |= v ^ (v >> 31)
-                    pb[a] = v + BIAS
-                    v = ai + ti
-                    mx |= v ^ (v >> 31)
-                    pb[a + 1] = v + BIAS
-                    v = ar - tr
-                    mx |= v ^ (v >> 31)
-                    pb[b] = v + BIAS
-                    v = ai - ti
-                    mx |= v ^ (v >> 31)
-                    pb[b + 1] = v + BIAS
+                    v = ar + tr + BIAS
+                    chk |= v - CHK
+                    pb[a] = v
+                    v = ai + ti + BIAS
+                    chk |= v - CHK
+                    pb[a + 1] = v
+                    v = ar - tr + BIAS
+                    chk |= v - CHK
+                    pb[b] = v
+                    v = ai - ti + BIAS
+                    chk |= v - CHK
+                    pb[b + 1] = v
                     a += ln2
             else:
                 while a < m2:
                     b = a + ln
-                    ar = pb[a] - BIAS
-                    ai = pb[a + 1] - BIAS
+                    ar = pb[a]
+                    ai = pb[a + 1]
                     br = pb[b] - BIAS
                     bi = pb[b + 1] - BIAS
                     brh = br >> 11
@@ -241,22 +243,24 @@ def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
                     tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
                     ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
                     v = ar + tr
-                    mx |= v ^ (v >> 31)
-                    pb[a] = v + BIAS
+                    chk |= v - CHK
+                    pb[a] = v
                     v = ai + ti
-                    mx |= v ^ (v >> 31)
-                    pb[a + 1] = v + BIAS
+                    chk |= v - CHK
+                    pb[a + 1] = v
                     v = ar - tr
-                    mx |= v ^ (v >> 31)
-                    pb[b] = v + BIAS
+                    chk |= v - CHK
+                    pb[b] = v
                     v = ai - ti
-                    mx |= v ^ (v >> 31)
-                    pb[b + 1] = v + BIAS
+                    chk |= v - CHK
+                    pb[b + 1] = v
                     a += ln2
             jj += 1
+        # any output outside [-LIM, LIM): the next stage's loads shift by 2 (outputs of a
+        # stage whose inputs were within LIM are below LIM * (1 + sqrt(2)) < 4 LIM)
         sh = 0
-        while (mx >> sh) >= LIM:
-            sh += 1
+        if chk >> 23:
+            sh = 2
         ln <<= 1
         step >>= 1
     if sh:

@@ -142,7 +142,7 @@ def cfft(buf, m, tw, tstride, inv, st):
         half = ln >> 1
         rnd = (1 << sh) >> 1
         total += sh
-        mx = 0
+        chk = 0
         for jj in range(half):
             t = step * jj
             if t <= q:
@@ -171,22 +171,13 @@ def cfft(buf, m, tw, tstride, inv, st):
                     bil = bi & 0x7FF
                     tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
                     ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
-                v = ar + tr
-                mx |= v ^ (v >> 31)
-                buf[a] = v + BIAS
-                v = ai + ti
-                mx |= v ^ (v >> 31)
-                buf[a + 1] = v + BIAS
-                v = ar - tr
-                mx |= v ^ (v >> 31)
-                buf[b] = v + BIAS
-                v = ai - ti
-                mx |= v ^ (v >> 31)
-                buf[b + 1] = v + BIAS
+                for v, i in ((ar + tr, a), (ai + ti, a + 1), (ar - tr, b), (ai - ti, b + 1)):
+                    chk |= v + LIM
+                    buf[i] = v + BIAS
                 a += 2 * ln
-        sh = 0
-        while (mx >> sh) >= LIM:
-            sh += 1
+        # any output outside [-LIM, LIM): shift the next stage's inputs by 2 (a stage whose
+        # inputs are within LIM gives outputs below LIM * (1 + sqrt(2)) < 4 LIM)
+        sh = 2 if chk >> 23 else 0
         ln <<= 1
         step >>= 1
     if sh:
