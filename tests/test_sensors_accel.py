@@ -147,8 +147,8 @@ def test_mpu6050_configuration_and_fifo_bytes():
         i2c_w(A, 0x6A, 0x04),  # USER_CTRL: FIFO_RESET
         i2c_w(A, 0x6A, 0x40),  # USER_CTRL: FIFO_EN
         i2c_w(A, 0x38, 0x10),  # INT_ENABLE: FIFO_OFLOW_EN
-        i2c_r(A, 0x3A, 0x00),  # INT_STATUS (clears)
         i2c_r(A, 0x19, 0x00), i2c_r(A, 0x1C, 0x00), i2c_r(A, 0x23, 0x08), i2c_r(A, 0x1A, 0x01),
+        i2c_r(A, 0x3A, 0x00),  # INT_STATUS (clears stale flags)
     ]
     rd = r["read"]
     assert rd[0][:3] == ["r", A, 0x3A] and not int(rd[0][3], 16) & 0x10  # INT_STATUS: no FIFO_OFLOW

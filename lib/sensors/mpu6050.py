@@ -92,10 +92,11 @@ class MPU6050:
         r.write_u8(_USER_CTRL, _U_FIFO_RESET)  # empty it, then start collecting
         r.write_u8(_USER_CTRL, _U_FIFO_EN)
         r.write_u8(_INT_ENABLE, _FIFO_OFLOW)
-        r.read_u8(_INT_STATUS)  # clears stale flags
         if r.read_u8(_SMPLRT_DIV) != 1000 // hz - 1 or r.read_u8(_ACCEL_CONFIG) != rc << 3 \
                 or r.read_u8(_FIFO_EN) != _ACCEL_FIFO or r.read_u8(_CONFIG) != dlpf:
             raise SensorError(CONFIG_REJECTED, "MPU-6050 at %s did not accept its configuration" % r.describe())
+        r.read_u8(_INT_STATUS)  # clears stale flags
+        self._ovr = False
         self.rate = hz
         self.range_g = RANGES[rc]
         self.scale = 1 / (16384 >> rc)

@@ -195,6 +195,6 @@ class ADXL355Emu(ChipEmu):
         elif reg == 0x2E:
             val &= 0x03
         self.regs[reg] = val
-        if reg == 0x2D:
-            self.sync()
+        if reg in (0x28, 0x2D):
+            self.sync()  # leaving standby or a new ODR starts its clock now
         self._irq_update()

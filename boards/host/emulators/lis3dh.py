@@ -237,5 +237,7 @@ class LIS3DHEmu(ChipEmu):
                 self.count = 0  # a mode change (through bypass) empties the FIFO
                 self.head = 0
         self.regs[reg] = val
+        if reg == 0x20:
+            self.sync()  # a new ODR starts its clock now
         if reg in (0x20, 0x22, 0x23, 0x24, 0x25, 0x2E):
             self._irq_update()

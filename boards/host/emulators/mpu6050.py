@@ -203,3 +203,5 @@ class MPU6050Emu(ChipEmu):
                 self.status &= ~0x10
             val &= 0x70  # the reset bits clear themselves; bits 7 and 3 reserved
         self.regs[reg] = val
+        if reg in (0x19, 0x1A, 0x6B):
+            self.sync()  # a new sample rate (or waking up) starts its clock now
