@@ -171,9 +171,18 @@ def cfft(buf, m, tw, tstride, inv, st):
                     bil = bi & 0x7FF
                     tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
                     ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
-                for v, i in ((ar + tr, a), (ai + ti, a + 1), (ar - tr, b), (ai - ti, b + 1)):
-                    chk |= v + LIM
-                    buf[i] = v + BIAS
+                v = ar + tr
+                chk |= v + LIM
+                buf[a] = v + BIAS
+                v = ai + ti
+                chk |= v + LIM
+                buf[a + 1] = v + BIAS
+                v = ar - tr
+                chk |= v + LIM
+                buf[b] = v + BIAS
+                v = ai - ti
+                chk |= v + LIM
+                buf[b + 1] = v + BIAS
                 a += 2 * ln
         # any output outside [-LIM, LIM): shift the next stage's inputs by 2 (a stage whose
         # inputs are within LIM gives outputs below LIM * (1 + sqrt(2)) < 4 LIM)
