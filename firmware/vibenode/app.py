@@ -366,6 +366,7 @@ class Node:
 
     # ---- sensors -------------------------------------------------------------------------
     def ensure_sensor(self):
+        self.ensure_temp()  # (found at boot too, so the birth message names it)
         if self.accel is not None:
             return True
         if self.clock.ticks_diff(self.clock.ticks_ms(), self._sensor_next) < 0:
@@ -441,7 +442,13 @@ class Node:
         c = None
         if t is not None:
             try:
-                c = t.read_c()
+                try:
+                    c = t.read_c()
+                except OSError as e:
+                    if getattr(e, "name", "") != "not_ready":
+                        raise
+                    self.clock.sleep_ms(getattr(t, "FIRST_MS", 150))  # first conversion under way
+                    c = t.read_c()
                 self.clear_error("temp")
             except OSError as e:
                 name = getattr(e, "name", "")

@@ -67,6 +67,7 @@ def decode_faults(status):
 class MAX31865:
     NAME = "max31865"
     KIND = "temp"
+    FIRST_MS = 25  # the first result after configure(): one 50 Hz auto conversion (21 ms)
     SPI = {"read": 0x00, "write": 0x80, "multi": 0, "addr_mask": 0x7F, "polarity": 0, "phase": 1,
            "baudrate": 1000000}
 

@@ -44,6 +44,7 @@ def from_c(c):
 class TMP117:
     NAME = "tmp117"
     KIND = "temp"
+    FIRST_MS = 130  # the first result after configure(): 8 averages x 15.5 ms
     I2C_ADDRS = (0x48, 0x49, 0x4A, 0x4B)
 
     def __init__(self, regs):
