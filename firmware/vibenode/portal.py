@@ -27,7 +27,6 @@ REQUEST_MS = 5000  # per request, however slowly a client trickles bytes in
 REQUEST_FILE = "portal.req"  # present at boot: open the portal even with a good config
 IDENTITY = "identity.json"  # {"node_id": ...}: the id an unconfigured node announces
 FIELDS = ("node_id", "name", "ssid1", "psk1", "ssid2", "psk2", "host", "port", "plaintext", "token")
-SECRET_FIELDS = ("psk1", "psk2")
 
 
 class BadRequest(Exception):
