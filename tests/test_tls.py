@@ -54,6 +54,13 @@ def make_fleet(path):
     for n in ("node-a", "node-b", "node-r"):
         f.issue(n, "plant1")
     f.issue("ops", "", role="operator")
+    f.issue("node-x", "plant1", not_before=now - datetime.timedelta(days=30),
+            not_after=now - datetime.timedelta(days=1))  # an expired client certificate
+    # a stolen node key whose CN equals the broker's name, put up as a fake broker (clientAuth only)
+    f.issue("localhost", "plant1")
+    for ext in (".pem", ".key"):
+        with open(f.p("nodes", "localhost", "client" + ext), "rb") as src:
+            open(f.p("server", "nodecert" + ext), "wb").write(src.read())
     with open(f.p("nodes", "node-r", "client.key"), "rb") as src:  # what a thief would hold
         open(os.path.join(path, "node-r.key.stolen"), "wb").write(src.read())
     f.revoke("node-r", reason="keyCompromise")
@@ -239,14 +246,15 @@ def pki(tmp_path_factory):
     good = TlsBroker(f, "localhost")
     expired = TlsBroker(f, "expired")
     wrongname = TlsBroker(f, "wrongname")
-    yield f, rogue, good, expired, wrongname
-    for b in (good, expired, wrongname):
+    fake = TlsBroker(f, "nodecert")
+    yield f, rogue, good, expired, wrongname, fake
+    for b in (good, expired, wrongname, fake):
         b.stop()
 
 
 # ---- tests ----------------------------------------------------------------------------------
 def test_fleet_emits_least_privilege_broker_config(pki):
-    f, rogue, good, _, _ = pki
+    f, rogue, good = pki[:3]
     conf = open(good.conf).read()
     for line in ("require_certificate true", "use_identity_as_username true", "allow_anonymous false",
                  "crlfile ", "tls_version tlsv1.2"):
@@ -272,7 +280,7 @@ def test_fleet_emits_least_privilege_broker_config(pki):
 
 
 def test_valid_chain_connects_with_mtls_and_nothing_is_plaintext(pki, tmp_path):
-    f, rogue, good, _, _ = pki
+    f, rogue, good = pki[:3]
     fs = str(tmp_path)
     key = node_fs(fs, f, "node-a")
     prx = Proxy(good.port)
@@ -293,15 +301,18 @@ def test_valid_chain_connects_with_mtls_and_nothing_is_plaintext(pki, tmp_path):
 
 
 def test_bad_chains_and_plaintext_are_refused_before_any_mqtt(pki, tmp_path):
-    f, rogue, good, expired, wrongname = pki
+    f, rogue, good, expired, wrongname, fake = pki
     key_a = node_fs(str(tmp_path / "a"), f, "node-a")
     node_fs(str(tmp_path / "rogue"), f, "node-a", ca_from=rogue)
     rfs = str(tmp_path / "r")  # the revoked node: its certificate and the key stolen before revocation
     node_fs(rfs, f, None)
     open(os.path.join(rfs, "client.pem"), "wb").write(open(f.p("nodes", "node-r", "client.pem"), "rb").read())
     key_r = open(os.path.join(f.dir, "node-r.key.stolen")).read()
-    proxies = {n: Proxy(b.port) for n, b in (("good", good), ("expired", expired), ("wrongname", wrongname))}
-    logs0 = {n: b.log_text() for n, b in (("good", good), ("expired", expired), ("wrongname", wrongname))}
+    xfs = str(tmp_path / "x")  # the node with the expired certificate
+    key_x = node_fs(xfs, f, "node-x")
+    brokers = (("good", good), ("expired", expired), ("wrongname", wrongname), ("fake", fake))
+    proxies = {n: Proxy(b.port) for n, b in brokers}
+    logs0 = {n: b.log_text() for n, b in brokers}
     try:
         base = {"tls": True, "client_id": "node-a", "host": "localhost", "publish": ["vibenode/plant1/node-a/x"]}
         res = {}
@@ -310,35 +321,40 @@ def test_bad_chains_and_plaintext_are_refused_before_any_mqtt(pki, tmp_path):
         res.update(run_links(str(tmp_path / "a"), [
             dict(base, name="expired", key=key_a, port=proxies["expired"].port),
             dict(base, name="hostname", key=key_a, port=proxies["wrongname"].port),
-            dict(base, name="no_client_cert", key=None, port=proxies["good"].port)]))
+            dict(base, name="no_client_cert", key=None, port=proxies["good"].port),
+            dict(base, name="node_cert_as_broker", key=key_a, port=proxies["fake"].port)]))
         res.update(run_links(rfs, [dict(base, name="revoked", key=key_r, client_id="node-r",
                                         publish=["vibenode/plant1/node-r/x"], port=proxies["good"].port)]))
+        res.update(run_links(xfs, [dict(base, name="expired_client", key=key_x, client_id="node-x",
+                                        publish=["vibenode/plant1/node-x/x"], port=proxies["good"].port)]))
         res.update(run_links(str(tmp_path / "a"), [dict(base, name="plaintext", tls=False, key=None,
                                                         port=proxies["good"].port)]))
     finally:
         for p in proxies.values():
             p.close()
-    for name in ("wrong_ca", "expired", "hostname", "no_client_cert", "revoked", "plaintext"):
+    for name in ("wrong_ca", "expired", "hostname", "no_client_cert", "node_cert_as_broker", "revoked",
+                 "expired_client", "plaintext"):
         assert res[name]["up"] is False, (name, res[name])
         assert "published" not in res[name]
     # the refusal comes from certificate checks, named in the error
     assert "CERT" in res["wrong_ca"]["error"].upper() or "VERIF" in res["wrong_ca"]["error"].upper()
     assert "CERT" in res["expired"]["error"].upper() or "VERIF" in res["expired"]["error"].upper()
     assert "CERT" in res["hostname"]["error"].upper() or "VERIF" in res["hostname"]["error"].upper()
+    assert "CERT" in res["node_cert_as_broker"]["error"].upper()
     # on the wire: TLS only for every TLS attempt, never an MQTT packet in clear
     good_sent = proxies["good"].sent
-    assert len(good_sent) == 4  # wrong_ca, no_client_cert, revoked, plaintext (in that order)
-    for rec in good_sent[:3] + proxies["expired"].sent + proxies["wrongname"].sent:
+    assert len(good_sent) == 5  # wrong_ca, no_client_cert, revoked, expired_client, plaintext (in order)
+    for rec in good_sent[:4] + proxies["expired"].sent + proxies["wrongname"].sent + proxies["fake"].sent:
         assert_no_plaintext_mqtt(rec)
-    assert good_sent[3][:1] == b"\x10"  # the plaintext client's CONNECT...
+    assert good_sent[4][:1] == b"\x10"  # the plaintext client's CONNECT...
     # ...and the broker accepted none of them as a client
-    for n, b in (("good", good), ("expired", expired), ("wrongname", wrongname)):
+    for n, b in brokers:
         new = b.log_text()[len(logs0[n]):]
         assert "New client connected" not in new, (n, new)
 
 
 def test_acl_node_writes_only_its_topics_and_reads_only_its_cmd(pki, tmp_path):
-    f, rogue, good, _, _ = pki
+    f, rogue, good = pki[:3]
     fs = str(tmp_path)
     key = node_fs(fs, f, "node-a")
     ops = OpsClient(f, good.port)
