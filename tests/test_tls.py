@@ -205,9 +205,13 @@ for c in cases:
                     l.connect()
             if c.get("listen"):
                 import time
+                if c.get("ready"):
+                    l.publish(c["ready"], "ready", qos=1)  # subscriptions are in place
                 t0 = time.ticks_ms()
                 while time.ticks_diff(time.ticks_ms(), t0) < c["listen"] * 1000:
                     l.service()
+                    if c.get("until") in got:
+                        break
                     time.sleep_ms(20)
             res["received"] = got
             res["after"] = [l.up, l.last_error, l.connects]
@@ -366,7 +370,8 @@ def test_acl_node_writes_only_its_topics_and_reads_only_its_cmd(pki, tmp_path):
             "name": "a", "tls": True, "key": key, "client_id": "node-a", "host": "localhost", "port": good.port,
             "publish": ["vibenode/plant1/node-b/telemetry", "vibenode/plant1/node-b/status",
                         "vibenode/plant1/node-a/telemetry"],
-            "subscribe": ["vibenode/plant1/node-b/cmd", "vibenode/plant1/node-a/cmd"], "listen": 3}]))
+            "subscribe": ["vibenode/plant1/node-b/cmd", "vibenode/plant1/node-a/cmd"], "listen": 30,
+            "ready": "vibenode/plant1/node-a/ready", "until": "vibenode/plant1/node-a/cmd"}]))
         ready.set()
 
     th = threading.Thread(target=node)
@@ -374,7 +379,8 @@ def test_acl_node_writes_only_its_topics_and_reads_only_its_cmd(pki, tmp_path):
     try:
         # own telemetry arrives (published last): B's would have arrived before it
         assert ops.wait_for(lambda m: m[0] == "vibenode/plant1/node-a/telemetry", timeout=20), ops.msgs
-        time.sleep(1.0)  # the node listens for 3 s after subscribing
+        assert ops.wait_for(lambda m: m[0] == "vibenode/plant1/node-a/ready", timeout=20), ops.msgs
+        # B's cmd first: if the broker let A read it, it would reach A before A's own (which ends the wait)
         ops.publish("vibenode/plant1/node-b/cmd", b'{"op":"for-b"}')
         ops.publish("vibenode/plant1/node-a/cmd", b'{"op":"for-a"}')
         th.join(60)
