@@ -28,7 +28,8 @@ WIFI_PSK = "Plant-WiFi-Secret-58"
 def run(tool, *args, timeout=60):
     import tempfile
     return subprocess.run([PY, os.path.join(ROOT, "tools", tool)] + list(args), capture_output=True, text=True,
-                          timeout=timeout, cwd=tempfile.gettempdir())  # a stray labels.csv never lands in the repo
+                          timeout=timeout, cwd=tempfile.gettempdir(),  # a stray labels.csv never lands in the repo
+                          stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +117,9 @@ def test_clear_errors_schema_duplicate_id_no_device(site, tmp_path):
     r = run("provision.py", "--node-id", "pump-10", "--site", site["site"], "--secrets", str(tmp_path / "nope.json"),
             "--out", str(tmp_path / "x"))
     assert r.returncode != 0 and "secrets file" in r.stderr and "not found" in r.stderr
+    r = run("provision.py", "--node-id", "pump-10", "--site", site["site"], "--out", str(tmp_path / "x"))
+    assert r.returncode != 0 and "no terminal to ask on" in r.stderr  # prompts need a terminal, never stdin
+    assert not (tmp_path / "x").exists()
     # an id already in the fleet inventory
     assert run("fleet.py", "--dir", site["fleet"].dir, "issue", "pump-11", "--site", "plant1").returncode == 0
     r = run("provision.py", "--node-id", "pump-11", "--site", site["site"], "--secrets", site["secrets"],
