@@ -16,11 +16,11 @@ import time
 
 
 class BlackholeProxy:
-    def __init__(self, target_port, host="127.0.0.1"):
+    def __init__(self, target_port, host="127.0.0.1", port=0):
         self.target = (host, target_port)
         self.ls = socket.socket()
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
+        self.ls.bind(("127.0.0.1", port))
         self.ls.listen(8)
         self.port = self.ls.getsockname()[1]
         self.holed = False

@@ -240,8 +240,24 @@ class Node:
         return self.engine is not None and hasattr(self.engine, "spectrum_u16")
 
     def identify(self, seconds):
+        """Blink the board's LED (PINS["led"], if it has one) for `seconds`; always logged."""
         self.ident_until = self.clock.ticks_add(self.clock.ticks_ms(), seconds * 1000)
         log("identify", "for %d s" % seconds)
+
+    def _blink(self):
+        c = self.clock
+        if self.ident_until is None:
+            return
+        pins = getattr(self.board, "PINS", None) or {}
+        led = pins.get("led") if isinstance(pins, dict) else None
+        on = c.ticks_diff(self.ident_until, c.ticks_ms()) > 0
+        if led is not None:
+            try:
+                self.board.pin(led).value(1 if on and (c.ticks_ms() // 250) & 1 else 0)
+            except Exception:
+                pass
+        if not on:
+            self.ident_until = None
 
     def serve_capture(self, seq):
         rid, kind, ax = self.capture_req
@@ -566,6 +582,7 @@ class Node:
                     self.cmds.process()
                 if self.reboot_req:
                     self.reboot()
+                self._blink()
                 if self.capture_req is not None and not safe:
                     break  # capture now: start the next window at once
                 if sup is not None:
