@@ -55,8 +55,10 @@ def start_broker(port, workdir):
 
 
 def demo_config(host, port, replay=None, chip=None, temp=None):
-    sim = {"rpm": 1480, "imbalance_g": [0.35, 0.25, 0.05], "misalign_g": [0.08, 0.12, 0.02],
-           "bearing": {"multiple": 3.5848, "impulse_g": 1.5, "resonance_hz": 1200, "decay_ms": 1.5},
+    # a 15-300 kW motor on a rigid foundation, in ISO zone B (velocity 1.4-2.8 mm/s), with an
+    # early outer-race defect ringing a structural resonance near 1.2 kHz
+    sim = {"rpm": 1480, "imbalance_g": [0.045, 0.035, 0.008], "misalign_g": [0.012, 0.02, 0.004],
+           "bearing": {"multiple": 3.5848, "impulse_g": 0.6, "resonance_hz": 1200, "decay_ms": 1.5},
            "noise_g": 0.02, "gravity_g": [0.0, 0.0, 1.0],
            "temperature": {"start_c": 41.5, "drift_c_per_h": 30.0}}
     if replay:
@@ -67,6 +69,9 @@ def demo_config(host, port, replay=None, chip=None, temp=None):
     return {"node_id": "demo-0001", "site": "demo-plant",
             "mqtt": {"host": host, "port": port, "prefix": "vibenode", "keepalive": 15},
             "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 2},
+            "features": {"rpm": 1480, "velocity": {"band": [10, 1000], "group": 2, "foundation": "rigid"},
+                         "bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
+                         "envelope": {"band": [800, 1500]}},
             "board": {"name": "host", "realtime": True, "chips": chips, "sim": sim}}
 
 

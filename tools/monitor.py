@@ -13,10 +13,10 @@ def fmt_axis(a):
     if not isinstance(a, dict):
         return "-"
     s = "%.3fg" % a.get("rms", 0)
-    if "vrms" in a:
-        s += " %.2fmm/s" % a["vrms"]
-        if a.get("zone"):
-            s += "(%s)" % a["zone"]
+    if a.get("vel") is not None:
+        s += " %.2fmm/s" % a["vel"]
+        if a.get("iso"):
+            s += "(%s)" % a["iso"]
     if a.get("clipped"):
         s += "!CLIP"
     return s
@@ -36,10 +36,15 @@ def format_message(topic, payload):
         line = "%s %-10s #%-5s rms x %s  y %s  z %s" % (now, node, d.get("seq"), fmt_axis(d.get("x")),
                                                        fmt_axis(d.get("y")), fmt_axis(d.get("z")))
         x = d.get("x") or {}
-        if isinstance(x, dict) and "crest" in x:
-            line += "  crest %.2f" % x["crest"]
-        if isinstance(x, dict) and x.get("dom_hz") is not None:
-            line += "  dom %.1fHz" % x["dom_hz"]
+        if isinstance(x, dict) and x.get("cf") is not None:
+            line += "  crest %.2f" % x["cf"]
+        if isinstance(x, dict) and x.get("ku") is not None:
+            line += "  kurt %.1f" % x["ku"]
+        if isinstance(x, dict) and x.get("f0") is not None:
+            line += "  dom %.1fHz" % x["f0"]
+        env = x.get("env") if isinstance(x, dict) else None
+        if isinstance(env, dict) and env.get("dom"):
+            line += "  env %s x%.1f%s" % (env["dom"], env.get("r", 0), " ALARM" if env.get("alarm") else "")
         if d.get("temp_c") is not None:
             line += "  %.2fC" % d["temp_c"]
         if d.get("replayed"):
