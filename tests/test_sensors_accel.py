@@ -346,3 +346,17 @@ result({"ok": locked_ok, "delta": after - before, "total": total, "wm": a.waterm
     assert r["delta"] == 0
     assert r["total"] >= 1000 * r["wm"] - 2  # real bursts were read
     assert r["ovr"] == 0
+
+
+def test_host_board_finds_each_chip_where_its_config_wires_it():
+    r = mpy_result(PRE + r'''
+out = []
+for spec in ("lis3dh@i2c0:0x53", "mpu6050@i2c0:0x53", "adxl355@i2c0:0x53", "adxl345@spi1:5", "lis3dh@spi1:5"):
+    b = mk([spec])
+    a = detect.find_accel(b, {})
+    out.append([spec, a.NAME, a.regs.describe()])
+result(out)
+''')
+    for spec, name, where in r:
+        assert name == spec.split("@")[0], (spec, name)
+        assert where == ("i2c@0x53" if "i2c" in spec else "spi@cs5")

@@ -88,6 +88,8 @@ class HostBoard:
         machine._spi_buses[1] = self.spi_bus
         self.chips = {}
         self._emus = []
+        self.ACCEL_SLOTS = list(ACCEL_SLOTS)  # plus wherever the config puts a chip (add_chip)
+        self.TEMP_SLOTS = list(TEMP_SLOTS)
         for spec in bcfg.get("chips", ["adxl345@i2c0:0x53"]):
             self.add_chip(spec)
         # emulated INT pins move while the node sleeps (the sampler may wait on INT1), so the
@@ -115,6 +117,9 @@ class HostBoard:
             self.spi_bus.attach(where, emu)
         self.chips[spec] = emu
         self._emus.append(emu)
+        slots = self.TEMP_SLOTS if chip in ("tmp117", "max31865") else self.ACCEL_SLOTS
+        if (chip, bus, where) not in slots:
+            slots.append((chip, bus, where))  # the host's wiring is what its config says
         return emu
 
     def bus(self, name):
