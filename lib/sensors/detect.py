@@ -101,7 +101,8 @@ def _make_temp(cls, regs, want):
         t.configure(wires=want.get("wires", 2), filter_hz=want.get("filter_hz", 50))
     else:
         t = cls(regs)
-        t.configure(averages=want.get("averages", 8), cycle_ms=want.get("cycle_ms", 1000))
+        t.configure(averages=want.get("averages", 8), cycle_ms=want.get("cycle_ms", 1000),
+                    low_c=want.get("low_c"), high_c=want.get("high_c"))
     return t
 
 
