@@ -168,3 +168,33 @@ result({"count": count, "ovr": s.overruns, "lost": s.window_lost, "z": [min(z), 
     assert r["count"] == 1024  # the FIFO is full of bytes; 1024 is not a multiple of 6
     assert r["ovr"] == 1 and r["lost"] >= 200
     assert r["z"] == [16384, 16384]  # the window after the reset is framed right (1 g on z)
+
+
+def test_acquiring_windows_allocates_nothing():
+    r = mpy_result(PRE + r'''
+from window.sampler import Sampler
+res = []
+ok = 0
+for spec in ("adxl345@spi1:5", "lis3dh@i2c0:0x18", "mpu6050@i2c0:0x68", "adxl355@spi1:5"):
+    b = mk([spec], {"noise_g": 0.01, "imbalance_g": [1.0, 0.3, 0.1]})
+    a = accel(b, spec.split("@")[0])
+    a.configure(4000, 8)
+    s = Sampler(a, b.clock, 1024, irq=b.int_pin())
+    s.acquire()
+    s.acquire(restart=False)
+    gc.collect()
+    m0 = gc.mem_alloc()
+    micropython.heap_lock()
+    try:
+        for i in range(5):
+            s.acquire(restart=False)
+        ok = 1
+    except MemoryError:
+        ok = 0
+    micropython.heap_unlock()
+    res.append([spec, ok, gc.mem_alloc() - m0, s.windows, s.overruns])
+result(res)
+''')
+    for spec, ok, delta, windows, ovr in r:
+        assert ok == 1 and delta == 0, spec
+        assert windows == 7 and ovr == 0

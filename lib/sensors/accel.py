@@ -16,10 +16,14 @@
 #   watermark       FIFO level (samples) at which the chip raises its watermark flag / INT1
 #   fifo_level()    samples waiting in the FIFO (SensorError "fifo_corrupt" if the status is
 #                   impossible: a stuck MISO reads 0xFF, a flipped bit can give nonsense)
-#   overrun()       True if the FIFO lost samples since the last call (counted in .overruns)
+#   overrun()       True if the FIFO lost samples since the last call (counted in .overruns).
+#                   Chips that clear their overrun flag when the FIFO is read (ADXL345, LIS3DH)
+#                   have it latched by read_fifo(); the MPU-6050's FIFO is reset on overflow
+#                   (its 6-byte framing is lost) before anything misframed is read.
 #   read_fifo(buf, n, offset=0) -> count
 #                   pops up to n samples into buf (array('h')), x, y, z interleaved, starting
-#                   at sample `offset` (element 3 * offset). Allocates nothing.
+#                   at sample `offset` (element 3 * offset). Allocates nothing. Sets .level to
+#                   the FIFO level it saw before reading (the sampler's clock for the rate).
 #   self_test(sleep_ms) -> (ok, deltas)
 #                   the datasheet's self-test: output change with the electrostatic force on,
 #                   checked against the datasheet limits; reconfigures the chip afterwards.
