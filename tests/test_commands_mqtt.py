@@ -125,6 +125,10 @@ def test_commands_end_to_end_and_contract(broker, tmp_path):
         cmd.send({"id": "i1", "cmd": "set", "interval_s": 2})
         assert cmd.ack("i1")["ok"]
         assert json.load(open(os.path.join(fs, "config.json")))["sampling"]["interval_s"] == 2
+        cmd.send({"id": "p3", "cmd": "ping"})
+        a = cmd.ack("p3")
+        # the watchdog kept being fed through all of the above, also after the interval change
+        assert a["result"]["wdt_feeds"] > 0 and a["result"]["wdt_refused"] == 0, a
         cmd.send({"id": "id1", "cmd": "identify", "seconds": 3})
         assert cmd.ack("id1")["ok"]
         cmd.send({"id": "r1", "cmd": "reboot"})

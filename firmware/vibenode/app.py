@@ -235,6 +235,8 @@ class Node:
             self.n = window
             self.sampler = self.engine = self.accel = None  # re-made at the next window
             gc.collect()
+        if self.sup is not None:
+            self.sup.limits = self.wdt_limits()  # a longer interval means rarer sampler progress
 
     def has_spectrum(self):
         return self.engine is not None and hasattr(self.engine, "spectrum_u16")
@@ -524,19 +526,27 @@ class Node:
             rep["unsync"] = True  # the clock was never set (no NTP yet): ts is uptime-based
         return rep
 
+    def wdt_limits(self):
+        """How long each subsystem may go without progress: the sampler one interval plus a
+        window plus the blocking link work of a cycle (connect, CONNACK, birth, subscribe,
+        publishes: each bounded by the socket timeout); the link that blocking work."""
+        t = int(self.cfg["mqtt"].get("timeout_s", 5) * 1000)
+        win_ms = self.n * 1000 // max(1, self.cfg["sampling"]["rate"])
+        limits = {"link": 10 * t + 5000}
+        if self.sup is not None and not self.sup.safe_mode:
+            limits["sampler"] = self.interval_ms + win_ms + 10 * t + 5000
+        return limits
+
     def start_watchdog(self):
-        """Limits from the schedule: a window plus an interval, plus the longest blocking link
-        work (connect + CONNACK, publish + PUBACK, each bounded by the socket timeout)."""
+        """The chip's watchdog covers the longest stretch without a feed (feeds happen between
+        windows, every <= 100 ms): the longest window (4096 samples) plus the blocking link work.
+        Whether to feed is decided by the progress limits (wdt_limits)."""
         sup = self.sup
         if sup is None:
             return
         t = int(self.cfg["mqtt"].get("timeout_s", 5) * 1000)
-        win_ms = self.n * 1000 // max(1, self.cfg["sampling"]["rate"])
-        lim = self.interval_ms + win_ms + 4 * t + 5000
-        limits = {"link": 4 * t + 5000}
-        if not sup.safe_mode:
-            limits["sampler"] = lim
-        sup.start_wdt(lim + 10000, limits)
+        win_max = 4096 * 1000 // max(1, self.cfg["sampling"]["rate"])
+        sup.start_wdt(win_max + 10 * t + 10000, self.wdt_limits())
 
     def run(self, cycles=None):
         clock = self.clock
@@ -613,8 +623,9 @@ def main(cycles=None):
     board = board_mod.make(cfg)
     from vibenode.supervisor import Supervisor
     sup = Supervisor(board, board.clock, log=log)
-    node = Node(cfg, board, ssl, sup)
+    node = None
     try:
+        node = Node(cfg, board, ssl, sup)
         node.run(cycles)
     except Exception as e:
         if type(e).__name__ == "ResetRequested":  # the host board's machine.reset()

@@ -207,7 +207,12 @@ class Commands:
     def c_ping(self, req):
         _only(req, ("id", "cmd", "node"))
         n = self.node
-        return {"uptime_s": n.clock.now_us() // 1000000, "seq": n.seqc.last(), "queued": len(n.queue)}
+        r = {"uptime_s": n.clock.now_us() // 1000000, "seq": n.seqc.last(), "queued": len(n.queue)}
+        sup = getattr(n, "sup", None)
+        if sup is not None:
+            r["wdt_feeds"] = sup.feeds
+            r["wdt_refused"] = sup.refused  # feeds withheld because a subsystem stalled
+        return r
 
     def c_set(self, req):
         _only(req, ("id", "cmd", "node", "interval_s", "window"))
