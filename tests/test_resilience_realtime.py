@@ -308,6 +308,7 @@ def test_realtime_outages_blackhole_and_cmd_flood(tmp_path):
         assert r["replayed"] >= secs - 2, where  # the readings of the outage came from the queue
         ev = [e for e in r["events"] if e["event"] == "link_up"]
         assert ev and ev[-1]["outage_ms"] >= (secs - 2) * 1000, where
+        assert "ECONNRE" in (ev[-1]["last_error"] or ""), where  # refused / reset: why it went down
     bh = res["blackhole"]
     where = json.dumps(bh)[-4000:]
     assert "error" not in bh, where

@@ -359,7 +359,7 @@ class Node:
         q = self.queue
         ev = self.counters()
         ev["outage_ms"] = link.last_down_ms
-        ev["last_error"] = link.last_error
+        ev["last_error"] = link.down_error
         self.event("link_up", ev)
         if q.dropped != self._dropped_reported:
             self.event("dropped", {"count": q.dropped - self._dropped_reported, "total": q.dropped})

@@ -300,6 +300,7 @@ class MqttLink:
         self.oversize = 0  # incoming messages too large to take (dropped, answered by the handler)
         self.down_since = clock.ticks_ms()  # when the last session ended (or boot)
         self.last_down_ms = 0  # how long the last outage lasted
+        self.down_error = None  # the error that started it
         self._backoff = backoff_min_ms
         self._next_try = clock.ticks_ms()
         now = clock.ticks_ms()
@@ -367,6 +368,7 @@ class MqttLink:
             self._backoff = self.backoff_min_ms
             self._rx()
             self._tx()
+            self.down_error = self.last_error  # why the previous session/attempt ended
             self.last_error = None
             self.last_down_ms = self.clock.ticks_diff(self.clock.ticks_ms(), self.down_since)
             if self.on_up:
