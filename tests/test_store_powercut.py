@@ -3,7 +3,7 @@
 tests/mpy/powercut.py runs on the unix port: littlefs (os.VfsLfs2) on a RAM block device whose
 k-th write is torn and every later write fails, for every k of a complete run of the workload
 (a queue left by a previous boot is reopened, 36 readings pushed, every third delivered, the
-config saved every seventh). Each image is then mounted as after a reboot. The expected queue
+node config saved with config.save every seventh, a state file with store.atomic every fifth). Each image is then mounted as after a reboot. The expected queue
 content is a plain list model kept beside the workload (push appends and drops the oldest
 beyond capacity, delivery removes the oldest)."""
 import json
@@ -60,12 +60,16 @@ def test_power_cut_at_every_block_write():
             assert ids[-1] >= must[-1], where
         # what precedes the must-have records can only be delivered/dropped ones (duplicates)
         assert not ids or ids[0] >= 1, where
-        # config: the old or the new one, never anything else
-        allowed = {log["cfg_done"]}
-        if log["cfg_try"] is not None and log["cfg_try"] != log["cfg_done"]:
-            allowed.add(log["cfg_try"])
-        assert t["cfg"] in allowed, where
+        # config (config.save / config.load) and a state file (store.atomic): old or new, never
+        # anything else, never missing
+        for key, got in (("cfg", t["cfg"]), ("st", t["st"])):
+            allowed = {log[key + "_done"]}
+            if log[key + "_try"] is not None and log[key + "_try"] != log[key + "_done"]:
+                allowed.add(log[key + "_try"])
+                cut_in[key] = cut_in.get(key, 0) + 1
+            assert got in allowed, (key, where)
         # the queue keeps working after the reboot
         assert t["after"] == 999, where
     # the cuts landed inside pushes, deliveries and config writes alike
     assert cut_in["push"] > 50 and cut_in["pop"] > 5 and cut_in["other"] > 20, cut_in
+    assert cut_in.get("cfg", 0) > 10 and cut_in.get("st", 0) > 10, cut_in  # cuts inside both kinds of save

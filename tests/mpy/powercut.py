@@ -9,6 +9,13 @@ import sys
 
 from store import atomic
 from store.queue import Queue
+from vibenode import config
+
+
+def node_cfg(v):
+    """A valid node config whose sampling interval encodes the version v (v + 100 seconds)."""
+    return {"node_id": "pc-1", "site": "lab", "mqtt": {"host": "127.0.0.1", "port": 1883},
+            "sampling": {"interval_s": v + 100, "window": 256}}
 
 BS = 256
 NBLK = 96
@@ -112,10 +119,14 @@ def workload(log):
                 q.pop()
                 log["popping"] = None
                 model.pop(0)
-        if step % 7 == 3:
+        if step % 7 == 3:  # the node's config, saved as a command does (config.save)
             log["cfg_try"] = step
-            atomic.write_json("/m/config.json", {"v": step})
+            config.save(node_cfg(step))
             log["cfg_done"] = step
+        if step % 5 == 1:  # a small state file through store.atomic (as seq.json, boot.json)
+            log["st_try"] = step
+            atomic.write_json("/m/state.json", {"v": step})
+            log["st_done"] = step
     log["end"] = 1
     return q
 
@@ -124,11 +135,14 @@ def fresh():
     bd = RAMBdev()
     os.VfsLfs2.mkfs(bd)
     os.mount(os.VfsLfs2(bd), "/m")
-    atomic.write_json("/m/config.json", {"v": -1})
+    os.chdir("/m")
+    config.save(node_cfg(-1))
+    atomic.write_json("/m/state.json", {"v": -1})
     # a previous boot left 5 records queued (ids 1..5)
     q = Queue("/m/q", capacity=CAP, seg_records=4, checkpoint=3)
     for i in range(1, 6):
         q.push(0, payload(i))
+    os.chdir("/")
     os.umount("/m")
     return bd
 
@@ -141,8 +155,14 @@ def recover(image):
         return {"mount": "failed: %r" % (e,)}
     out = {"mount": "ok"}
     try:
-        cfg = atomic.read_json("/m/config.json")
-        out["cfg"] = cfg.get("v") if cfg else None
+        os.chdir("/m")
+        try:
+            cfg = config.load()
+            out["cfg"] = int(cfg["sampling"]["interval_s"]) - 100
+        except Exception as e:
+            out["cfg"] = "load failed: %r" % (e,)
+        st = atomic.read_json("/m/state.json")
+        out["st"] = st.get("v") if st else None
         q = Queue("/m/q", capacity=CAP, seg_records=4, checkpoint=3)
         ids = []
         while True:
@@ -160,6 +180,7 @@ def recover(image):
     except Exception as e:
         sys.print_exception(e)
         out["error"] = repr(e)
+    os.chdir("/")
     os.umount("/m")
     return out
 
@@ -168,7 +189,9 @@ def trial(base, cut):
     bd = RAMBdev(base)
     os.mount(os.VfsLfs2(bd), "/m")
     bd.cut = cut
-    log = {"next": 6, "flushed": 5, "popped": [], "cfg_try": None, "cfg_done": -1, "opened": 0, "end": 0,
+    os.chdir("/m")
+    log = {"next": 6, "flushed": 5, "popped": [], "cfg_try": None, "cfg_done": -1, "st_try": None, "st_done": -1,
+           "opened": 0, "end": 0,
            "model": [1, 2, 3, 4, 5], "pushing": None, "popping": None}
     cutdone = False
     try:
@@ -178,6 +201,7 @@ def trial(base, cut):
             raise
         cutdone = True
     writes = bd.writes
+    os.chdir("/")
     try:
         os.umount("/m")
     except Exception:
