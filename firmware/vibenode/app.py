@@ -571,6 +571,10 @@ class Node:
                     if self.capture_req is not None and "x" in rep:
                         self.serve_capture(rep["seq"])
                     rep = None
+            if self.capture_req is not None and (safe or self.sampler is None):
+                rid, kind = self.capture_req[0], self.capture_req[1]
+                self.capture_req = None  # the sensor went away: say so instead of waiting
+                self.event("capture_failed", {"id": rid, "kind": kind, "error": "no sensor running"})
             if sup is not None:
                 sup.progress("sampler")
             done += 1
