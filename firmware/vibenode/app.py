@@ -403,6 +403,7 @@ class Node:
         self.sensor_retry_ms = 1000
         from window.sampler import Sampler
         from features.engine import FeatureEngine, clip_limits
+        gc.collect()  # the window and feature buffers are the node's largest blocks
         irq = self.board.int_pin() if hasattr(self.board, "int_pin") else None
         self.sampler = Sampler(acc, self.clock, self.n, irq=irq)
         try:
