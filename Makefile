@@ -5,6 +5,8 @@ BOARD   ?= host
 PORT    ?= /dev/ttyUSB0
 DURATION ?=
 FILE    ?=
+CHIP    ?=
+TEMP    ?=
 STAMP   := .venv/.setup-stamp
 
 .PHONY: setup build build-all deploy demo test bench clean provision fleet monitor
@@ -25,7 +27,7 @@ deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
 
 demo: setup
-	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE))
+	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP))
 
 monitor: setup
 	$(PY) tools/monitor.py

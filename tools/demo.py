@@ -54,6 +54,15 @@ def start_broker(port, workdir):
     sys.exit("demo: mosquitto did not start on port %d (see %s)" % (port, workdir))
 
 
+# where the demo wires each chip on the host board (SPI for the fast accelerometers, as on a real node)
+WIRING = {"adxl345": "adxl345@spi1:5", "lis3dh": "lis3dh@spi1:5", "adxl355": "adxl355@spi1:5",
+          "mpu6050": "mpu6050@i2c0:0x68", "tmp117": "tmp117@i2c0:0x48", "max31865": "max31865@spi1:15"}
+# the fastest full-resolution rate of each chip (the LIS3DH is 8-bit above 1344 Hz)
+RATE = {"adxl345": 3200, "lis3dh": 1344, "mpu6050": 1000, "adxl355": 4000}
+ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355")
+TEMPS = ("tmp117", "max31865")
+
+
 def demo_config(host, port, replay=None, chip=None, temp=None):
     # a 15-300 kW motor on a rigid foundation, in ISO zone B (velocity 1.4-2.8 mm/s), with an
     # early outer-race defect ringing a structural resonance near 1.2 kHz
@@ -63,15 +72,13 @@ def demo_config(host, port, replay=None, chip=None, temp=None):
            "temperature": {"start_c": 41.5, "drift_c_per_h": 30.0}}
     if replay:
         sim["recording"] = {"path": os.path.abspath(replay)}
-    chips = ["%s@i2c0:0x53" % (chip or "adxl345")]
-    if temp:
-        chips.append(temp)
+    chips = [WIRING[chip or "adxl345"], WIRING[temp or "tmp117"]]
     return {"node_id": "demo-0001", "site": "demo-plant",
             "mqtt": {"host": host, "port": port, "prefix": "vibenode", "keepalive": 15},
-            "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 2},
+            "sampling": {"rate": RATE.get(chip or "adxl345", 3200), "range_g": 16, "window": 2048, "interval_s": 2},
             "features": {"rpm": 1480, "velocity": {"band": [10, 1000], "group": 2, "foundation": "rigid"},
                          "bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
-                         "envelope": {"band": [800, 1500]}},
+                         "envelope": {"harmonics": 3}},
             "board": {"name": "host", "realtime": True, "chips": chips, "sim": sim}}
 
 
@@ -79,7 +86,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: Ctrl-C)")
     ap.add_argument("--replay", help="recording to feed through the emulated accelerometer")
-    ap.add_argument("--chip", help="accelerometer chip emulated on i2c0 (default adxl345)")
+    ap.add_argument("--chip", choices=ACCELS, help="emulated accelerometer (default adxl345)")
+    ap.add_argument("--temp", choices=TEMPS, help="emulated temperature sensor (default tmp117)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="vibenode-demo-")
     host = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -94,7 +102,7 @@ def main():
     fs = os.path.join(workdir, "fs")
     os.makedirs(fs)
     with open(os.path.join(fs, "config.json"), "w") as f:
-        json.dump(demo_config(host, port, a.replay, a.chip), f, indent=1)
+        json.dump(demo_config(host, port, a.replay, a.chip, a.temp), f, indent=1)
     env = dict(os.environ)
     env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib") + ":" + os.path.join(ROOT, ".venv", "mpylib")
     node_log = open(os.path.join(workdir, "node.log"), "w")
