@@ -47,18 +47,13 @@ def hann_load(x, n: int, mean: int, r: int, win, buf):
 
 
 @micropython.viper
-def cfft(buf, m: int, tw, tstride: int, inv: int, st):
-    """In-place radix-2 DIT complex FFT of m points (interleaved re, im), forward (inv = 0, W =
-    cos - i sin) or inverse without 1/m (inv = 1). Twiddles W_m^j = W_N^(j * tstride) from the
-    quarter-wave table of N = m * tstride. Adds the number of right shifts to st[0]."""
-    _cfft(buf, 0, 0, m, tw, tstride, inv, st)
-
-
-@micropython.viper
-def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
-    # pb, a and v come first: viper keeps its first locals (the parameters) in machine
-    # registers, and these three are the butterfly loop's busiest
-    pt = ptr32(tw)
+def cfft(buf, m: int, tw, tstride: int, st):
+    """In-place forward complex FFT of m points (interleaved re, im; W = cos - i sin): radix-4
+    DIT stages, after one radix-2 stage when log2(m) is odd. Twiddles W_m^j = W_N^(j * tstride)
+    from the quarter-wave table of N = m * tstride. Block floating point on a magnitude bound:
+    each stage's loads are shifted so that the bound stays within LIM. Adds the number of
+    right shifts to st[0]."""
+    pb = ptr32(buf)
     ps = ptr32(st)
     j = 0
     i = 0
@@ -79,196 +74,182 @@ def _cfft(pb: ptr32, a: int, v: int, m: int, tw, tstride: int, inv: int, st):
         j += k
         i += 1
     mx = 0
-    m2 = 2 * m
-    for i in range(m2):
-        v = pb[i] - BIAS
+    a = int(pb)
+    end = a + 8 * m
+    while a < end:
+        p = ptr32(a)
+        v = p[0] - BIAS
         mx |= v ^ (v >> 31)
-    sh = 0
-    while (mx >> sh) >= LIM:
-        sh += 1
-    q = (m * tstride) >> 2
+        v = p[1] - BIAS
+        mx |= v ^ (v >> 31)
+        a += 8
+    bound = mx + 1 + ((mx + 2) >> 1)
     total = 0
-    ln = 2
-    step = tstride * (m >> 1)
-    while ln <= m:
-        half = ln >> 1
-        rnd = (1 << sh) >> 1
-        total += sh
-        chk = 0
-        ln2 = 2 * ln
-        jj = 0
-        while jj < half:
-            t = step * jj
-            if t <= q:
-                c = pt[t]
-                s = pt[q - t]
-            else:
-                c = 0 - pt[2 * q - t]
-                s = pt[t - q]
-            if inv:
-                s = 0 - s
-            a = 2 * jj
-            # W = 1 (t = 0) and W = -i / +i (t = N/4) need no multiplication; the general
-            # formula gives exactly the same values there (c, s = 0, +-2**18)
-            if t == 0:
-                if sh:
-                    while a < m2:
-                        b = a + ln
-                        ar = (pb[a] - BIAS + rnd) >> sh
-                        ai = (pb[a + 1] - BIAS + rnd) >> sh
-                        br = (pb[b] - BIAS + rnd) >> sh
-                        bi = (pb[b + 1] - BIAS + rnd) >> sh
-                        tr = br
-                        ti = bi
-                        v = ar + tr + BIAS
-                        chk |= v - CHK
-                        pb[a] = v
-                        v = ai + ti + BIAS
-                        chk |= v - CHK
-                        pb[a + 1] = v
-                        v = ar - tr + BIAS
-                        chk |= v - CHK
-                        pb[b] = v
-                        v = ai - ti + BIAS
-                        chk |= v - CHK
-                        pb[b + 1] = v
-                        a += ln2
-                else:
-                    while a < m2:
-                        b = a + ln
-                        ar = pb[a]
-                        ai = pb[a + 1]
-                        br = pb[b] - BIAS
-                        bi = pb[b + 1] - BIAS
-                        tr = br
-                        ti = bi
-                        v = ar + tr
-                        chk |= v - CHK
-                        pb[a] = v
-                        v = ai + ti
-                        chk |= v - CHK
-                        pb[a + 1] = v
-                        v = ar - tr
-                        chk |= v - CHK
-                        pb[b] = v
-                        v = ai - ti
-                        chk |= v - CHK
-                        pb[b + 1] = v
-                        a += ln2
-            elif t == q:
-                r = 1
-                if inv:
-                    r = -1
-                if sh:
-                    while a < m2:
-                        b = a + ln
-                        ar = (pb[a] - BIAS + rnd) >> sh
-                        ai = (pb[a + 1] - BIAS + rnd) >> sh
-                        br = (pb[b] - BIAS + rnd) >> sh
-                        bi = (pb[b + 1] - BIAS + rnd) >> sh
-                        tr = bi * r
-                        ti = 0 - br * r
-                        v = ar + tr + BIAS
-                        chk |= v - CHK
-                        pb[a] = v
-                        v = ai + ti + BIAS
-                        chk |= v - CHK
-                        pb[a + 1] = v
-                        v = ar - tr + BIAS
-                        chk |= v - CHK
-                        pb[b] = v
-                        v = ai - ti + BIAS
-                        chk |= v - CHK
-                        pb[b + 1] = v
-                        a += ln2
-                else:
-                    while a < m2:
-                        b = a + ln
-                        ar = pb[a]
-                        ai = pb[a + 1]
-                        br = pb[b] - BIAS
-                        bi = pb[b + 1] - BIAS
-                        tr = bi * r
-                        ti = 0 - br * r
-                        v = ar + tr
-                        chk |= v - CHK
-                        pb[a] = v
-                        v = ai + ti
-                        chk |= v - CHK
-                        pb[a + 1] = v
-                        v = ar - tr
-                        chk |= v - CHK
-                        pb[b] = v
-                        v = ai - ti
-                        chk |= v - CHK
-                        pb[b + 1] = v
-                        a += ln2
-            elif sh:
-                while a < m2:
-                    b = a + ln
-                    ar = (pb[a] - BIAS + rnd) >> sh
-                    ai = (pb[a + 1] - BIAS + rnd) >> sh
-                    br = (pb[b] - BIAS + rnd) >> sh
-                    bi = (pb[b + 1] - BIAS + rnd) >> sh
-                    brh = br >> 11
-                    brl = br & 0x7FF
-                    bih = bi >> 11
-                    bil = bi & 0x7FF
-                    tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
-                    ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
-                    v = ar + tr + BIAS
-                    chk |= v - CHK
-                    pb[a] = v
-                    v = ai + ti + BIAS
-                    chk |= v - CHK
-                    pb[a + 1] = v
-                    v = ar - tr + BIAS
-                    chk |= v - CHK
-                    pb[b] = v
-                    v = ai - ti + BIAS
-                    chk |= v - CHK
-                    pb[b + 1] = v
-                    a += ln2
-            else:
-                while a < m2:
-                    b = a + ln
-                    ar = pb[a]
-                    ai = pb[a + 1]
-                    br = pb[b] - BIAS
-                    bi = pb[b + 1] - BIAS
-                    brh = br >> 11
-                    brl = br & 0x7FF
-                    bih = bi >> 11
-                    bil = bi & 0x7FF
-                    tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
-                    ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
-                    v = ar + tr
-                    chk |= v - CHK
-                    pb[a] = v
-                    v = ai + ti
-                    chk |= v - CHK
-                    pb[a + 1] = v
-                    v = ar - tr
-                    chk |= v - CHK
-                    pb[b] = v
-                    v = ai - ti
-                    chk |= v - CHK
-                    pb[b + 1] = v
-                    a += ln2
-            jj += 1
-        # any output outside [-LIM, LIM): the next stage's loads shift by 2 (outputs of a
-        # stage whose inputs were within LIM are below LIM * (1 + sqrt(2)) < 4 LIM)
+    L = 1
+    lg = 0
+    while (1 << lg) < m:
+        lg += 1
+    if lg & 1:
         sh = 0
-        if chk >> 23:
-            sh = 2
-        ln <<= 1
-        step >>= 1
+        while (bound >> sh) + 2 > LIM:
+            sh += 1
+        b = (bound >> sh) + 2
+        bound = 2 * (b + (b >> 16) + 1)
+        total += sh
+        nb = ((1 << sh) >> 1) - BIAS
+        a = int(pb)
+        while a < end:
+            p = ptr32(a)
+            ar = (p[0] + nb) >> sh
+            ai = (p[1] + nb) >> sh
+            br = (p[2] + nb) >> sh
+            bi = (p[3] + nb) >> sh
+            p[0] = ar + br + BIAS
+            p[1] = ai + bi + BIAS
+            p[2] = ar - br + BIAS
+            p[3] = ai - bi + BIAS
+            a += 16
+        L = 2
+    while L < m:
+        sh = 0
+        while (bound >> sh) + 2 > LIM:
+            sh += 1
+        b = (bound >> sh) + 2
+        bound = 4 * (b + (b >> 16) + 1)
+        total += sh
+        _r4(sh, ((1 << sh) >> 1) - BIAS, 0, buf, m, L, tw, tstride)
+        L <<= 2
+    sh = 0
+    while (bound >> sh) + 2 > LIM:
+        sh += 1
     if sh:
         rnd = (1 << sh) >> 1
-        for i in range(m2):
+        for i in range(2 * m):
             pb[i] = ((pb[i] - BIAS + rnd) >> sh) + BIAS
         total += sh
     ps[0] = ps[0] + total
+
+
+@micropython.viper
+def _r4(sh: int, nb: int, h: int, buf, m: int, L: int, tw, tstride: int):
+    # one radix-4 stage: 4 transforms of L points into one of 4L (blocks B0..B3 at offsets 0, L,
+    # 2L, 3L points; X_k = B0 + W^2k B1 + W^k B2 + W^3k B3, W = W_4L). Loads are (v + nb) >> sh,
+    # nb = rounding - BIAS. Loads and stores go through pointers at constant offsets (cheap in
+    # viper); sh, nb and h come first: viper keeps its first locals in machine registers.
+    pt = ptr32(tw)
+    q = (m * tstride) >> 2
+    step = (m * tstride) // (4 * L)
+    o1 = 8 * L  # byte offsets of B1, B2, B3
+    o2 = 16 * L
+    o3 = 24 * L
+    inc = 32 * L
+    base = int(ptr32(buf))
+    end = base + 8 * m
+    # j = 0: W = 1, no multiplications (the general formula gives the same values)
+    a = base
+    while a < end:
+        p0 = ptr32(a)
+        p1 = ptr32(a + o1)
+        p2 = ptr32(a + o2)
+        p3 = ptr32(a + o3)
+        ar = (p0[0] + nb) >> sh
+        ai = (p0[1] + nb) >> sh
+        br = (p1[0] + nb) >> sh
+        bi = (p1[1] + nb) >> sh
+        cr = (p2[0] + nb) >> sh
+        ci = (p2[1] + nb) >> sh
+        dr = (p3[0] + nb) >> sh
+        di = (p3[1] + nb) >> sh
+        h = ar + br + BIAS
+        l = ai + bi + BIAS
+        ar = ar - br + BIAS
+        ai = ai - bi + BIAS
+        g = cr + dr
+        k = ci + di
+        cr = cr - dr
+        ci = ci - di
+        p0[0] = h + g
+        p0[1] = l + k
+        p2[0] = h - g
+        p2[1] = l - k
+        p1[0] = ar + ci
+        p1[1] = ai - cr
+        p3[0] = ar - ci
+        p3[1] = ai + cr
+        a += inc
+    j = 1
+    while j < L:
+        t = step * j
+        c1 = pt[t]
+        s1 = pt[q - t]
+        t = t + t
+        if t <= q:
+            c2 = pt[t]
+            s2 = pt[q - t]
+        else:
+            c2 = 0 - pt[2 * q - t]
+            s2 = pt[t - q]
+        t = step * j * 3
+        if t <= q:
+            c3 = pt[t]
+            s3 = pt[q - t]
+        elif t <= 2 * q:
+            c3 = 0 - pt[2 * q - t]
+            s3 = pt[t - q]
+        else:
+            c3 = 0 - pt[t - 2 * q]
+            s3 = 0 - pt[3 * q - t]
+        a = base + 8 * j
+        while a < end:
+            p0 = ptr32(a)
+            p1 = ptr32(a + o1)
+            p2 = ptr32(a + o2)
+            p3 = ptr32(a + o3)
+            ar = (p0[0] + nb) >> sh
+            ai = (p0[1] + nb) >> sh
+            br = (p1[0] + nb) >> sh
+            bi = (p1[1] + nb) >> sh
+            cr = (p2[0] + nb) >> sh
+            ci = (p2[1] + nb) >> sh
+            dr = (p3[0] + nb) >> sh
+            di = (p3[1] + nb) >> sh
+            # (x_r + i x_i)(c - i s) >> 18 with x = xh * 2**11 + xl: every product below 2**30
+            h = br >> 11
+            l = br & 0x7FF
+            g = bi >> 11
+            k = bi & 0x7FF
+            br = (h * c2 + g * s2 + ((l * c2 + k * s2 + 1024) >> 11) + 64) >> 7
+            bi = (g * c2 - h * s2 + ((k * c2 - l * s2 + 1024) >> 11) + 64) >> 7
+            h = cr >> 11
+            l = cr & 0x7FF
+            g = ci >> 11
+            k = ci & 0x7FF
+            cr = (h * c1 + g * s1 + ((l * c1 + k * s1 + 1024) >> 11) + 64) >> 7
+            ci = (g * c1 - h * s1 + ((k * c1 - l * s1 + 1024) >> 11) + 64) >> 7
+            h = dr >> 11
+            l = dr & 0x7FF
+            g = di >> 11
+            k = di & 0x7FF
+            dr = (h * c3 + g * s3 + ((l * c3 + k * s3 + 1024) >> 11) + 64) >> 7
+            di = (g * c3 - h * s3 + ((k * c3 - l * s3 + 1024) >> 11) + 64) >> 7
+            h = ar + br + BIAS
+            l = ai + bi + BIAS
+            ar = ar - br + BIAS
+            ai = ai - bi + BIAS
+            g = cr + dr
+            k = ci + di
+            cr = cr - dr
+            ci = ci - di
+            p0[0] = h + g
+            p0[1] = l + k
+            p2[0] = h - g
+            p2[1] = l - k
+            p1[0] = ar + ci
+            p1[1] = ai - cr
+            p3[0] = ar - ci
+            p3[1] = ai + cr
+            a += inc
+        j += 1
 
 
 @micropython.viper

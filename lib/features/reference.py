@@ -108,7 +108,40 @@ def hann_load(x, n, mean, r, win, buf):
         buf[i] = v + BIAS
 
 
-def cfft(buf, m, tw, tstride, inv, st):
+def _tw(tw, q, t):
+    # (cos, sin) of 2 pi t / (4q) for 0 <= t < 3q from the quarter-wave table
+    if t <= q:
+        return tw[t], tw[q - t]
+    if t <= 2 * q:
+        return -tw[2 * q - t], tw[t - q]
+    return -tw[t - 2 * q], -tw[3 * q - t]
+
+
+def _tw(tw, q, t):
+    # (cos, sin) of 2 pi t / (4q) for 0 <= t < 3q from the quarter-wave table
+    if t <= q:
+        return tw[t], tw[q - t]
+    if t <= 2 * q:
+        return -tw[2 * q - t], tw[t - q]
+    return -tw[t - 2 * q], -tw[3 * q - t]
+
+
+def _stage_shift(bound):
+    # smallest right shift that brings loads of magnitude <= bound to at most LIM (2**22)
+    sh = 0
+    while (bound >> sh) + 2 > LIM:
+        sh += 1
+    return sh
+
+
+def _grow(bound, sh, g):
+    # magnitude bound after a stage that loads >> sh and adds g twiddled terms (rounding of the
+    # loads and products, and |W| <= 1 + 2**-17, included)
+    b = (bound >> sh) + 2
+    return g * (b + (b >> 16) + 1)
+
+
+def cfft(buf, m, tw, tstride, st):
     # bit reversal of m complex points
     j = 0
     for i in range(m - 1):
@@ -126,72 +159,107 @@ def cfft(buf, m, tw, tstride, inv, st):
             j -= k
             k >>= 1
         j += k
-    # pending shift so that every input is <= 2**22 in magnitude
+    m2 = 2 * m
     mx = 0
-    for i in range(2 * m):
+    for i in range(m2):
         v = buf[i] - BIAS
         mx |= v ^ (v >> 31)
-    sh = 0
-    while (mx >> sh) >= LIM:
-        sh += 1
-    q = (m * tstride) >> 2  # quarter of the table's N
+    # block floating point on a magnitude bound (no per-output maximum): every |z| <= bound,
+    # each stage's loads are shifted just enough to stay within LIM
+    bound = mx + 1 + ((mx + 2) >> 1)  # >= sqrt(2) * (mx + 1)
     total = 0
-    ln = 2
-    step = tstride * (m >> 1)
-    while ln <= m:
-        half = ln >> 1
-        rnd = (1 << sh) >> 1
+    L = 1
+    lg = 0
+    while (1 << lg) < m:
+        lg += 1
+    if lg & 1:
+        # odd log2(m): one radix-2 stage (W = 1) first
+        sh = _stage_shift(bound)
+        bound = _grow(bound, sh, 2)
         total += sh
-        chk = 0
-        for jj in range(half):
-            t = step * jj
-            if t <= q:
-                c = tw[t]
-                s = tw[q - t]
-            else:
-                c = -tw[2 * q - t]
-                s = tw[t - q]
-            if inv:
-                s = -s
-            a = 2 * jj
-            while a < 2 * m:
-                b = a + ln
-                ar = (buf[a] - BIAS + rnd) >> sh
-                ai = (buf[a + 1] - BIAS + rnd) >> sh
-                br = (buf[b] - BIAS + rnd) >> sh
-                bi = (buf[b + 1] - BIAS + rnd) >> sh
-                if jj == 0:
-                    tr = br
-                    ti = bi
-                else:
-                    # (b * w) >> 18 with b = bh * 2**11 + bl: every product below 2**29
-                    brh = br >> 11
-                    brl = br & 0x7FF
-                    bih = bi >> 11
-                    bil = bi & 0x7FF
-                    tr = (brh * c + bih * s + ((brl * c + bil * s + 1024) >> 11) + 64) >> 7
-                    ti = (bih * c - brh * s + ((bil * c - brl * s + 1024) >> 11) + 64) >> 7
-                v = ar + tr
-                chk |= v + LIM
-                buf[a] = v + BIAS
-                v = ai + ti
-                chk |= v + LIM
-                buf[a + 1] = v + BIAS
-                v = ar - tr
-                chk |= v + LIM
-                buf[b] = v + BIAS
-                v = ai - ti
-                chk |= v + LIM
-                buf[b + 1] = v + BIAS
-                a += 2 * ln
-        # any output outside [-LIM, LIM): shift the next stage's inputs by 2 (a stage whose
-        # inputs are within LIM gives outputs below LIM * (1 + sqrt(2)) < 4 LIM)
-        sh = 2 if chk >> 23 else 0
-        ln <<= 1
-        step >>= 1
+        nb = ((1 << sh) >> 1) - BIAS
+        a = 0
+        while a < m2:
+            ar = (buf[a] + nb) >> sh
+            ai = (buf[a + 1] + nb) >> sh
+            br = (buf[a + 2] + nb) >> sh
+            bi = (buf[a + 3] + nb) >> sh
+            buf[a] = ar + br + BIAS
+            buf[a + 1] = ai + bi + BIAS
+            buf[a + 2] = ar - br + BIAS
+            buf[a + 3] = ai - bi + BIAS
+            a += 4
+        L = 2
+    q = (m * tstride) >> 2
+    while L < m:
+        # radix-4 DIT: blocks B0..B3 of L points at 0, L, 2L, 3L become one transform of 4L:
+        # X_k = B0 + W^2k B1 + W^k B2 + W^3k B3 (W = W_4L)
+        sh = _stage_shift(bound)
+        bound = _grow(bound, sh, 4)
+        total += sh
+        nb = ((1 << sh) >> 1) - BIAS
+        step = (m * tstride) // (4 * L)
+        o1 = 2 * L
+        o2 = 4 * L
+        o3 = 6 * L
+        for j in range(L):
+            t = step * j
+            c1, s1 = _tw(tw, q, t)
+            c2, s2 = _tw(tw, q, 2 * t)
+            c3, s3 = _tw(tw, q, 3 * t)
+            a = 2 * j
+            while a < m2:
+                ar = (buf[a] + nb) >> sh
+                ai = (buf[a + 1] + nb) >> sh
+                br = (buf[a + o1] + nb) >> sh
+                bi = (buf[a + o1 + 1] + nb) >> sh
+                cr = (buf[a + o2] + nb) >> sh
+                ci = (buf[a + o2 + 1] + nb) >> sh
+                dr = (buf[a + o3] + nb) >> sh
+                di = (buf[a + o3 + 1] + nb) >> sh
+                if j:
+                    # (x_r + i x_i)(c - i s) >> 18 with x = xh * 2**11 + xl: products below 2**30
+                    h = br >> 11
+                    l = br & 0x7FF
+                    g = bi >> 11
+                    k = bi & 0x7FF
+                    br = (h * c2 + g * s2 + ((l * c2 + k * s2 + 1024) >> 11) + 64) >> 7
+                    bi = (g * c2 - h * s2 + ((k * c2 - l * s2 + 1024) >> 11) + 64) >> 7
+                    h = cr >> 11
+                    l = cr & 0x7FF
+                    g = ci >> 11
+                    k = ci & 0x7FF
+                    cr = (h * c1 + g * s1 + ((l * c1 + k * s1 + 1024) >> 11) + 64) >> 7
+                    ci = (g * c1 - h * s1 + ((k * c1 - l * s1 + 1024) >> 11) + 64) >> 7
+                    h = dr >> 11
+                    l = dr & 0x7FF
+                    g = di >> 11
+                    k = di & 0x7FF
+                    dr = (h * c3 + g * s3 + ((l * c3 + k * s3 + 1024) >> 11) + 64) >> 7
+                    di = (g * c3 - h * s3 + ((k * c3 - l * s3 + 1024) >> 11) + 64) >> 7
+                # t0 = a + b, t1 = a - b (both carrying the bias), t2 = c + d, t3 = c - d
+                h = ar + br + BIAS
+                l = ai + bi + BIAS
+                ar = ar - br + BIAS
+                ai = ai - bi + BIAS
+                g = cr + dr
+                k = ci + di
+                cr = cr - dr
+                ci = ci - di
+                buf[a] = h + g
+                buf[a + 1] = l + k
+                buf[a + o2] = h - g
+                buf[a + o2 + 1] = l - k
+                buf[a + o1] = ar + ci
+                buf[a + o1 + 1] = ai - cr
+                buf[a + o3] = ar - ci
+                buf[a + o3 + 1] = ai + cr
+                a += 8 * L
+        L *= 4
+    sh = _stage_shift(bound)
     if sh:
         rnd = (1 << sh) >> 1
-        for i in range(2 * m):
+        for i in range(m2):
             buf[i] = ((buf[i] - BIAS + rnd) >> sh) + BIAS
         total += sh
     st[0] += total
