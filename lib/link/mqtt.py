@@ -101,7 +101,8 @@ class _Client(_umqtt.MQTTClient):
         raise ProtocolError("remaining length over 4 bytes")
 
     def ready(self):
-        for ev in self.poller.poll(0):
+        """True when a packet (or EOF/error) is waiting; ipoll allocates nothing per call."""
+        for ev in self.poller.ipoll(0):
             if ev[1] & (_select.POLLIN | _select.POLLHUP | _select.POLLERR):
                 return True
         return False
