@@ -80,3 +80,83 @@ def test_half_open_link_found_by_unanswered_ping(tmp_path):
         assert tel == [2, 3] or tel == [1, 2, 3], tel  # reading 1 went to the first (ack-only) session
     finally:
         fb.close()
+
+
+class FakeDNS:
+    """UDP DNS server on loopback: A records from a dict; `silent` names get no answer."""
+
+    def __init__(self, records, silent=()):
+        import socket
+        import threading
+        self.records = records
+        self.silent = set(silent)
+        self.queries = []
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.s.settimeout(0.2)
+        self.port = self.s.getsockname()[1]
+        self.stop = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        import struct
+        while not self.stop:
+            try:
+                q, addr = self.s.recvfrom(512)
+            except OSError:
+                continue
+            qid = q[:2]
+            i = 12
+            labels = []
+            while q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode())
+                i += q[i] + 1
+            name = ".".join(labels)
+            self.queries.append(name)
+            if name in self.silent:
+                continue
+            question = q[12:i + 5]
+            ip = self.records.get(name)
+            if ip is None:
+                self.s.sendto(qid + b"\x81\x83\x00\x01\x00\x00\x00\x00\x00\x00" + question, addr)  # NXDOMAIN
+                continue
+            ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + bytes(int(x) for x in ip.split("."))
+            # a CNAME-less answer after an unrelated AAAA record, to exercise the parser
+            aaaa = b"\xc0\x0c" + struct.pack("!HHIH", 28, 1, 60, 16) + b"\x00" * 16
+            self.s.sendto(qid + b"\x81\x80\x00\x01\x00\x02\x00\x00\x00\x00" + question + aaaa + ans, addr)
+
+    def close(self):
+        self.stop = True
+        self.t.join(1)
+        self.s.close()
+
+
+def test_broker_name_resolved_each_attempt_with_a_timeout(tmp_path):
+    """mqtt.host is a name, looked up by the node's own DNS client (link.dns) once per connect
+    attempt: a silent DNS server costs one timeout per attempt (the node keeps measuring), an
+    unknown name fails fast, and once the name resolves the readings flow through the broker."""
+    fb = FakeBroker(["good"])
+    dns = FakeDNS({"broker.plant.test": "127.0.0.1"}, silent={"silent.plant.test"})
+    try:
+        for host, ok in (("silent.plant.test", False), ("nope.plant.test", False), ("broker.plant.test", True)):
+            cfg = fault_config(fb.port)
+            cfg["mqtt"]["host"] = host
+            cfg["tls"] = {"enabled": False}
+            cfg["link"]["dns"] = "127.0.0.1:%d" % dns.port
+            fs = write_fs(str(tmp_path / host), cfg)
+            node = start_node(fs, cycles=5)
+            out, _ = node.communicate(timeout=60)
+            assert node.returncode == 0, out[-2000:]
+            attempts = out.count("link: connect:") + out.count("link: connected")
+            assert dns.queries.count(host) == attempts >= 1, (dns.queries, out[-1500:])  # once per attempt
+            if ok:
+                assert "link: connected" in out
+            else:
+                assert "connected" not in out and out.count("not delivered") == 5, out[-1500:]
+                assert ("DNS: no answer" in out) if host.startswith("silent") else ("error code 3" in out), out[-1500:]
+        tel = [json.loads(p)["seq"] for t, p, q, r in fb.published if t.endswith("/telemetry")]
+        assert tel == [1, 2, 3, 4, 5]
+    finally:
+        dns.close()
+        fb.close()

@@ -92,6 +92,7 @@ class Node:
             self.ntp = Ntp(self.clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1),
                            log)
         lk = cfg.get("link") or {}
+        self.link.dns = lk.get("dns")  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
         self.link.backoff_min_ms = int(lk.get("backoff_min_s", 0.5) * 1000)
         self.link.backoff_max_ms = int(lk.get("backoff_max_s", 60) * 1000)
         self.link._backoff = self.link.backoff_min_ms

@@ -290,6 +290,7 @@ class MqttLink:
         self.backoff_max_ms = backoff_max_ms
         self.log = log or (lambda *a: None)
         self.wifi = wifi  # link.wifi.Wifi or None (the network is just there, e.g. the host)
+        self.dns = None  # see dns_server()
         self.client = None
         self.up = False
         self.last_error = None
@@ -349,7 +350,7 @@ class MqttLink:
             fac = self._fac
             fac.addr = None
             fac.made = None
-            fac.addr = _socket.getaddrinfo(self.host, self.port)[0][-1]  # DNS once per attempt
+            fac.addr = _socket.getaddrinfo(self.resolve(), self.port)[0][-1]  # DNS once per attempt
             _umqtt.socket = fac
             c = _Client(self.client_id, self.host, self.port, user=self.user, password=self.password,
                         keepalive=self.keepalive, ssl=self.ssl)
@@ -381,6 +382,28 @@ class MqttLink:
 
     def _noop(self, topic, msg):
         pass
+
+    def dns_server(self):
+        """(server, port) for bounded lookups, or None: `dns` is "dhcp" (the Wi-Fi lease's
+        server), "a.b.c.d" or "a.b.c.d:port"; unset means getaddrinfo (no timeout of its own)."""
+        d = self.dns
+        if not d:
+            return None
+        if d == "dhcp":
+            if self.wifi is None:
+                return None
+            return self.wifi.wlan.ifconfig()[3], 53
+        host, _, port = d.partition(":")
+        return host, int(port) if port else 53
+
+    def resolve(self):
+        """The broker's address for this attempt (a name is looked up every attempt, so a
+        moved broker is found)."""
+        srv = self.dns_server()
+        if srv is None:
+            return self.host
+        from link.dns import resolve
+        return resolve(self.host, srv[0], srv[1], self.timeout_s)
 
     def _fail(self, what, e):
         self.failures += 1
