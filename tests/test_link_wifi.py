@@ -117,3 +117,41 @@ def test_ntp_sets_clock_and_unsync_flag(broker, tmp_path):
     assert tel[0].get("unsync") is True and tel[0]["ts"] < 1600000000
     for m in tel[1:]:
         assert "unsync" not in m and T <= m["ts"] <= T + 10
+
+
+WIFI_NODE = r'''
+import json
+import network
+import board as board_mod
+from vibenode import config
+from vibenode.app import Node
+cfg = config.load()
+node = Node(cfg, board_mod.make(cfg))
+node.run(cycles=5)                       # on "plant"
+network.available.pop("plant")           # the AP dies
+node.run(cycles=8)                       # readings queue; the link notices the lost Wi-Fi
+down = {"wifi_up": node.link.wifi.up, "mqtt_up": node.link.up, "queued": len(node.queue)}
+network.available["backup"] = None       # a second network appears
+node.run(cycles=12)
+print("RESULT " + json.dumps({"down": down, "ssid": node.link.wifi.ssid, "queued": len(node.queue),
+                              "losses": node.link.wifi.losses, "connects": node.link.connects}))
+'''
+
+
+def test_node_survives_wifi_loss_on_second_network(broker, tmp_path):
+    import json as _json
+
+    from conftest import Subscriber, node_config, write_fs
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port)
+    cfg["wifi"] = {"networks": [{"ssid": "plant", "open": True}, {"ssid": "backup", "open": True}]}
+    cfg["board"]["wifi_available"] = {"plant": None}
+    cfg["link"] = {"backoff_min_s": 0.5, "backoff_max_s": 4}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    r = mpy_result(WIFI_NODE, cwd=fs)
+    assert r["down"]["wifi_up"] is False and r["down"]["mqtt_up"] is False and r["down"]["queued"] >= 5
+    assert r["ssid"] == "backup" and r["losses"] == 1 and r["queued"] == 0 and r["connects"] == 2
+    assert sub.wait_for(lambda m: m[0].endswith("/telemetry") and _json.loads(m[1])["seq"] == 25, 20)
+    seqs = [m["seq"] for m in sub.json_on("telemetry")]
+    sub.close()
+    assert seqs == list(range(1, 26))  # nothing lost, in order, across the Wi-Fi change

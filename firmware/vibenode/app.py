@@ -68,7 +68,8 @@ class Node:
         rp = cfg.get("reporting") or {}
         st = cfg.get("store") or {}
         self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))
-        self.queue = Queue(st.get("dir", "queue"), capacity=self._capacity(st), log=log)
+        self.queue = Queue(st.get("dir", "queue"), capacity=1 << 30, log=log)
+        self.queue.capacity = self._capacity(st, len(self.queue))
         self.alarms = Alarms(cfg.get("alarms"))
         self.cmds = Commands(self)
         self.link.on_msg = self.cmds.on_message
@@ -97,9 +98,10 @@ class Node:
         self.link.backoff_max_ms = int(lk.get("backoff_max_s", 60) * 1000)
         self.link._backoff = self.link.backoff_min_ms
 
-    def _capacity(self, st):
+    def _capacity(self, st, held):
         """Queue capacity in readings: config store.capacity, else 24 h at the interval, bounded
-        by half the free filesystem space at ~600 bytes per stored reading."""
+        by half the free filesystem space (plus what the queue already holds) at 1 KB per stored
+        reading (a ~700-byte reading, its record header and littlefs block rounding)."""
         cap = st.get("capacity")
         if isinstance(cap, int) and cap > 0:
             return cap
@@ -107,7 +109,7 @@ class Node:
         try:
             import os
             v = os.statvfs(".")
-            cap = min(cap, v[0] * v[4] // 2 // 600)
+            cap = min(cap, v[0] * v[4] // 2 // 1024 + held)
         except Exception:
             pass
         return max(cap, 10)

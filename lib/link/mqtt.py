@@ -342,7 +342,7 @@ class MqttLink:
         """One connect attempt if the backoff allows. Returns True when up."""
         if self.up:
             return True
-        if not self.due() or not self.net_up():
+        if not self.net_up() or not self.due():  # (the Wi-Fi state machine runs every call)
             return False
         self._close()
         self.attempts += 1
@@ -471,6 +471,9 @@ class MqttLink:
         due. Call often (the node does every <= 100 ms between windows)."""
         if not self.up:
             self.connect()
+            return
+        if not self.net_up():
+            self._fail("service", OSError("Wi-Fi lost"))
             return
         try:
             c = self.client
