@@ -56,7 +56,7 @@ except Exception:  # compiled modules unusable here (wrong arch / older MicroPyt
 
 AXES = ("x", "y", "z")
 _LIM = 0x400000  # FFT data limit (reference.LIM)
-_NAMES = ("moments", "sumsq_split", "moments34", "hann_load", "cfft", "rsplit", "absmax", "isqrt", "power",
+_NAMES = ("moments", "moments34", "hann_load", "cfft", "rsplit", "absmax", "isqrt", "power",
           "peaks", "band_sum", "wsum", "range_max", "export_u16", "band_copy", "env_mag", "env_prep")
 
 
@@ -83,10 +83,10 @@ def kernels(impl=None):
 
 
 def twiddles(n):
-    """Quarter-wave cosine table array('i') of n/4+1 values round(2**18 cos(2 pi k / n))."""
+    """Quarter-wave cosine table array('i') of n/4+1 values round(2**16 cos(2 pi k / n))."""
     t = _zeros("i", n // 4 + 1)
     for k in range(n // 4 + 1):
-        t[k] = int(round(262144 * math.cos(2 * math.pi * k / n)))
+        t[k] = int(round(65536 * math.cos(2 * math.pi * k / n)))
     return t
 
 
@@ -155,7 +155,7 @@ class FeatureEngine:
         self.p = _zeros("i", self.m + 1)
         self.st = array.array("i", [0, 0])
         self.o = array.array("i", [0, 0, 0, 0])
-        self.m34 = _zeros("i", 13)
+        self.m34 = _zeros("i", 16)
         self.td = [_zeros("i", _TDLEN) for _ in AXES]
         self.ex = [array.array("i", [0, 0, 0, 0, 0]) for _ in AXES]
         self.scale = [0.0, 0.0, 0.0]
@@ -267,10 +267,6 @@ class FeatureEngine:
         td[_HI] = hi
         td[_MEAN] = mean
         td[_CLIP] = 1 if (lo <= clip_lo or hi >= clip_hi) else 0
-        k.sumsq_split(x, n, mean, o)
-        td[_HH] = o[0]
-        td[_HL] = o[1]
-        td[_LL] = o[2]
         maxd = hi - mean
         if mean - lo > maxd:
             maxd = mean - lo
@@ -282,6 +278,9 @@ class FeatureEngine:
         m34 = self.m34
         for i in range(13):
             td[_M34 + i] = m34[i]
+        td[_HH] = m34[13]
+        td[_HL] = m34[14]
+        td[_LL] = m34[15]
         # spectrum
         r = _bitlen(maxd) - 7  # windowed samples below 2**22
         buf = self.buf

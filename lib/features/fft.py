@@ -143,6 +143,8 @@ def _r4(sh: int, nb: int, h: int, buf, m: int, L: int, tw, tstride: int):
     o2 = 16 * L
     o3 = 24 * L
     inc = 32 * L
+    sh5 = 5 + sh
+    rr = 1 << (15 + sh)
     base = int(ptr32(buf))
     end = base + 8 * m
     # j = 0: W = 1, no multiplications (the general formula gives the same values)
@@ -207,31 +209,33 @@ def _r4(sh: int, nb: int, h: int, buf, m: int, L: int, tw, tstride: int):
             p3 = ptr32(a + o3)
             ar = (p0[0] + nb) >> sh
             ai = (p0[1] + nb) >> sh
-            br = (p1[0] + nb) >> sh
-            bi = (p1[1] + nb) >> sh
-            cr = (p2[0] + nb) >> sh
-            ci = (p2[1] + nb) >> sh
-            dr = (p3[0] + nb) >> sh
-            di = (p3[1] + nb) >> sh
-            # (x_r + i x_i)(c - i s) >> 18 with x = xh * 2**11 + xl: every product below 2**30
+            # b, c, d unshifted (|v| <= 2**24.1, the previous stage's outputs): (x_r + i x_i)
+            # (c - i s) / 2**(16 + sh) rounded, x = xh * 2**11 + xl: |xh c + xh' s| <= 2**29.1,
+            # xl c + xl' s < 2**28
+            br = p1[0] - BIAS
+            bi = p1[1] - BIAS
             h = br >> 11
             l = br & 0x7FF
             g = bi >> 11
             k = bi & 0x7FF
-            br = (h * c2 + g * s2 + ((l * c2 + k * s2 + 1024) >> 11) + 64) >> 7
-            bi = (g * c2 - h * s2 + ((k * c2 - l * s2 + 1024) >> 11) + 64) >> 7
+            br = (h * c2 + g * s2 + ((l * c2 + k * s2 + rr) >> 11)) >> sh5
+            bi = (g * c2 - h * s2 + ((k * c2 - l * s2 + rr) >> 11)) >> sh5
+            cr = p2[0] - BIAS
+            ci = p2[1] - BIAS
             h = cr >> 11
             l = cr & 0x7FF
             g = ci >> 11
             k = ci & 0x7FF
-            cr = (h * c1 + g * s1 + ((l * c1 + k * s1 + 1024) >> 11) + 64) >> 7
-            ci = (g * c1 - h * s1 + ((k * c1 - l * s1 + 1024) >> 11) + 64) >> 7
+            cr = (h * c1 + g * s1 + ((l * c1 + k * s1 + rr) >> 11)) >> sh5
+            ci = (g * c1 - h * s1 + ((k * c1 - l * s1 + rr) >> 11)) >> sh5
+            dr = p3[0] - BIAS
+            di = p3[1] - BIAS
             h = dr >> 11
             l = dr & 0x7FF
             g = di >> 11
             k = di & 0x7FF
-            dr = (h * c3 + g * s3 + ((l * c3 + k * s3 + 1024) >> 11) + 64) >> 7
-            di = (g * c3 - h * s3 + ((k * c3 - l * s3 + 1024) >> 11) + 64) >> 7
+            dr = (h * c3 + g * s3 + ((l * c3 + k * s3 + rr) >> 11)) >> sh5
+            di = (g * c3 - h * s3 + ((k * c3 - l * s3 + rr) >> 11)) >> sh5
             h = ar + br + BIAS
             l = ai + bi + BIAS
             ar = ar - br + BIAS
@@ -289,8 +293,8 @@ def rsplit(buf, m: int, tw, tstride: int, st):
         ol = orr & 0x7FF
         ih = oi >> 11
         il = oi & 0x7FF
-        p = (c * ih - s * oh + ((c * il - s * ol + 1024) >> 11) + 64) >> 7
-        r = (c * oh + s * ih + ((c * ol + s * il + 1024) >> 11) + 64) >> 7
+        p = (c * ih - s * oh + ((c * il - s * ol + 32768) >> 11)) >> 5
+        r = (c * oh + s * ih + ((c * ol + s * il + 32768) >> 11)) >> 5
         v = er + p
         mx |= v ^ (v >> 31)
         pb[i] = v + BIAS

@@ -9,7 +9,7 @@
 #     loads, which zero-extend on x64 and sign-extend on 32-bit chips, read the same non-negative
 #     word on every architecture; every stored |v| is below 2**17;
 #   - power spectra are array('i') of non-negative values below 2**31;
-#   - twiddles are a quarter-wave table array('i') of N/4+1 values round(2**18 cos(2 pi k/N)),
+#   - twiddles are a quarter-wave table array('i') of N/4+1 values round(2**16 cos(2 pi k/N)),
 #     all non-negative (W_N^k = cos - i*sin, sin read from the mirrored index), the Hann table is
 #     array('h') of N/2+1 values in Q15 (periodic Hann, symmetric around N/2).
 # Every intermediate stays inside int32 (bounds are written beside each kernel; the test
@@ -40,24 +40,11 @@ def moments(x, n, out):
     out[2] = hi
 
 
-def sumsq_split(x, n, mean, out):
-    hh = hl = ll = 0
-    for i in range(n):
-        d = x[i] - mean
-        h = d >> 8
-        l = d & 0xFF
-        hh += h * h
-        hl += h * l
-        ll += l * l
-    out[0] = hh
-    out[1] = hl
-    out[2] = ll
-
-
 def moments34(x, n, mean, sh, out):
     s1 = 0
+    hh = hl = ll = 0
     acc = [0, 0, 0, 0, 0, 0]  # q2, q3a, q3b, q4a, q4b, q4c (block sums)
-    hl = [0] * 12
+    hls = [0] * 12
     rnd = (1 << sh) >> 1
     i = 0
     while i < n:
@@ -66,7 +53,13 @@ def moments34(x, n, mean, sh, out):
             e = n
         b2 = b3a = b3b = b4a = b4b = b4c = 0
         while i < e:
-            q = (x[i] - mean + rnd) >> sh
+            d = x[i] - mean
+            h = d >> 8
+            l = d & 0xFF
+            hh += h * h
+            hl += h * l
+            ll += l * l
+            q = (d + rnd) >> sh
             s1 += q
             q2 = q * q
             a = q2 >> 10
@@ -85,11 +78,14 @@ def moments34(x, n, mean, sh, out):
         acc[4] = b4b
         acc[5] = b4c
         for j in range(6):
-            hl[2 * j] += acc[j] >> 16
-            hl[2 * j + 1] += acc[j] & 0xFFFF
+            hls[2 * j] += acc[j] >> 16
+            hls[2 * j + 1] += acc[j] & 0xFFFF
     out[0] = s1
     for j in range(12):
-        out[1 + j] = hl[j]
+        out[1 + j] = hls[j]
+    out[13] = hh
+    out[14] = hl
+    out[15] = ll
 
 
 # ---- FFT (fft.py) ------------------------------------------------------------------------------
@@ -198,6 +194,8 @@ def cfft(buf, m, tw, tstride, st):
         bound = _grow(bound, sh, 4)
         total += sh
         nb = ((1 << sh) >> 1) - BIAS
+        sh5 = 5 + sh
+        rr = 1 << (15 + sh)  # rounding half of 2**(5 + sh), at the low part's scale
         step = (m * tstride) // (4 * L)
         o1 = 2 * L
         o2 = 4 * L
@@ -211,32 +209,41 @@ def cfft(buf, m, tw, tstride, st):
             while a < m2:
                 ar = (buf[a] + nb) >> sh
                 ai = (buf[a + 1] + nb) >> sh
-                br = (buf[a + o1] + nb) >> sh
-                bi = (buf[a + o1 + 1] + nb) >> sh
-                cr = (buf[a + o2] + nb) >> sh
-                ci = (buf[a + o2 + 1] + nb) >> sh
-                dr = (buf[a + o3] + nb) >> sh
-                di = (buf[a + o3 + 1] + nb) >> sh
                 if j:
-                    # (x_r + i x_i)(c - i s) >> 18 with x = xh * 2**11 + xl: products below 2**30
+                    # b, c, d loaded unshifted (|v| <= 2**24.1: the previous stage's outputs);
+                    # (x_r + i x_i)(c - i s) / 2**(16 + sh) rounded, with x = xh * 2**11 + xl:
+                    # |xh c + xh' s| <= 2**13.1 * 2**16, xl c + xl' s < 2**28
+                    br = buf[a + o1] - BIAS
+                    bi = buf[a + o1 + 1] - BIAS
+                    cr = buf[a + o2] - BIAS
+                    ci = buf[a + o2 + 1] - BIAS
+                    dr = buf[a + o3] - BIAS
+                    di = buf[a + o3 + 1] - BIAS
                     h = br >> 11
                     l = br & 0x7FF
                     g = bi >> 11
                     k = bi & 0x7FF
-                    br = (h * c2 + g * s2 + ((l * c2 + k * s2 + 1024) >> 11) + 64) >> 7
-                    bi = (g * c2 - h * s2 + ((k * c2 - l * s2 + 1024) >> 11) + 64) >> 7
+                    br = (h * c2 + g * s2 + ((l * c2 + k * s2 + rr) >> 11)) >> sh5
+                    bi = (g * c2 - h * s2 + ((k * c2 - l * s2 + rr) >> 11)) >> sh5
                     h = cr >> 11
                     l = cr & 0x7FF
                     g = ci >> 11
                     k = ci & 0x7FF
-                    cr = (h * c1 + g * s1 + ((l * c1 + k * s1 + 1024) >> 11) + 64) >> 7
-                    ci = (g * c1 - h * s1 + ((k * c1 - l * s1 + 1024) >> 11) + 64) >> 7
+                    cr = (h * c1 + g * s1 + ((l * c1 + k * s1 + rr) >> 11)) >> sh5
+                    ci = (g * c1 - h * s1 + ((k * c1 - l * s1 + rr) >> 11)) >> sh5
                     h = dr >> 11
                     l = dr & 0x7FF
                     g = di >> 11
                     k = di & 0x7FF
-                    dr = (h * c3 + g * s3 + ((l * c3 + k * s3 + 1024) >> 11) + 64) >> 7
-                    di = (g * c3 - h * s3 + ((k * c3 - l * s3 + 1024) >> 11) + 64) >> 7
+                    dr = (h * c3 + g * s3 + ((l * c3 + k * s3 + rr) >> 11)) >> sh5
+                    di = (g * c3 - h * s3 + ((k * c3 - l * s3 + rr) >> 11)) >> sh5
+                else:
+                    br = (buf[a + o1] + nb) >> sh
+                    bi = (buf[a + o1 + 1] + nb) >> sh
+                    cr = (buf[a + o2] + nb) >> sh
+                    ci = (buf[a + o2 + 1] + nb) >> sh
+                    dr = (buf[a + o3] + nb) >> sh
+                    di = (buf[a + o3 + 1] + nb) >> sh
                 # t0 = a + b, t1 = a - b (both carrying the bias), t2 = c + d, t3 = c - d
                 h = ar + br + BIAS
                 l = ai + bi + BIAS
@@ -293,8 +300,8 @@ def rsplit(buf, m, tw, tstride, st):
         ol = orr & 0x7FF
         ih = oi >> 11
         il = oi & 0x7FF
-        p = (c * ih - s * oh + ((c * il - s * ol + 1024) >> 11) + 64) >> 7
-        r = (c * oh + s * ih + ((c * ol + s * il + 1024) >> 11) + 64) >> 7
+        p = (c * ih - s * oh + ((c * il - s * ol + 32768) >> 11)) >> 5
+        r = (c * oh + s * ih + ((c * ol + s * il + 32768) >> 11)) >> 5
         v = er + p
         mx |= v ^ (v >> 31)
         buf[i] = v + BIAS
