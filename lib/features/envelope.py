@@ -37,43 +37,39 @@ def band_copy(buf, k0: int, k1: int, mm: int, s: int):
 @micropython.viper
 def env_mag(buf, mm: int, sh: int, out):
     """buf[i] = isqrt(re_i**2 + im_i**2) + BIAS (components rounded >> sh); out[0] = sum,
-    out[1] = max."""
-    pb = ptr32(buf)
+    out[1] = max. floor(sqrt(v)) by two Newton steps from max + min/2 (>= sqrt(v), at most 6 %
+    above: the error after two steps is below 2e-6 * 46341 < 1) and one final correction."""
     o = ptr32(out)
-    rnd = (1 << sh) >> 1
+    nb = ((1 << sh) >> 1) - BIAS
     s = 0
     mx = 0
-    for i in range(mm):
-        a = (pb[2 * i] - BIAS + rnd) >> sh
-        b = (pb[2 * i + 1] - BIAS + rnd) >> sh
+    src = int(ptr32(buf))
+    dst = src
+    end = src + 8 * mm
+    while src < end:
+        p = ptr32(src)
+        a = (p[0] + nb) >> sh
+        b = (p[1] + nb) >> sh
         v = a * a + b * b
-        if v < 2:
-            r = v
+        if a < 0:
+            a = 0 - a
+        if b < 0:
+            b = 0 - b
+        if a < b:
+            r = b + (a >> 1)
         else:
-            # floor(sqrt): Newton from 2**(e+1) >= sqrt(v), e found by a 4-step binary search
-            t = v
-            e = 0
-            if t >= 0x10000:
-                t >>= 16
-                e += 8
-            if t >= 0x100:
-                t >>= 8
-                e += 4
-            if t >= 0x10:
-                t >>= 4
-                e += 2
-            if t >= 4:
-                e += 1
-            r = 2 << e
-            while True:
-                y = (r + v // r) >> 1
-                if y >= r:
-                    break
-                r = y
-        pb[i] = r + BIAS
+            r = a + (b >> 1)
+        if r:
+            r = (r + v // r) >> 1
+            r = (r + v // r) >> 1
+            if r > v // r:
+                r -= 1
+        ptr32(dst)[0] = r + BIAS
         s += r
         if r > mx:
             mx = r
+        src += 8
+        dst += 4
     o[0] = s
     o[1] = mx
 

@@ -26,24 +26,34 @@ CHK = const(0x1FC00000)  # BIAS - LIM: (v + BIAS) - CHK = v + LIM is in [0, 2**2
 
 @micropython.viper
 def hann_load(x, n: int, mean: int, r: int, win, buf):
-    """buf[i] = round((x[i] - mean) * hann[i] / 2**r) + BIAS (r may be negative: left shift)."""
-    px = ptr16(x)
-    pw = ptr16(win)
-    pb = ptr32(buf)
-    h = n >> 1
-    r1 = r - 1
-    nr = 0 - r
-    for i in range(n):
-        if i <= h:
-            w = pw[i]
-        else:
-            w = pw[n - i]
-        v = (((px[i] ^ 0x8000) - 0x8000) - mean) * w
-        if r > 0:
-            v = ((v >> r1) + 1) >> 1
-        else:
-            v = v << nr
-        pb[i] = v + BIAS
+    """buf[i] = round((x[i] - mean) * hann[i] / 2**r) + BIAS (r may be negative: left shift).
+    The table holds hann[0..n/2]; the second half reads it backwards."""
+    nl = 0
+    rnd = 0
+    if r > 0:
+        rnd = 1 << (r - 1)
+    else:
+        nl = 0 - r
+        r = 0
+    mb = mean + 0x8000
+    ax = int(ptr16(x))
+    aw = int(ptr16(win))
+    ab = int(ptr32(buf))
+    end = ab + 4 * ((n >> 1) + 1)
+    while ab < end:
+        v = ((((ptr16(ax)[0] ^ 0x8000) - mb) * ptr16(aw)[0]) << nl) + rnd
+        ptr32(ab)[0] = (v >> r) + BIAS
+        ax += 2
+        aw += 2
+        ab += 4
+    aw -= 4
+    end = int(ptr32(buf)) + 4 * n
+    while ab < end:
+        v = ((((ptr16(ax)[0] ^ 0x8000) - mb) * ptr16(aw)[0]) << nl) + rnd
+        ptr32(ab)[0] = (v >> r) + BIAS
+        ax += 2
+        aw -= 2
+        ab += 4
 
 
 @micropython.viper
@@ -55,24 +65,7 @@ def cfft(buf, m: int, tw, tstride: int, st):
     right shifts to st[0]."""
     pb = ptr32(buf)
     ps = ptr32(st)
-    j = 0
-    i = 0
-    while i < m - 1:
-        if i < j:
-            a = 2 * i
-            b = 2 * j
-            t = pb[a]
-            pb[a] = pb[b]
-            pb[b] = t
-            t = pb[a + 1]
-            pb[a + 1] = pb[b + 1]
-            pb[b + 1] = t
-        k = m >> 1
-        while k <= j:
-            j -= k
-            k >>= 1
-        j += k
-        i += 1
+    _bitrev(buf, m)
     mx = 0
     a = int(pb)
     end = a + 8 * m
@@ -128,6 +121,67 @@ def cfft(buf, m: int, tw, tstride: int, st):
             pb[i] = ((pb[i] - BIAS + rnd) >> sh) + BIAS
         total += sh
     ps[0] = ps[0] + total
+
+
+@micropython.viper
+def _bitrev(buf, m: int):
+    # bit-reversal permutation of m complex points, four indices per step: for i a multiple of
+    # 4 with reverse j, i+1, i+2, i+3 reverse to j + m/2, j + m/4, j + 3m/4
+    if m < 4:
+        return
+    base = int(ptr32(buf))
+    h = m >> 1
+    q4 = m >> 2
+    i = 0
+    j = 0
+    while True:
+        if i < j:
+            pa = ptr32(base + 8 * i)
+            pc = ptr32(base + 8 * j)
+            t = pa[0]
+            pa[0] = pc[0]
+            pc[0] = t
+            t = pa[1]
+            pa[1] = pc[1]
+            pc[1] = t
+        b = j + h
+        if i + 1 < b:
+            pa = ptr32(base + 8 * (i + 1))
+            pc = ptr32(base + 8 * b)
+            t = pa[0]
+            pa[0] = pc[0]
+            pc[0] = t
+            t = pa[1]
+            pa[1] = pc[1]
+            pc[1] = t
+        b = j + q4
+        if i + 2 < b:
+            pa = ptr32(base + 8 * (i + 2))
+            pc = ptr32(base + 8 * b)
+            t = pa[0]
+            pa[0] = pc[0]
+            pc[0] = t
+            t = pa[1]
+            pa[1] = pc[1]
+            pc[1] = t
+        b = j + h + q4
+        if i + 3 < b:
+            pa = ptr32(base + 8 * (i + 3))
+            pc = ptr32(base + 8 * b)
+            t = pa[0]
+            pa[0] = pc[0]
+            pc[0] = t
+            t = pa[1]
+            pa[1] = pc[1]
+            pc[1] = t
+        i += 4
+        if i >= m:
+            break
+        k = m >> 3
+        while k <= j:
+            j -= k
+            k >>= 1
+        j += k
 
 
 @micropython.viper
@@ -262,7 +316,6 @@ def rsplit(buf, m: int, tw, tstride: int, st):
     sequence (in place): X_0 real in buf[0], X_m real in buf[1], X_k in buf[2k], buf[2k+1].
     W_2m^k = W_N^(k * tstride), N = 2 m tstride. st[1] = OR-maximum of the outputs."""
     pb = ptr32(buf)
-    pt = ptr32(tw)
     ps = ptr32(st)
     zr = pb[0] - BIAS
     zi = pb[1] - BIAS
@@ -273,22 +326,25 @@ def rsplit(buf, m: int, tw, tstride: int, st):
     mx |= v ^ (v >> 31)
     pb[1] = v + BIAS
     q = (m * tstride) >> 1
-    kend = (m >> 1) + 1
-    k = 1
-    while k < kend:
-        i = 2 * k
-        j = 2 * (m - k)
-        zr = pb[i] - BIAS
-        zi = pb[i + 1] - BIAS
-        yr = pb[j] - BIAS
-        yi = pb[j + 1] - BIAS
+    tb = int(ptr32(tw))
+    ac = tb + 4 * tstride  # cos at t = k tstride, sin at q - t
+    asn = tb + 4 * (q - tstride)
+    ts = 4 * tstride
+    ai = int(pb) + 8
+    aj = int(pb) + 8 * (m - 1)
+    while ai <= aj:
+        pi = ptr32(ai)
+        pj = ptr32(aj)
+        zr = pi[0] - BIAS
+        zi = pi[1] - BIAS
+        yr = pj[0] - BIAS
+        yi = pj[1] - BIAS
         er = (zr + yr) >> 1
         ei = (zi - yi) >> 1
         orr = (zr - yr) >> 1
         oi = (zi + yi) >> 1
-        t = tstride * k
-        c = pt[t]
-        s = pt[q - t]
+        c = ptr32(ac)[0]
+        s = ptr32(asn)[0]
         oh = orr >> 11
         ol = orr & 0x7FF
         ih = oi >> 11
@@ -297,26 +353,31 @@ def rsplit(buf, m: int, tw, tstride: int, st):
         r = (c * oh + s * ih + ((c * ol + s * il + 32768) >> 11)) >> 5
         v = er + p
         mx |= v ^ (v >> 31)
-        pb[i] = v + BIAS
+        pi[0] = v + BIAS
         v = ei - r
         mx |= v ^ (v >> 31)
-        pb[i + 1] = v + BIAS
+        pi[1] = v + BIAS
         v = er - p
         mx |= v ^ (v >> 31)
-        pb[j] = v + BIAS
+        pj[0] = v + BIAS
         v = 0 - ei - r
         mx |= v ^ (v >> 31)
-        pb[j + 1] = v + BIAS
-        k += 1
+        pj[1] = v + BIAS
+        ai += 8
+        aj -= 8
+        ac += ts
+        asn -= ts
     ps[1] = mx
 
 
 @micropython.viper
 def absmax(buf, i0: int, i1: int) -> int:
     """OR-maximum (>= |v| - 1) of the biased words buf[i0:i1]."""
-    pb = ptr32(buf)
     mx = 0
-    for i in range(i0, i1):
-        v = pb[i] - BIAS
+    a = int(ptr32(buf)) + 4 * i0
+    end = int(ptr32(buf)) + 4 * i1
+    while a < end:
+        v = ptr32(a)[0] - BIAS
         mx |= v ^ (v >> 31)
+        a += 4
     return mx

@@ -46,15 +46,21 @@ def power(buf, m: int, sh: int, p):
     """p[k] = |X_k|**2 of the rsplit output, components rounded >> sh; p[0] DC, p[m] Nyquist."""
     pb = ptr32(buf)
     pp = ptr32(p)
-    rnd = (1 << sh) >> 1
-    v = (pb[0] - BIAS + rnd) >> sh
+    nb = ((1 << sh) >> 1) - BIAS
+    v = (pb[0] + nb) >> sh
     pp[0] = v * v
-    v = (pb[1] - BIAS + rnd) >> sh
+    v = (pb[1] + nb) >> sh
     pp[m] = v * v
-    for k in range(1, m):
-        a = (pb[2 * k] - BIAS + rnd) >> sh
-        b = (pb[2 * k + 1] - BIAS + rnd) >> sh
-        pp[k] = a * a + b * b
+    src = int(pb) + 8
+    dst = int(pp) + 4
+    end = int(pp) + 4 * m
+    while dst < end:
+        q = ptr32(src)
+        a = (q[0] + nb) >> sh
+        b = (q[1] + nb) >> sh
+        ptr32(dst)[0] = a * a + b * b
+        src += 8
+        dst += 4
 
 
 @micropython.viper
