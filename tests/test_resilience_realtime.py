@@ -27,32 +27,56 @@ from netfaults import BlackholeProxy
 KEEPALIVE = 4
 
 
+def _listen_port():
+    """A free port below the ephemeral range (32768+), so no client connection of the parallel
+    scenarios can take it while its broker is down for an outage."""
+    import random
+    import socket
+    for _ in range(200):
+        p = random.randint(20000, 32000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    return free_port()
+
+
 class PBroker:
     """Mosquitto with persistence, restartable on the same port; kill() is `kill -9`."""
 
     def __init__(self):
-        self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="vn-pbroker-")
         os.chmod(self.dir, 0o777)  # mosquitto drops root privileges before writing its database
         self.conf = os.path.join(self.dir, "mosquitto.conf")
-        with open(self.conf, "w") as f:
-            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
-                    "autosave_interval 1\nmax_queued_messages 10000\n" % (self.port, self.dir))
         self.proc = None
-        self.start()
+        for _ in range(5):
+            self.port = _listen_port()
+            with open(self.conf, "w") as f:
+                f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
+                        "autosave_interval 1\nmax_queued_messages 10000\n" % (self.port, self.dir))
+            if self.start(raise_=False):
+                return
+        raise RuntimeError("mosquitto did not start")
 
-    def start(self):
+    def start(self, raise_=True):
         import socket
         self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.time() + 10
-        while time.time() < deadline:
+        while time.time() < deadline and self.proc.poll() is None:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
+                return True
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start")
+        self.kill()
+        if raise_:
+            raise RuntimeError("mosquitto did not start on port %d" % self.port)
+        return False
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
@@ -156,11 +180,13 @@ def check_sequence(tel):
 
 
 def outage(tmp, secs, res):
-    b = PBroker()
-    sub = Sub(b.port, "o%d" % secs)
-    node = NodeProc(write_fs(os.path.join(tmp, "o%d" % secs), rt_config(b.port, "out-%d" % secs)))
     r = {"outage_s": secs}
+    res[secs] = r
+    b = sub = node = None
     try:
+        b = PBroker()
+        sub = Sub(b.port, "o%d" % secs)
+        node = NodeProc(write_fs(os.path.join(tmp, "o%d" % secs), rt_config(b.port, "out-%d" % secs)))
         assert sub.wait(lambda: sub.last_seq() >= 4, 30), "no telemetry before the outage"
         b.kill()
         t_kill = time.time()
@@ -179,19 +205,22 @@ def outage(tmp, secs, res):
     except Exception as e:
         r["error"] = repr(e)
     finally:
-        r["log"] = node.stop()[-3000:]
-        sub.close()
-        b.kill()
-    res[secs] = r
+        r["log"] = node.stop()[-3000:] if node else ""
+        if sub:
+            sub.close()
+        if b:
+            b.kill()
 
 
 def blackhole(tmp, res):
-    b = PBroker()
-    proxy = BlackholeProxy(b.port)
-    sub = Sub(b.port, "bh")
-    node = NodeProc(write_fs(os.path.join(tmp, "bh"), rt_config(proxy.port, "bh-1")))
     r = {}
+    res["blackhole"] = r
+    b = proxy = sub = node = None
     try:
+        b = PBroker()
+        proxy = BlackholeProxy(b.port)
+        sub = Sub(b.port, "bh")
+        node = NodeProc(write_fs(os.path.join(tmp, "bh"), rt_config(proxy.port, "bh-1")))
         assert sub.wait(lambda: sub.last_seq() >= 3, 30), "no telemetry before the blackhole"
         t0 = time.time()
         proxy.blackhole(True)
@@ -232,19 +261,22 @@ def blackhole(tmp, res):
     except Exception as e:
         r["error"] = repr(e)
     finally:
-        r["log"] = node.stop()[-3000:]
-        sub.close()
-        proxy.close()
-        b.kill()
-    res["blackhole"] = r
+        r["log"] = node.stop()[-3000:] if node else ""
+        for x in (sub, proxy):
+            if x:
+                x.close()
+        if b:
+            b.kill()
 
 
 def flood(tmp, res, seconds=60, rate=1000):
-    b = PBroker()
-    sub = Sub(b.port, "fl")
-    node = NodeProc(write_fs(os.path.join(tmp, "fl"), rt_config(b.port, "fl-1")))
     r = {}
+    res["flood"] = r
+    b = sub = node = None
     try:
+        b = PBroker()
+        sub = Sub(b.port, "fl")
+        node = NodeProc(write_fs(os.path.join(tmp, "fl"), rt_config(b.port, "fl-1")))
         assert sub.wait(lambda: sub.last_seq() >= 3, 30), "no telemetry before the flood"
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="flooder")
         pub.connect("127.0.0.1", b.port)
@@ -276,10 +308,11 @@ def flood(tmp, res, seconds=60, rate=1000):
     except Exception as e:
         r["error"] = repr(e)
     finally:
-        r["log"] = node.stop()[-2000:]
-        sub.close()
-        b.kill()
-    res["flood"] = r
+        r["log"] = node.stop()[-2000:] if node else ""
+        if sub:
+            sub.close()
+        if b:
+            b.kill()
 
 
 def test_realtime_outages_blackhole_and_cmd_flood(tmp_path):
