@@ -147,20 +147,25 @@ def range_max(p, k0: int, k1: int, out):
 
 @micropython.viper
 def export_u16(p, k0: int, nb: int, grp: int, out):
-    """out[i] = isqrt(max p over the grp bins from k0 + i*grp): amplitudes as uint16."""
-    pp = ptr32(p)
-    po = ptr16(out)
-    k = k0
-    for i in range(nb):
+    """out[i] = isqrt(max p over the grp bins from k0 + i*grp): amplitudes as uint16.
+    floor(sqrt(v)): two Newton steps from the tangent of sqrt at 2 * 4**e (4**e <= v < 4**(e+1);
+    at most 6.7 % + 1 above sqrt(v)), then one correction."""
+    a = int(ptr32(p)) + 4 * k0
+    gb = 4 * grp
+    o = int(ptr16(out))
+    end = o + 2 * nb
+    while o < end:
         mx = 0
-        for j in range(grp):
-            v = pp[k + j]
+        q = a
+        e = a + gb
+        while q < e:
+            v = ptr32(q)[0]
             if v > mx:
                 mx = v
+            q += 4
         if mx < 2:
             r = mx
         else:
-            # floor(sqrt): Newton from 2**(e+1) >= sqrt(v), e found by a 4-step binary search
             t = mx
             e = 0
             if t >= 0x10000:
@@ -174,11 +179,11 @@ def export_u16(p, k0: int, nb: int, grp: int, out):
                 e += 2
             if t >= 4:
                 e += 1
-            r = 2 << e
-            while True:
-                y = (r + mx // r) >> 1
-                if y >= r:
-                    break
-                r = y
-        po[i] = r
-        k += grp
+            r = ((((mx >> e) + (2 << e)) * 182) >> 9) + 1
+            r = (r + mx // r) >> 1
+            r = (r + mx // r) >> 1
+            if r > mx // r:
+                r -= 1
+        ptr16(o)[0] = r
+        a += gb
+        o += 2
