@@ -19,19 +19,25 @@ BIAS = const(0x20000000)
 
 @micropython.viper
 def band_copy(buf, k0: int, k1: int, mm: int, s: int):
-    pb = ptr32(buf)
-    nb2 = 2 * (k1 - k0)
-    src = 2 * k0
+    a = int(ptr32(buf))
+    src = a + 8 * k0
+    end = a + 8 * (k1 - k0)
     if s >= 0:
-        for i in range(nb2):
-            pb[i] = ((pb[src + i] - BIAS) << s) + BIAS
+        while a < end:
+            ptr32(a)[0] = ((ptr32(src)[0] - BIAS) << s) + BIAS
+            a += 4
+            src += 4
     else:
         r = 0 - s
-        rnd = (1 << r) >> 1
-        for i in range(nb2):
-            pb[i] = ((pb[src + i] - BIAS + rnd) >> r) + BIAS
-    for i in range(nb2, 2 * mm):
-        pb[i] = BIAS
+        nb = ((1 << r) >> 1) - BIAS
+        while a < end:
+            ptr32(a)[0] = ((ptr32(src)[0] + nb) >> r) + BIAS
+            a += 4
+            src += 4
+    end = int(ptr32(buf)) + 8 * mm
+    while a < end:
+        ptr32(a)[0] = BIAS
+        a += 4
 
 
 @micropython.viper
@@ -77,14 +83,20 @@ def env_mag(buf, mm: int, sh: int, out):
 @micropython.viper
 def env_prep(buf, mm: int, win, wstride: int, ebar: int, sh: int):
     """buf[i] = (e_i - round(ebar * w_i)) >> sh with w the Hann table read at wstride."""
-    pb = ptr32(buf)
-    pw = ptr16(win)
-    h = mm >> 1
     rnd = (1 << sh) >> 1
-    for i in range(mm):
-        if i <= h:
-            w = pw[i * wstride]
-        else:
-            w = pw[(mm - i) * wstride]
-        v = pb[i] - BIAS - ((ebar * w + 16384) >> 15)
-        pb[i] = ((v + rnd) >> sh) + BIAS
+    a = int(ptr32(buf))
+    aw = int(ptr16(win))
+    ws = 2 * wstride
+    end = a + 4 * ((mm >> 1) + 1)
+    while a < end:
+        v = ptr32(a)[0] - BIAS - ((ebar * ptr16(aw)[0] + 16384) >> 15)
+        ptr32(a)[0] = ((v + rnd) >> sh) + BIAS
+        a += 4
+        aw += ws
+    aw -= 2 * ws
+    end = int(ptr32(buf)) + 4 * mm
+    while a < end:
+        v = ptr32(a)[0] - BIAS - ((ebar * ptr16(aw)[0] + 16384) >> 15)
+        ptr32(a)[0] = ((v + rnd) >> sh) + BIAS
+        a += 4
+        aw -= ws

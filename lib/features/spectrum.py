@@ -89,14 +89,16 @@ def peaks(p, k0: int, k1: int, kk: int, idx, val):
 @micropython.viper
 def band_sum(p, k0: int, k1: int, out):
     """sum p[k0:k1] = out[0] * 65536 + out[1]."""
-    pp = ptr32(p)
     o = ptr32(out)
     h = 0
     l = 0
-    for k in range(k0, k1):
-        v = pp[k]
+    a = int(ptr32(p)) + 4 * k0
+    end = int(ptr32(p)) + 4 * k1
+    while a < end:
+        v = ptr32(a)[0]
         h += v >> 16
         l += v & 0xFFFF
+        a += 4
     o[0] = h
     o[1] = l
 
@@ -105,24 +107,28 @@ def band_sum(p, k0: int, k1: int, out):
 def wsum(p, wm, we, k0: int, k1: int, out):
     """sum p_k * wm_k * 2**-(15 + we_k) over k0 <= k < k1, as
     ((out[1] * 2**15 + out[0]) * 2**16 + out[2] * 2**16 + out[3]) * 2**-15."""
-    pp = ptr32(p)
-    pm = ptr16(wm)
-    pe = ptr8(we)
     o = ptr32(out)
     a = 0
     b = 0
     c = 0
     d = 0
-    for k in range(k0, k1):
-        e = pe[k]
-        q = (pp[k] + ((1 << e) >> 1)) >> e
-        m = pm[k]
+    ap = int(ptr32(p)) + 4 * k0
+    am = int(ptr16(wm)) + 2 * k0
+    ae = int(ptr8(we)) + k0
+    end = int(ptr32(p)) + 4 * k1
+    while ap < end:
+        e = ptr8(ae)[0]
+        q = (ptr32(ap)[0] + ((1 << e) >> 1)) >> e
+        m = ptr16(am)[0]
         t = (q >> 16) * m
         u = (q & 0xFFFF) * m
         b += t >> 15
         a += t & 0x7FFF
         c += u >> 16
         d += u & 0xFFFF
+        ap += 4
+        am += 2
+        ae += 1
     o[0] = a
     o[1] = b
     o[2] = c
@@ -132,17 +138,22 @@ def wsum(p, wm, we, k0: int, k1: int, out):
 @micropython.viper
 def range_max(p, k0: int, k1: int, out):
     """out[0] = max p[k0:k1], out[1] = its (first) index."""
-    pp = ptr32(p)
     o = ptr32(out)
     best = -1
-    bi = k0
-    for k in range(k0, k1):
-        v = pp[k]
+    ab = 0
+    a = int(ptr32(p)) + 4 * k0
+    end = int(ptr32(p)) + 4 * k1
+    while a < end:
+        v = ptr32(a)[0]
         if v > best:
             best = v
-            bi = k
+            ab = a
+        a += 4
     o[0] = best
-    o[1] = bi
+    if ab:
+        o[1] = (ab - int(ptr32(p))) >> 2
+    else:
+        o[1] = k0
 
 
 @micropython.viper
