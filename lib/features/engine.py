@@ -289,7 +289,7 @@ class FeatureEngine:
         m = self.m
         k.hann_load(x, n, mean, r, self.win, buf)
         st[0] = 0
-        k.cfft(buf, m, self.tw, 2, st)
+        k.cfft(buf, m, self.tw, 2, _LIM - 1, st)  # hann_load: |v| < 2**22
         k.rsplit(buf, m, self.tw, 1, st)
         sh = _pshift(st[1])
         k.power(buf, m, sh, p)
@@ -375,14 +375,14 @@ class FeatureEngine:
                 s -= 1
         k.band_copy(buf, k0, k1, mm, s)
         st[0] = 0
-        k.cfft(buf, mm, self.tw, n // mm, st)  # forward: |z| of the time-reversed band signal
+        k.cfft(buf, mm, self.tw, n // mm, _LIM, st)  # band <= LIM; forward: |z| of the time-reversed band
         c2 = st[0]
         sh2 = _pshift(k.absmax(buf, 0, 2 * mm))
         k.env_mag(buf, mm, sh2, o)
         ebar = (o[0] + (mm >> 2)) // (mm >> 1)
         k.env_prep(buf, mm, self.win, n // mm, ebar, 0)
         st[0] = 0
-        k.cfft(buf, mm >> 1, self.tw, 2 * n // mm, st)
+        k.cfft(buf, mm >> 1, self.tw, 2 * n // mm, -1, st)
         k.rsplit(buf, mm >> 1, self.tw, n // mm, st)
         sh4 = _pshift(st[1])
         k.power(buf, mm >> 1, sh4, p)

@@ -57,25 +57,27 @@ def hann_load(x, n: int, mean: int, r: int, win, buf):
 
 
 @micropython.viper
-def cfft(buf, m: int, tw, tstride: int, st):
+def cfft(buf, m: int, tw, tstride: int, mx: int, st):
     """In-place forward complex FFT of m points (interleaved re, im; W = cos - i sin): radix-4
     DIT stages, after one radix-2 stage when log2(m) is odd. Twiddles W_m^j = W_N^(j * tstride)
     from the quarter-wave table of N = m * tstride. Block floating point on a magnitude bound:
     each stage's loads are shifted so that the bound stays within LIM. Adds the number of
-    right shifts to st[0]."""
+    right shifts to st[0]. mx: a known bound on every |re|, |im| (e.g. hann_load's 2**22), or
+    -1 to measure it."""
     pb = ptr32(buf)
     ps = ptr32(st)
     _bitrev(buf, m)
-    mx = 0
     a = int(pb)
     end = a + 8 * m
-    while a < end:
-        p = ptr32(a)
-        v = p[0] - BIAS
-        mx |= v ^ (v >> 31)
-        v = p[1] - BIAS
-        mx |= v ^ (v >> 31)
-        a += 8
+    if mx < 0:
+        mx = 0
+        while a < end:
+            p = ptr32(a)
+            v = p[0] - BIAS
+            mx |= v ^ (v >> 31)
+            v = p[1] - BIAS
+            mx |= v ^ (v >> 31)
+            a += 8
     bound = mx + 1 + ((mx + 2) >> 1)
     total = 0
     L = 1

@@ -137,7 +137,7 @@ def _grow(bound, sh, g):
     return g * (b + (b >> 16) + 1)
 
 
-def cfft(buf, m, tw, tstride, st):
+def cfft(buf, m, tw, tstride, mx, st):
     # bit reversal of m complex points
     j = 0
     for i in range(m - 1):
@@ -156,10 +156,11 @@ def cfft(buf, m, tw, tstride, st):
             k >>= 1
         j += k
     m2 = 2 * m
-    mx = 0
-    for i in range(m2):
-        v = buf[i] - BIAS
-        mx |= v ^ (v >> 31)
+    if mx < 0:  # no known bound: measure the OR-maximum
+        mx = 0
+        for i in range(m2):
+            v = buf[i] - BIAS
+            mx |= v ^ (v >> 31)
     # block floating point on a magnitude bound (no per-output maximum): every |z| <= bound,
     # each stage's loads are shifted just enough to stay within LIM
     bound = mx + 1 + ((mx + 2) >> 1)  # >= sqrt(2) * (mx + 1)
