@@ -113,19 +113,25 @@ def _bitlen(v):
     return r
 
 
+_FMT = ("%.1g", "%.2g", "%.3g", "%.4g", "%.5g")
+
+
 def _sig(x, d=3):
     """Round to d significant digits (compact JSON). MicroPython's float repr prints some
     decimal values with 16 digits (0.0812 -> 0.08119999999999999): then d+1 or d-1 digits are
-    tried for a value that prints short."""
+    tried for a value that prints short. (Few allocations: it runs ~20 times per result.)"""
     if x == 0 or x != x:
         return 0.0
-    best = None
-    for dd in (d, d + 1, d - 1 if d > 2 else d + 2):
-        v = float("%.*g" % (dd, x))
-        if best is None:
-            best = v
-        if len(repr(v)) <= dd + 7:
-            return v
+    best = float(_FMT[d - 1] % x)
+    if len(repr(best)) <= d + 7:
+        return best
+    v = float(_FMT[d] % x)
+    if len(repr(v)) <= d + 8:
+        return v
+    dd = d - 1 if d > 2 else d + 2
+    v = float(_FMT[dd - 1] % x)
+    if len(repr(v)) <= dd + 7:
+        return v
     return best
 
 
@@ -539,6 +545,35 @@ class FeatureEngine:
                 dom = d
         return {"lines": lines, "ratio": ratio, "dom": dom, "alarm": best >= self.env_alarm, "bg": bg}
 
+    def _env_dom(self, axis):
+        """(strongest defect or None, its fundamental / background, its fundamental in g) as in
+        envelope(), without the full line table; None without envelope config."""
+        if self.env is None or not self.env_names:
+            return None
+        ex = self.ex[axis]
+        if not ex[_ENV_OK] or not ex[_F1]:
+            return None, 0.0, 0.0
+        ev = self.ev[axis]
+        j = len(self.env_mq8)
+        cnt = ev[j + 2]
+        if cnt <= 0:
+            return None, 0.0, 0.0
+        bg2 = (ev[j] * 65536.0 + ev[j + 1]) / cnt
+        if bg2 <= 0:
+            return None, 0.0, 0.0
+        best = 0
+        dom = None
+        for i in range(len(self.env_names)):
+            v = ev[i * self.env_h]
+            if v > best:  # ratios share the background: the largest line wins (ties: first)
+                best = v
+                dom = self.env_names[i]
+        if dom is None:
+            return None, 0.0, 0.0
+        mm = self.env[2]
+        sc = 4.0 / mm * 2.0 / self.n * (2.0 ** ex[_EE]) * self.scale[axis]
+        return dom, math.sqrt(best / bg2), math.sqrt(best) * sc
+
     def result(self, axis):
         """The compact per-axis telemetry dict (3 significant digits)."""
         t = self.time_domain(axis)
@@ -557,14 +592,13 @@ class FeatureEngine:
         v = self.velocity_rms(axis)
         r["vel"] = _sig(v)
         r["iso"] = velocity.zone(v, self.iso)
-        env = self.envelope(axis)
-        if env is not None:
+        dom = self._env_dom(axis)
+        if dom is not None:
             if self.rpm_auto:
                 r["f1"] = _sig(self.shaft_hz(axis), 4)
-            dom = env["dom"]
-            e = {"dom": dom, "r": _sig(env["ratio"][dom]) if dom else 0.0,
-                 "a": _sig(env["lines"][dom][0]) if dom else 0.0}
-            if env["alarm"]:
+            d, ratio, amp = dom
+            e = {"dom": d, "r": _sig(ratio) if d else 0.0, "a": _sig(amp) if d else 0.0}
+            if d and ratio >= self.env_alarm:
                 e["alarm"] = True
             r["env"] = e
         return r
