@@ -200,7 +200,7 @@ class FeatureEngine:
         vc = cfg.get("velocity") or {}
         vb = vc.get("band", [10, 1000])
         self.vel_bins = self._bins(vb, incl_hi=True)
-        self.wm, self.we, self.f_ref = velocity.weights(m, self.df, self.vel_bins[0], self.vel_bins[1])
+        self.wm, self.we, self.f_ref = velocity.weights(self.df, self.vel_bins[0], self.vel_bins[1])
         self.iso = velocity.limits(vc.get("group", 2), vc.get("foundation", "rigid"))
         self.vs = [array.array("i", bytes(16)) for _ in AXES]
         # shaft speed: fixed rpm, or "auto" = strongest line in rpm_range (measured 1x)

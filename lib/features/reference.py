@@ -385,9 +385,9 @@ def band_sum(p, k0, k1, out):
 def wsum(p, wm, we, k0, k1, out):
     a = b = c = d = 0
     for k in range(k0, k1):
-        e = we[k]
+        e = we[k - k0]
         q = (p[k] + ((1 << e) >> 1)) >> e
-        m = wm[k]
+        m = wm[k - k0]
         t = (q >> 16) * m
         u = (q & 0xFFFF) * m
         b += t >> 15

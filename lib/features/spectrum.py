@@ -105,16 +105,16 @@ def band_sum(p, k0: int, k1: int, out):
 
 @micropython.viper
 def wsum(p, wm, we, k0: int, k1: int, out):
-    """sum p_k * wm_k * 2**-(15 + we_k) over k0 <= k < k1, as
-    ((out[1] * 2**15 + out[0]) * 2**16 + out[2] * 2**16 + out[3]) * 2**-15."""
+    """sum p_k * wm_(k-k0) * 2**-(15 + we_(k-k0)) over k0 <= k < k1 (the weight tables hold the
+    band only), as ((out[1] * 2**15 + out[0]) * 2**16 + out[2] * 2**16 + out[3]) * 2**-15."""
     o = ptr32(out)
     a = 0
     b = 0
     c = 0
     d = 0
     ap = int(ptr32(p)) + 4 * k0
-    am = int(ptr16(wm)) + 2 * k0
-    ae = int(ptr8(we)) + k0
+    am = int(ptr16(wm))
+    ae = int(ptr8(we))
     end = int(ptr32(p)) + 4 * k1
     while ap < end:
         e = ptr8(ae)[0]

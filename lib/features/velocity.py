@@ -37,15 +37,17 @@ def zone(v_mm_s, lim):
     return "D"
 
 
-def weights(nb, df, k0, k1):
-    """Mantissa (array 'h') and exponent (bytearray) tables of w_k = (f_ref / f_k)**2 for bins
-    k0 <= k < k1 (f_ref = k0 * df); entries outside the band are zero. Returns (wm, we, f_ref)."""
-    wm = array.array("h", range(nb + 1))  # (no temporary bytes object of the same size)
-    we = bytearray(nb + 1)
-    for k in range(nb + 1):
-        wm[k] = 0
+def weights(df, k0, k1):
+    """Mantissa (array 'h') and exponent (bytearray) tables of w_k = (f_ref / f_k)**2 for the
+    band's bins k0 <= k < k1 only (entry i is bin k0 + i; f_ref = k0 * df). Returns
+    (wm, we, f_ref)."""
     if k0 < 1:
         k0 = 1
+    nb = max(k1 - k0, 1)
+    wm = array.array("h", range(nb))  # (no temporary bytes object of the same size)
+    we = bytearray(nb)
+    for i in range(nb):
+        wm[i] = 0
     for k in range(k0, k1):
         w = (float(k0) / k) ** 2
         e = 0
@@ -54,6 +56,6 @@ def weights(nb, df, k0, k1):
         m = int(w * (1 << (15 + e)) + 0.5)
         if m > 32767:
             m = 32767
-        wm[k] = m
-        we[k] = e
+        wm[k - k0] = m
+        we[k - k0] = e
     return wm, we, k0 * df
