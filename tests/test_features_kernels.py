@@ -166,3 +166,95 @@ def test_cwru_envelope_through_the_kernels():
         assert dom == "BPFI" and alarm, res
     for dom, ratio, alarm in res["cwru097_de_12k.npy"]:
         assert not alarm and ratio < 3, res
+
+
+_KERN = r"""
+import array, json, random
+from features import fft, spectrum, envelope, reference
+random.seed(11)
+B = 0x20000000
+diffs = []
+# cfft: every size the engine can use (m = 2..2048), measured and given input bounds
+for lg in range(1, 12):
+    m = 1 << lg
+    for tstride in (1, 2):
+        n = m * tstride
+        tw = array.array("i", [0] * (n // 4 + 1))
+        import math
+        for k in range(n // 4 + 1):
+            tw[k] = int(round(65536 * math.cos(2 * math.pi * k / n)))
+        for amp, mx in ((1 << 22, (1 << 22)), (3000, -1), (1, -1)):
+            vals = [random.randint(-amp, amp - 1) + B for _ in range(2 * m)]
+            a = array.array("i", vals)
+            b = array.array("i", vals)
+            sa = array.array("i", [0, 0])
+            sb = array.array("i", [0, 0])
+            fft.cfft(a, m, tw, tstride, mx, sa)
+            reference.cfft(b, m, tw, tstride, mx, sb)
+            if list(a) != list(b) or list(sa) != list(sb):
+                diffs.append(["cfft", m, tstride, amp])
+# env_mag: floor(sqrt(re**2 + im**2)) on edge and random components
+pairs = [(x, y) for x in (0, 1, -1, 2, 181, -182, 23170, 23171, 32767, -32767) for y in (0, 1, -2, 3, 32767, -32767, 46)]
+pairs += [(random.randint(-32767, 32767), random.randint(-32767, 32767)) for _ in range(3000)]
+pairs += [(random.randint(-40, 40), random.randint(-40, 40)) for _ in range(1000)]
+a = array.array("i", [0] * (2 * len(pairs)))
+for i, (x, y) in enumerate(pairs):
+    a[2 * i] = x + B
+    a[2 * i + 1] = y + B
+b = array.array("i", a)
+oa = array.array("i", [0, 0])
+ob = array.array("i", [0, 0])
+envelope.env_mag(a, len(pairs), 0, oa)
+reference.env_mag(b, len(pairs), 0, ob)
+if list(a[:len(pairs)]) != list(b[:len(pairs)]) or list(oa) != list(ob):
+    diffs.append(["env_mag"])
+# export_u16: isqrt of group maxima over the whole int32 range
+vals = list(range(300)) + [2147483647, 2147395600, 2147395599, 2147302921, 65535, 65536, 65537]
+vals += [random.getrandbits(31) for _ in range(3000)] + [random.getrandbits(random.randint(1, 31)) for _ in range(3000)]
+p = array.array("i", vals)
+oa = array.array("H", [0] * len(vals))
+ob = array.array("H", [0] * len(vals))
+spectrum.export_u16(p, 0, len(vals), 1, oa)
+reference.export_u16(p, 0, len(vals), 1, ob)
+if list(oa) != list(ob):
+    diffs.append(["export_u16"])
+print("RESULT " + json.dumps(diffs))
+"""
+
+
+def test_fft_and_isqrt_kernels_match_reference_at_every_size():
+    """cfft at m = 2..2048 (radix-2 first stage for odd log2 m, bit reversal four indices per
+    step, known or measured input bound), env_mag's and export_u16's integer square roots on
+    edge and random values: viper and plain twin bit for bit."""
+    assert mpy_result(_KERN, timeout=120) == []
+
+
+def test_reference_fft_against_numpy():
+    """The plain-Python FFT (the viper kernel's twin) against numpy: error at least 85 dB below
+    the largest bin for white noise at every size, and exact for m = 2."""
+    import array
+    import math
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "lib"))
+    try:
+        from features import reference
+    finally:
+        sys.path.pop(0)
+        for k in [k for k in sys.modules if k == "features" or k.startswith("features.")]:
+            del sys.modules[k]
+    rng = np.random.default_rng(5)
+    for lg in range(1, 12):
+        m = 1 << lg
+        tw = array.array("i", [int(round(65536 * math.cos(2 * math.pi * k / (2 * m)))) for k in range(m // 2 + 1)])
+        z = np.round(rng.normal(0, 4e5, m)) + 1j * np.round(rng.normal(0, 4e5, m))
+        buf = array.array("i", [0] * (2 * m))
+        for i in range(m):
+            buf[2 * i] = int(z[i].real) + reference.BIAS
+            buf[2 * i + 1] = int(z[i].imag) + reference.BIAS
+        st = array.array("i", [0, 0])
+        reference.cfft(buf, m, tw, 2, -1, st)
+        got = (np.array(buf[0::2], dtype=float) - reference.BIAS + 1j * (np.array(buf[1::2], dtype=float) - reference.BIAS))
+        got *= 2.0 ** st[0]
+        want = np.fft.fft(z)
+        db = 20 * math.log10(np.max(np.abs(got - want)) / np.max(np.abs(want)) + 1e-300)
+        assert db < -85, (m, db)

@@ -2,26 +2,33 @@
 #
 # Real FFT of N samples = complex FFT of N/2 points on the packed sequence x[2j] + i x[2j+1]
 # (cfft) followed by the split into the N/2+1 bins of the real transform (rsplit).
+# cfft: bit reversal, then radix-4 DIT stages (one radix-2 stage first when log2 m is odd).
+# Block floating point on a magnitude bound instead of a measured maximum: the bound grows by
+# the stage's gain (2 or 4, plus rounding), and each stage's loads are shifted just enough to
+# keep it within LIM; so no stage tracks its outputs (on white noise the result stays ~90 dB
+# below the largest bin; tests/test_features_kernels.py checks >= 85 dB at every size).
 # Storage: array('i') holding v + BIAS (BIAS = 2**29): viper's ptr32 loads zero-extend on x64 and
 # sign-extend on 32-bit chips, so only non-negative words are ever stored.
+# Speed (viper): loads and stores go through ptr32(address) at constant offsets, which compile
+# to one instruction, where ptr32[variable index] costs an index computation each time.
 #
-# 32-bit bounds (|v| is the magnitude of a real or imaginary part):
-#   hann_load: |x - mean| <= 65535, Hann Q15 <= 32767: product < 2**31; stored |v| <= 2**22
-#   cfft: before each stage every |v| <= 2**22 (LIM; the block exponent absorbs the shifts:
-#     a stage with any output outside [-LIM, LIM) makes the next stage's loads shift by 2).
-#     b * w with the Q18 twiddle (<= 2**18) is split as b = bh * 2**11 + bl (|bh| <= 2**11,
-#     0 <= bl < 2**11): bh*c + bh'*s <= sqrt(2) * 2**29, bl*c + bl'*s < 2**30; outputs
-#     |a +- b w| <= 2**22 (1 + sqrt(2)) < 2**23.3, stored below 2**29.
-#   rsplit: its input is cfft's output (|v| <= 2**22 after cfft's final shift), so
-#     E, O = (Z_k +- conj Z_{m-k}) / 2 have |.| <= 2**22, the split products are as in cfft and
-#     the outputs |E +- W O| stay below 2**23.3.
-# Rounding: every shift rounds to nearest (adds half before >>), products round at 2**-18.
+# 32-bit bounds (|v| is the magnitude of a real or imaginary part, |z| of a complex value):
+#   hann_load: |x - mean| <= 65535, Hann Q15 <= 32767: product < 2**31; stored |v| < 2**22
+#   cfft: loads of a stage are shifted so that |z| <= LIM = 2**22; twiddles are Q16
+#     (|W| <= 2**16 (1 + 2**-16)). The twiddled inputs are loaded unshifted (the previous
+#     stage's outputs, |v| <= 4 LIM (1 + 2**-15) < 2**24.01: the first stage that multiplies
+#     always follows a stage) and split as b = bh * 2**11 + bl (0 <= bl < 2**11):
+#     |bh c + bh' s| <= (2**13.01 + 2) * 2**16 < 2**29.1, |bl c + bl' s| < 2**27.5; the sum is
+#     shifted by 16 + sh with rounding. Outputs |v| < 2**24.1, stored below 2**29 + 2**24.1.
+#     After the last stage the data are shifted to |z| <= LIM for rsplit.
+#   rsplit: input |v| <= 2**22, E, O = (Z_k +- conj Z_{m-k}) / 2 have |.| <= 2**22, split
+#     products as in cfft, outputs |E +- W O| < 2**23.
+# Rounding: every shift rounds to nearest (adds half before >>).
 import micropython
 from micropython import const
 
 BIAS = const(0x20000000)
 LIM = const(0x400000)
-CHK = const(0x1FC00000)  # BIAS - LIM: (v + BIAS) - CHK = v + LIM is in [0, 2**23) iff -LIM <= v < LIM
 
 
 @micropython.viper
