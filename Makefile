@@ -6,6 +6,7 @@ PORT    ?= /dev/ttyUSB0
 DURATION ?=
 FILE    ?=
 CHIP    ?=
+OUTAGE  ?=
 TEMP    ?=
 STAMP   := .venv/.setup-stamp
 
@@ -27,7 +28,7 @@ deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
 
 demo: setup
-	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP))
+	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE)) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP))
 
 monitor: setup
 	$(PY) tools/monitor.py

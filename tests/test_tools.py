@@ -32,3 +32,19 @@ def test_deploy_without_device_is_a_clear_error():
                         "/dev/ttyNOPE0"], capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert "no device at /dev/ttyNOPE0" in r.stderr
+
+
+def test_demo_survives_a_broker_restart_with_no_reading_lost():
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "demo.py"), "--outage", "3"], capture_output=True,
+                       text=True, timeout=180)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "broker killed (kill -9)" in out and "broker back" in out
+    summary = [l for l in out.splitlines() if l.startswith("demo: node demo-0001: readings")]
+    assert summary, out[-3000:]
+    s = summary[0]
+    assert ", 0 missing," in s, s
+    replayed = int(s.split(" replayed")[0].rsplit(" ", 1)[-1])
+    assert replayed >= 1, s  # readings taken during the outage came from the node's queue
+    received = int(s.split(" received")[0].rsplit(" ", 1)[-1])
+    assert received >= 10

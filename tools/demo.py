@@ -27,21 +27,34 @@ MPY = os.path.join(ROOT, ".venv", "bin", "micropython")
 
 
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+    """A free loopback port below the ephemeral range, so that while the broker is down for an
+    outage no client socket can take its port."""
+    import random
+    for _ in range(200):
+        p = random.randint(20000, 30000)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+    sys.exit("demo: no free loopback port")
 
 
 def start_broker(port, workdir):
+    """Mosquitto on loopback with persistence (sessions and queued QoS 1 messages survive a
+    `kill -9` and restart, within the 1 s autosave)."""
     exe = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else shutil.which("mosquitto")
     if not exe:
         sys.exit("demo: mosquitto not found (run `make setup`)")
     conf = os.path.join(workdir, "mosquitto.conf")
+    os.chmod(workdir, 0o777)  # mosquitto drops root privileges before writing its database
     with open(conf, "w") as f:
-        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
-    log = open(os.path.join(workdir, "broker.log"), "wb")
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
+                "autosave_interval 1\nmax_queued_messages 100000\n" % (port, workdir))
+    log = open(os.path.join(workdir, "broker.log"), "ab")
     p = subprocess.Popen([exe, "-c", conf], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 10
     while time.time() < deadline:
@@ -86,6 +99,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: Ctrl-C)")
     ap.add_argument("--replay", help="recording to feed through the emulated accelerometer")
+    ap.add_argument("--outage", type=float, default=0,
+                    help="kill -9 the demo's broker after 8 s for this many seconds, restart it, and show that "
+                         "no reading was lost")
     ap.add_argument("--chip", choices=ACCELS, help="emulated accelerometer (default adxl345)")
     ap.add_argument("--temp", choices=TEMPS, help="emulated temperature sensor (default tmp117)")
     a = ap.parse_args()
@@ -110,12 +126,28 @@ def main():
                             stderr=subprocess.STDOUT, start_new_session=True)
     print("demo: node demo-0001 booted on the MicroPython unix port (log: %s)" % node_log.name, flush=True)
     print("demo: readings from the broker (Ctrl-C to stop):", flush=True)
-    client = monitor.subscribe(host, port, "vibenode/#", lambda l: print(l, flush=True), client_id="vibenode-demo")
+    tracker = monitor.Tracker()
+    client = monitor.subscribe(host, port, "vibenode/#", lambda l: print(l, flush=True), client_id="vibenode-demo",
+                               tracker=tracker, persistent=True)
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *a: stop.update(now=True))
     t0 = time.time()
+    duration = a.duration
+    if a.outage:
+        if not broker:
+            sys.exit("demo: --outage needs the demo's own broker (unset MQTT_HOST/MQTT_PORT)")
+        duration = max(duration or 0, 8 + a.outage + 15)
+    outage_at = 8 if a.outage else None
     try:
-        while not stop["now"] and (not a.duration or time.time() - t0 < a.duration):
+        while not stop["now"] and (not duration or time.time() - t0 < duration):
+            if outage_at is not None and time.time() - t0 >= outage_at:
+                outage_at = None
+                broker.kill()
+                broker.wait()
+                print("demo: broker killed (kill -9); the node queues its readings for %g s..." % a.outage, flush=True)
+                time.sleep(a.outage)
+                broker = start_broker(port, workdir)
+                print("demo: broker back; queued readings are replayed in order", flush=True)
             if node.poll() is not None:
                 print("demo: the node exited (code %s); last lines:" % node.returncode)
                 node_log.flush()
@@ -125,7 +157,10 @@ def main():
     except KeyboardInterrupt:
         pass
     finally:
+        time.sleep(0.5)
         client.loop_stop()
+        for line in tracker.summary():
+            print("demo: " + line, flush=True)
         if node.poll() is None:
             os.killpg(node.pid, signal.SIGKILL)
             node.wait()

@@ -62,11 +62,53 @@ def format_message(topic, payload):
     return "%s %-10s %s %s" % (now, node, leaf.upper(), json.dumps(d)[:160])
 
 
-def subscribe(host, port, topic, on_line, client_id="vibenode-monitor"):
+class Tracker:
+    """Per-node bookkeeping of telemetry sequence numbers: what arrived, what is missing,
+    what came from the node's queue (replayed) and what arrived twice (QoS 1 redelivery)."""
+
+    def __init__(self):
+        self.seqs = {}
+        self.replayed = {}
+        self.dups = {}
+
+    def add(self, topic, payload):
+        if not topic.endswith("/telemetry"):
+            return
+        try:
+            d = json.loads(payload)
+            node, seq = d["node"], int(d["seq"])
+        except (ValueError, KeyError, TypeError):
+            return
+        got = self.seqs.setdefault(node, set())
+        if seq in got:
+            self.dups[node] = self.dups.get(node, 0) + 1
+        got.add(seq)
+        if d.get("replayed"):
+            self.replayed[node] = self.replayed.get(node, 0) + 1
+
+    def summary(self):
+        out = []
+        for node in sorted(self.seqs):
+            got = self.seqs[node]
+            lo, hi = min(got), max(got)
+            missing = [s for s in range(lo, hi + 1) if s not in got]
+            out.append("node %s: readings #%d..#%d, %d received, %d missing%s, %d replayed from the node's queue, "
+                       "%d duplicates" % (node, lo, hi, len(got), len(missing),
+                                          (" " + str(missing[:10])) if missing else "", self.replayed.get(node, 0),
+                                          self.dups.get(node, 0)))
+        return out
+
+
+def subscribe(host, port, topic, on_line, client_id="vibenode-monitor", tracker=None, persistent=False):
+    """paho subscriber printing one line per message. persistent=True keeps a broker session
+    (clean_session off, QoS 1) so readings published while the monitor reconnects are kept."""
     import paho.mqtt.client as mqtt
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not persistent)
+    c.reconnect_delay_set(min_delay=0.2, max_delay=1)
 
     def on_message(c, u, m):
+        if tracker is not None:
+            tracker.add(m.topic, m.payload)
         line = format_message(m.topic, m.payload)
         if line:
             on_line(line)
