@@ -211,7 +211,9 @@ class Node:
         """Save accepted settings in config.json (validated, atomic, last good kept). Returns
         an error text, or None when saved."""
         try:
-            with open(config.PATH) as f:
+            # start from the file the node runs on: config.json, or the last good copy when
+            # config.json is broken (saving then repairs config.json)
+            with open(config.state.get("source") or config.PATH) as f:
                 raw = json.load(f)
             sec = raw.get(section)
             if replace or not isinstance(sec, dict):
