@@ -592,9 +592,11 @@ class Node:
                 left = clock.ticks_diff(next_ms, clock.ticks_ms())
                 if left <= 0:
                     break
-                self.link.service()
+                # the clock first: TLS certificate checks need the time (an unset ESP32 clock
+                # makes every certificate "not yet valid")
                 if self.ntp is not None and self.link.net_up():
                     self.ntp.service()
+                self.link.service()
                 if sup is not None:
                     sup.progress("link")
                 if self.link.up:
