@@ -12,7 +12,8 @@
 # spectrum in g, top-K interpolated peaks, dominant frequency, band RMS, high-frequency RMS,
 # velocity RMS (mm/s) by frequency-domain integration with its ISO 10816-3 zone; envelope
 # spectrum of a resonance band (FFT-domain band-pass + Hilbert magnitude, decimated by the
-# band-limited inverse FFT) with bearing defect lines at BPFO/BPFI/BSF/FTF and harmonics.
+# band-limited FFT; |z| of the time-reversed band signal, same spectrum magnitudes) with bearing
+# defect lines at BPFO/BPFI/BSF/FTF and harmonics.
 #
 # compute() runs only integer kernels and integer bookkeeping (results stay in preallocated
 # int arrays); all floating point happens in result() and the export helpers, once per window.

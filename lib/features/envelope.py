@@ -1,11 +1,12 @@
 # Envelope kernels (viper): band-pass in the frequency domain, Hilbert magnitude, decimation by
-# the band-limited inverse FFT, and the preparation of the envelope for its own spectrum.
+# a band-limited FFT, and the preparation of the envelope for its own spectrum.
 #
 #   band_copy: bins k0..k1-1 of the (Hann-windowed) spectrum moved to 0..k1-k0-1 (frequency
 #     shift: the magnitude of the analytic signal does not change), scaled by 2**s so that the
 #     band's largest part is just below 2**22, zero-padded to mm complex points
-#   (cfft inverse, mm points: the analytic band-pass signal at mm points per window, i.e.
-#     decimated by N / mm)
+#   (cfft, mm points: the analytic band-pass signal at mm points per window, i.e. decimated by
+#     N / mm, time-reversed: the forward FFT of the band is the inverse one at -n, and |z| and
+#     its spectrum's magnitudes are the same)
 #   env_mag: e_i = |z_i| in place (packed at index i: the packing the real FFT wants)
 #   env_prep: e_i - ebar * w_i, removing the window-weighted mean (the envelope carries the Hann
 #     window from the time domain, so its DC is ebar * w)
