@@ -62,3 +62,23 @@ def views(buf, step, n):
     read with readfrom_mem_into / readinto without slicing (a slice allocates)."""
     mv = memoryview(buf)
     return [mv[:step * k] for k in range(n + 1)]
+
+
+def fifo_average(acc, n, wait, poll_ms=5):
+    """Mean x, y, z counts of the next n samples from the driver's FIFO (for self-tests: this
+    allocates, it is not a hot path)."""
+    import array
+    b = array.array("h", bytes(6 * n))
+    got = 0
+    while got < n:
+        k = acc.read_fifo(b, n - got, got)
+        got += k
+        if not k:
+            wait(poll_ms)
+    return tuple(sum(b[3 * i + a] for i in range(n)) // n for a in range(3))
+
+
+def sleep_ms(ms):
+    """Default wait for drivers when the caller gives no (board clock) sleep function."""
+    import time
+    time.sleep_ms(ms)

@@ -9,7 +9,7 @@
 # Over I2C at 400 kHz a sample costs one 6-byte transaction (~0.3 ms): the data sheet advises
 # ODR <= 800 Hz there; use SPI (5 MHz) for 1600 and 3200 Hz.
 from micropython import const
-from sensors.accel import check_id
+from sensors.accel import check_id, fifo_average, sleep_ms as default_sleep_ms
 from sensors.convert import le16_into
 from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
 
@@ -139,24 +139,6 @@ class ADXL345:
             out.append(v * self.scale)
         return tuple(out)
 
-    def _average(self, n):
-        sx = sy = sz = 0
-        b = self._b6
-        got = 0
-        while got < n:
-            if self.fifo_level() == 0:
-                continue
-            self.regs.read_into(_DATAX0, b)
-            v = [b[0] | b[1] << 8, b[2] | b[3] << 8, b[4] | b[5] << 8]
-            for i in range(3):
-                if v[i] & 0x8000:
-                    v[i] -= 0x10000
-            sx += v[0]
-            sy += v[1]
-            sz += v[2]
-            got += 1
-        return sx // n, sy // n, sz // n
-
     def self_test(self, sleep_ms=None, n=16):
         """Datasheet self-test: output change with SELF_TEST set must lie within limits.
         Returns (ok, (dx, dy, dz)) in LSB at 3.9 mg/LSB. Leaves the chip reconfigured."""
@@ -168,25 +150,17 @@ class ADXL345:
         r.write_u8(_FIFO_CTL, _BYPASS)
         r.write_u8(_FIFO_CTL, _STREAM | 16)
         r.write_u8(_POWER_CTL, _MEASURE)
-        wait = sleep_ms or _sleep_ms
+        wait = sleep_ms or default_sleep_ms
         wait(50)
-        base = self._average_wait(n, wait)
+        base = fifo_average(self, n, wait, 5)
         r.write_u8(_DATA_FORMAT, _SELF_TEST | _FULL_RES | 3)
         r.write_u8(_FIFO_CTL, _BYPASS)
         r.write_u8(_FIFO_CTL, _STREAM | 16)
         wait(50)
-        st = self._average_wait(n, wait)
+        st = fifo_average(self, n, wait, 5)
         d = (st[0] - base[0], st[1] - base[1], st[2] - base[2])
         ok = all(_ST_MIN[i] <= d[i] <= _ST_MAX[i] for i in range(3))
         self.configure(rate, rng, self.watermark)
         return ok, d
 
-    def _average_wait(self, n, wait):
-        while self.fifo_level() < n:
-            wait(5)
-        return self._average(n)
 
-
-def _sleep_ms(ms):
-    import time
-    time.sleep_ms(ms)

@@ -19,7 +19,7 @@
 # ODR: 4000 Hz / 2**n; this driver offers 125 .. 4000 Hz (integer rates).
 # Die temperature: 12-bit, 1885 LSB at 25 C, -9.05 LSB/C.
 from micropython import const
-from sensors.accel import check_id, round_up, views
+from sensors.accel import check_id, fifo_average, round_up, sleep_ms as default_sleep_ms, views
 from sensors.convert import be24_axes_into
 from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
 
@@ -162,15 +162,16 @@ class ADXL355:
         """ST1 then ST2: the output change must lie within the data sheet's limits (g).
         Returns (ok, (dx, dy, dz)) in g."""
         rate, rng, wm = self.rate or 1000, self.range_g or 8, self.watermark
-        wait = sleep_ms or _sleep_ms
+        wait = sleep_ms or default_sleep_ms
         self.configure(1000, 8, 16)
         wait(100)
-        base = self._average(n, wait)
+        self._drain()
+        base = fifo_average(self, n, wait, 5)
         self.regs.write_u8(_SELF_TEST, 0x01)  # ST1: self-test mode
         self.regs.write_u8(_SELF_TEST, 0x03)  # ST2: force on
         wait(100)
         self._drain()
-        st = self._average(n, wait)
+        st = fifo_average(self, n, wait, 5)
         self.regs.write_u8(_SELF_TEST, 0)
         d = tuple((st[i] - base[i]) * self.scale for i in range(3))
         ok = all(_ST_MIN[i] <= d[i] <= _ST_MAX[i] for i in range(3))
@@ -183,19 +184,3 @@ class ADXL355:
         while self.read_fifo(b, _CHUNK):
             pass
 
-    def _average(self, n, wait):
-        import array
-        b = array.array("h", bytes(6 * n))
-        self._drain()
-        got = 0
-        while got < n:
-            k = self.read_fifo(b, n - got, got)
-            got += k
-            if not k:
-                wait(5)
-        return tuple(sum(b[3 * i + a] for i in range(n)) // n for a in range(3))
-
-
-def _sleep_ms(ms):
-    import time
-    time.sleep_ms(ms)

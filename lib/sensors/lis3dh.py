@@ -13,7 +13,7 @@
 # back to OUT_X_L (0x28), so a whole burst is one bus transaction. FIFO_SRC: WTM 7, OVRN 6,
 # EMPTY 5, FSS 4:0 (32 unread samples = OVRN with FSS 0).
 from micropython import const
-from sensors.accel import check_id, round_up, views
+from sensors.accel import check_id, fifo_average, round_up, sleep_ms as default_sleep_ms, views
 from sensors.convert import le16_into
 from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
 
@@ -153,7 +153,7 @@ class LIS3DH:
         self-test 0; |change| must lie in 17..360 digits (4 mg/digit) on every axis."""
         rate, rng, wm = self.rate or 100, self.range_g or 16, self.watermark
         r = self.regs
-        wait = sleep_ms or _sleep_ms
+        wait = sleep_ms or default_sleep_ms
         r.write_u8(_CTRL_REG1, _XYZ)
         r.write_u8(_CTRL_REG4, _BDU)  # normal mode (HR off), +-2 g, self-test off
         r.write_u8(_CTRL_REG5, _FIFO_EN)
@@ -162,30 +162,15 @@ class LIS3DH:
         r.write_u8(_CTRL_REG1, (4 << 4) | _XYZ)  # 50 Hz
         self._shift = 6
         wait(90)
-        base = self._average(n, wait)
+        base = fifo_average(self, n, wait, 20)
         r.write_u8(_CTRL_REG4, _BDU | 0x02)  # self-test 0
         r.write_u8(_FIFO_CTRL, _BYPASS)
         r.write_u8(_FIFO_CTRL, _STREAM)
         wait(90)
-        st = self._average(n, wait)
+        st = fifo_average(self, n, wait, 20)
         r.write_u8(_CTRL_REG4, _BDU)
         d = (st[0] - base[0], st[1] - base[1], st[2] - base[2])
         ok = all(_ST_MIN <= abs(v) <= _ST_MAX for v in d)
         self.configure(rate, rng, wm)
         return ok, d
 
-    def _average(self, n, wait):
-        import array
-        b = array.array("h", bytes(6 * n))
-        got = 0
-        while got < n:
-            k = self.read_fifo(b, n - got, got)
-            got += k
-            if not k:
-                wait(20)
-        return tuple(sum(b[3 * i + a] for i in range(n)) // n for a in range(3))
-
-
-def _sleep_ms(ms):
-    import time
-    time.sleep_ms(ms)

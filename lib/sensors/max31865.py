@@ -13,6 +13,7 @@
 # Temperature: Callendar-Van Dusen (IEC 60751) R(T) = R0 (1 + A T + B T^2 + C (T - 100) T^3),
 # C = 0 above 0 C: solved exactly above 0 C, by Newton's method below.
 from micropython import const
+from sensors.accel import sleep_ms as default_sleep_ms
 from sensors.errors import ABSENT, CONFIG_REJECTED, NOT_READY, RTD_FAULT, SensorError, from_bus, name_of
 
 _CONFIG = const(0x00)
@@ -131,7 +132,7 @@ class MAX31865:
 
     def fault_cycle(self, sleep_ms=None):
         """The automatic fault-detection cycle (bias on, conversions off); returns fault names."""
-        wait = sleep_ms or _sleep_ms
+        wait = sleep_ms or default_sleep_ms
         r = self.regs
         base = self.config & (_3WIRE | _50HZ)
         r.write_u8(_CONFIG, _VBIAS | base)
@@ -176,7 +177,3 @@ class MAX31865:
         self.health = "ok"
         return cvd_temperature(self.resistance(code), self.r0)
 
-
-def _sleep_ms(ms):
-    import time
-    time.sleep_ms(ms)

@@ -12,7 +12,7 @@
 # No FIFO watermark interrupt exists: the sampler polls on a schedule derived from the rate.
 # Die temperature: TEMP_OUT / 340 + 36.53 C.
 from micropython import const
-from sensors.accel import check_id, round_up, views
+from sensors.accel import check_id, round_up, sleep_ms as default_sleep_ms, views
 from sensors.convert import be16_into
 from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
 
@@ -169,7 +169,7 @@ class MPU6050:
         14 % of the factory trim. Returns (ok, (dx, dy, dz)) in LSB at +-8 g."""
         rate, rng, wm = self.rate or 1000, self.range_g or 16, self.watermark
         r = self.regs
-        wait = sleep_ms or _sleep_ms
+        wait = sleep_ms or default_sleep_ms
         r.write_u8(_PWR_MGMT_1, _CLK_PLL_X)
         r.write_u8(_ACCEL_CONFIG, 2 << 3)
         wait(20)
@@ -195,7 +195,3 @@ class MPU6050:
                 s[a] += v - 0x10000 if v & 0x8000 else v
         return s[0] // n, s[1] // n, s[2] // n
 
-
-def _sleep_ms(ms):
-    import time
-    time.sleep_ms(ms)
