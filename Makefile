@@ -7,6 +7,9 @@ DURATION ?=
 FILE    ?=
 CHIP    ?=
 OUTAGE  ?=
+FILE_RATE ?=
+FILE_SCALE ?=
+RPM     ?=
 TEMP    ?=
 STAMP   := .venv/.setup-stamp
 
@@ -28,7 +31,7 @@ deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
 
 demo: setup
-	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE)) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP))
+	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP))
 
 monitor: setup
 	$(PY) tools/monitor.py

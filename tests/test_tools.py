@@ -48,3 +48,15 @@ def test_demo_survives_a_broker_restart_with_no_reading_lost():
     assert replayed >= 1, s  # readings taken during the outage came from the node's queue
     received = int(s.split(" received")[0].rsplit(" ", 1)[-1])
     assert received >= 10
+
+
+def test_demo_replays_a_recording_through_the_emulated_chip():
+    """make demo FILE=...: the CWRU outer-race excerpt goes through the ADXL345 emulator and the
+    whole node, and the envelope names the outer race."""
+    r = subprocess.run([PY, os.path.join(ROOT, "tools", "demo.py"), "--duration", "8", "--replay",
+                        os.path.join(ROOT, "tests", "data", "cwru130_de_12k.npy")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    readings = [l for l in r.stdout.splitlines() if " rms x " in l]
+    assert readings, r.stdout
+    assert all(" env BPFO " in l for l in readings), readings

@@ -83,22 +83,37 @@ def demo_config(host, port, replay=None, chip=None, temp=None):
            "bearing": {"multiple": 3.5848, "impulse_g": 0.6, "resonance_hz": 1200, "decay_ms": 1.5},
            "noise_g": 0.02, "gravity_g": [0.0, 0.0, 1.0],
            "temperature": {"start_c": 41.5, "drift_c_per_h": 30.0}}
+    features = {"rpm": 1480, "velocity": {"band": [10, 1000], "group": 2, "foundation": "rigid"},
+                "bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
+                "envelope": {"harmonics": 3}}
+    window = 2048
+    interval = 2
     if replay:
-        sim["recording"] = {"path": os.path.abspath(replay)}
+        path, rate_hz, scale_g, rpm = replay
+        sim["recording"] = {"path": os.path.abspath(path), "rate_hz": rate_hz, "scale_g": scale_g, "loop": True}
+        features["rpm"] = rpm if rpm else "auto"
+        # a bearing's resonance band below the chip's Nyquist, and a finer envelope spectrum
+        features["envelope"] = {"band": [1000, 1550], "harmonics": 3}
+        window = 4096
+        interval = 3  # (not the recordings' 2 s loop length, so windows see different stretches)
     chips = [WIRING[chip or "adxl345"], WIRING[temp or "tmp117"]]
     return {"node_id": "demo-0001", "site": "demo-plant",
             "mqtt": {"host": host, "port": port, "prefix": "vibenode", "keepalive": 15},
-            "sampling": {"rate": RATE.get(chip or "adxl345", 3200), "range_g": 16, "window": 2048, "interval_s": 2},
-            "features": {"rpm": 1480, "velocity": {"band": [10, 1000], "group": 2, "foundation": "rigid"},
-                         "bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
-                         "envelope": {"harmonics": 3}},
+            "sampling": {"rate": RATE.get(chip or "adxl345", 3200), "range_g": 16, "window": window, "interval_s": interval},
+            "features": features,
             "board": {"name": "host", "realtime": True, "chips": chips, "sim": sim}}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: Ctrl-C)")
-    ap.add_argument("--replay", help="recording to feed through the emulated accelerometer")
+    ap.add_argument("--replay", help="recording to feed through the emulated accelerometer: a .npy file in the "
+                                     "host board's replay format (boards/host/recording.py; tests/data has CWRU "
+                                     "bearing excerpts)")
+    ap.add_argument("--replay-rate", type=float, default=12000, help="the recording's sample rate, Hz (12000)")
+    ap.add_argument("--replay-scale", type=float, default=0.0005,
+                    help="g per count for int16 recordings (0.0005; float32 recordings are in g)")
+    ap.add_argument("--replay-rpm", type=float, default=1796, help="shaft speed of the recording, rpm (1796; 0: measure)")
     ap.add_argument("--outage", type=float, default=0,
                     help="kill -9 the demo's broker after 8 s for this many seconds, restart it, and show that "
                          "no reading was lost")
@@ -118,7 +133,7 @@ def main():
     fs = os.path.join(workdir, "fs")
     os.makedirs(fs)
     with open(os.path.join(fs, "config.json"), "w") as f:
-        json.dump(demo_config(host, port, a.replay, a.chip, a.temp), f, indent=1)
+        json.dump(demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None, a.chip, a.temp), f, indent=1)
     env = dict(os.environ)
     env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib") + ":" + os.path.join(ROOT, ".venv", "mpylib")
     node_log = open(os.path.join(workdir, "node.log"), "w")
