@@ -34,8 +34,20 @@ class Node:
         self.clock = board.clock
         logm.clock = self.clock
         self.sup = sup
+        self.offline = False  # OfflineWatch (None: not armed); made by run() unless main() did
         s = cfg["sampling"]
         self.n = s["window"]
+        self._bufs = None
+        if sup is None or not sup.safe_mode:
+            # The window and feature buffers (the node's largest blocks: 3 x 2n + 9.1 n bytes,
+            # 31 KB at 2048) are allocated now, while the heap is still in one piece, and
+            # handed to the sampler and the engine once the sensor is found (ensure_sensor):
+            # made later, after the link, queue and sensor code, they would need ~25 KB more
+            # heap (fragmentation).
+            from window.sampler import windows
+            from features.engine import work_buffers
+            gc.collect()
+            self._bufs = (self.n, work_buffers(self.n), windows(self.n))
         self.interval_ms = int(s["interval_s"] * 1000)
         self.seq = 0
         self.accel = None
@@ -408,14 +420,24 @@ class Node:
         self.sensor_retry_ms = 1000
         from window.sampler import Sampler
         from features.engine import FeatureEngine, clip_limits
-        gc.collect()  # the window and feature buffers are the node's largest blocks
+        # the window and feature buffers are the node's largest blocks: the old ones (a
+        # re-detected sensor) go first, then the largest (the engine's) into the freest heap
+        self.sampler = self.engine = None
+        bufs = self._bufs
+        self._bufs = None
+        if bufs is None or bufs[0] != self.n:
+            bufs = (self.n, None, None)
+        gc.collect()
         irq = self.board.int_pin() if hasattr(self.board, "int_pin") else None
-        self.sampler = Sampler(acc, self.clock, self.n, irq=irq)
         try:
-            self.engine = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"))
+            self.engine = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"), work=bufs[1])
         except (ValueError, KeyError, TypeError) as e:
+            self.engine = None
+            gc.collect()
             self.set_error("features", "features config: %s (defaults used)" % (e,))
-            self.engine = FeatureEngine(self.n, acc.rate)
+            self.engine = FeatureEngine(self.n, acc.rate, work=bufs[1])
+        self.sampler = Sampler(acc, self.clock, self.n, irq=irq, axes=bufs[2])
+        bufs = None
         self._clip = clip_limits(acc.range_g, acc.scale)
         if getattr(self.engine, "iso", None):
             self.alarms.set_zones(self.engine.iso)  # ISO 10816-3 zone changes are alarms too
@@ -564,8 +586,9 @@ class Node:
             self.ensure_sensor()  # so the birth message names what was found
         self.link.connect()
         self.start_watchdog()
-        from vibenode.portal import OfflineWatch
-        offline = OfflineWatch(self.cfg, clock)  # no broker for portal.offline_s: offer the portal
+        offline = self.offline  # no broker for portal.offline_s: offer the portal
+        if offline is False:  # (main() makes it at boot, before the node's buffers)
+            offline = self.offline = offline_watch(self.cfg, clock)
         next_ms = clock.ticks_ms()
         done = 0
         while cycles is None or done < cycles:
@@ -584,7 +607,8 @@ class Node:
             if sup is not None:
                 sup.progress("sampler")
             done += 1
-            offline.check(self.link.up)
+            if offline is not None:
+                offline.check(self.link.up)
             gc.collect()
             next_ms = clock.ticks_add(next_ms, self.interval_ms)
             # between windows: link, replay, commands in small slices until the next window is due
@@ -619,6 +643,32 @@ class Node:
                 next_ms = clock.ticks_ms()  # fell behind by more than an interval: don't burst
 
 
+def offline_watch(cfg, clock, portal=None):
+    """portal.OfflineWatch, or None when it is not armed (no passphrase, offline_s = 0): the
+    portal code then leaves RAM."""
+    if portal is None:
+        from vibenode import portal
+    w = portal.OfflineWatch(cfg, clock)
+    if w.armed:
+        return w
+    w = portal = None
+    _drop_portal()
+    return None
+
+
+def _drop_portal():
+    """Unload vibenode.portal (~10 KB of .mpy, ~30 KB of RAM on the unix port): it is needed at
+    boot (portal requested?) and by an armed OfflineWatch only; .mpy code lives in the heap."""
+    import sys
+    import vibenode
+    sys.modules.pop("vibenode.portal", None)
+    try:
+        delattr(vibenode, "portal")
+    except (AttributeError, TypeError):
+        pass
+    gc.collect()
+
+
 def main(cycles=None):
     from vibenode import portal
     try:
@@ -633,11 +683,15 @@ def main(cycles=None):
     if portal.requested():
         portal.run(cfg)  # bounded by portal.timeout_s, then normal mode
     board = board_mod.make(cfg)
+    offline = offline_watch(cfg, board.clock, portal)  # now: the portal code is loaded
+    portal = None
     from vibenode.supervisor import Supervisor
     sup = Supervisor(board, board.clock, log=log)
     node = None
     try:
         node = Node(cfg, board, ssl, sup)
+        node.offline = offline
+        offline = None
         node.run(cycles)
     except Exception as e:
         if type(e).__name__ == "ResetRequested":  # the host board's machine.reset()

@@ -97,8 +97,22 @@ _TDLEN = _M34 + 13
 _EA, _EE, _F1, _ENV_OK, _PSH = 0, 1, 2, 3, 4
 
 
+def work_buffers(n):
+    """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles,
+    Hann window: 9.1 n bytes), largest first and without same-size temporaries, for a node
+    that allocates them early, while its heap is in one piece: FeatureEngine(work=...)."""
+    out = []
+    for tc, k in (("i", n), ("i", n // 2 + 1), ("i", n // 4 + 1), ("h", n // 2 + 1)):
+        a = array.array(tc, range(k))
+        for i in range(k):
+            a[i] = 0
+        out.append(a)
+    return out
+
+
 class FeatureEngine:
-    def __init__(self, n, rate_hz, cfg=None, impl=None):
+    def __init__(self, n, rate_hz, cfg=None, impl=None, work=None):
+        self._work = work
         self.configure(cfg, n, rate_hz, impl)
 
     def configure(self, cfg, n=None, rate_hz=None, impl=None):
@@ -110,7 +124,9 @@ class FeatureEngine:
         from features import setup
         try:
             if n is not None:
-                setup.init(self, n, rate_hz, impl, _MODS, _TDLEN)
+                work = getattr(self, "_work", None)
+                self._work = None
+                setup.init(self, n, rate_hz, impl, _MODS, _TDLEN, work)
             setup.configure(self, cfg or {})
         finally:
             for name in ("features.setup", "features.bearing"):

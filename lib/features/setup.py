@@ -55,7 +55,13 @@ def _zeros(tc, n):
     return a
 
 
-def init(self, n, rate_hz, impl, mods, tdlen):
+def _fits(work, n):
+    if not work or len(work) != 4:
+        return False
+    return [len(a) for a in work] == [n, n // 2 + 1, n // 4 + 1, n // 2 + 1]
+
+
+def init(self, n, rate_hz, impl, mods, tdlen, work=None):
     if not isinstance(n, int) or n < 64 or n > 4096 or n & (n - 1):
         raise ValueError("features: window length must be a power of two from 64 to 4096, got %r" % (n,))
     if not rate_hz or rate_hz <= 0:
@@ -66,10 +72,11 @@ def init(self, n, rate_hz, impl, mods, tdlen):
     self.df = float(rate_hz) / n
     self.k = kernels(impl, mods)
     self.impl = self.k.impl
-    self.tw = twiddles(_zeros("i", n // 4 + 1), n)
-    self.win = hann(_zeros("h", n // 2 + 1), n)
-    self.buf = _zeros("i", n)
-    self.p = _zeros("i", self.m + 1)
+    if not _fits(work, n):  # (engine.work_buffers(n): allocated early by the node)
+        work = (_zeros("i", n), _zeros("i", self.m + 1), _zeros("i", n // 4 + 1), _zeros("h", n // 2 + 1))
+    self.buf, self.p = work[0], work[1]  # largest first
+    self.tw = twiddles(work[2], n)
+    self.win = hann(work[3], n)
     self.st = array.array("i", [0, 0])
     self.o = array.array("i", [0, 0, 0, 0])
     self.m34 = _zeros("i", 16)
@@ -104,14 +111,14 @@ def configure(self, cfg):
     self.bands = bands
     hf = cfg.get("hf_band", [1000, 5000])
     self.hf_bins = _bins(self, hf) if hf and hf[0] < nyq else None
-    self.bs = [array.array("i", bytes(4 * 2 * (len(bands) + 1))) for _ in AXES]
+    self.bs = [_zeros("i", 2 * (len(bands) + 1)) for _ in AXES]
     # velocity
     vc = cfg.get("velocity") or {}
     vb = vc.get("band", [10, 1000])
     self.vel_bins = _bins(self, vb, incl_hi=True)
     self.wm, self.we, self.f_ref = velocity.weights(self.df, self.vel_bins[0], self.vel_bins[1])
     self.iso = velocity.limits(vc.get("group", 2), vc.get("foundation", "rigid"))
-    self.vs = [array.array("i", bytes(16)) for _ in AXES]
+    self.vs = [_zeros("i", 4) for _ in AXES]
     # shaft speed: fixed rpm, or "auto" = strongest line in rpm_range (measured 1x)
     rpm = cfg.get("rpm")
     if not rpm and cfg.get("bearing"):

@@ -39,13 +39,30 @@ def _deinterleave(src, nsamp: int, x, y, z, off: int):
         pz[off + i] = s[3 * i + 2]
 
 
+def _zeros(n):
+    """A zeroed array('h') of n items, allocated once (no temporary of the same size)."""
+    a = array.array("h", range(n)) if n <= 32767 else array.array("h", bytearray(2 * n))
+    for i in range(n):
+        a[i] = 0
+    return a
+
+
+def windows(n):
+    """The three int16 window buffers, for a node that allocates them early (Sampler(axes=))."""
+    return [_zeros(n) for _ in range(3)]
+
+
 class Sampler:
-    def __init__(self, accel, clock, n, irq=None):
+    def __init__(self, accel, clock, n, irq=None, axes=None):
         self.accel = accel
         self.clock = clock
         self.n = n
-        self.axes = [array.array("h", bytes(2 * n)) for _ in range(3)]
-        self._chunk = array.array("h", bytes(2 * 3 * _CHUNK))
+        # built without a same-size bytes(...) temporary (it would fragment a small heap), or
+        # handed over (windows(n), allocated while the heap was still in one piece)
+        if axes is None or len(axes) != 3 or any(len(a) != n for a in axes):
+            axes = windows(n)
+        self.axes = axes
+        self._chunk = _zeros(3 * _CHUNK)
         self.irq = irq if (irq is not None and getattr(accel, "INT_WATERMARK", False)) else None
         self.overruns = 0  # windows in which the FIFO overran (samples lost)
         self.lost = 0  # samples lost to overruns (estimated)
