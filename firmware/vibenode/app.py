@@ -46,7 +46,8 @@ class Node:
             # heap (fragmentation).
             from window.sampler import windows
             from features.engine import work_buffers
-            gc.collect()
+            import features.setup  # (loaded now, not on top of everything at construction;
+            gc.collect()           # the engine drops it after configuring)
             self._bufs = (self.n, work_buffers(self.n), windows(self.n))
         self.interval_ms = int(s["interval_s"] * 1000)
         self.seq = 0
@@ -82,6 +83,8 @@ class Node:
         self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))
         self.queue = Queue(st.get("dir", "queue"), capacity=1 << 30, log=log)
         self.queue.capacity = self._capacity(st, len(self.queue))
+        if hasattr(self.queue, "_buffer"):
+            self.queue._buffer(1024)  # the replay buffer now, while the heap has a free 1 KB block
         self.alarms = Alarms(cfg.get("alarms"))
         self.cmds = Commands(self)
         self.link.on_msg = self.cmds.on_message
