@@ -31,7 +31,7 @@ def test_thousand_reconnect_cycles_no_heap_trend(broker, tmp_path):
 
 
 DATA_BUDGET = 24 * 1024  # what the reporting path may use of the node's 64 KB data heap
-NODE_BUDGET = 160 * 1024  # the whole node today needs ~110 KB (target 64 KB: the feature engine at n=2048 needs more)
+NODE_BUDGET = 96 * 1024  # the whole node today needs ~110 KB (target 64 KB: the feature engine at n=2048 needs more)
 
 
 def _result(r):

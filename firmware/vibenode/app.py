@@ -37,22 +37,19 @@ class Node:
         self.offline = False  # OfflineWatch (None: not armed); made by run() unless main() did
         s = cfg["sampling"]
         self.n = s["window"]
-        self._bufs = None
+        self._early = None
         if sup is None or not sup.safe_mode:
-            # The window and feature buffers (the node's largest blocks: 3 x 2n + 9.1 n bytes,
-            # 31 KB at 2048) are allocated now, while the heap is still in one piece, and
-            # handed to the sampler and the engine once the sensor is found (ensure_sensor):
-            # made later, after the link, queue and sensor code, they would need ~25 KB more
-            # heap (fragmentation).
-            from window.sampler import windows
-            from features.engine import work_buffers
-            import features.setup  # (loaded now, not on top of everything at construction;
-            gc.collect()           # the engine drops it after configuring)
-            self._bufs = (self.n, work_buffers(self.n), windows(self.n))
+            self._early = self._early_buffers(s["rate"])
         self.interval_ms = int(s["interval_s"] * 1000)
         self.seq = 0
         self.accel = None
         self.sampler = None
+        # every attribute the node sets later, now: its attribute table grows while the heap
+        # is in one piece, not by a ~750-byte block in a full heap at the first window
+        self.temp = self._temp_next = None
+        self._temp_retry = 500
+        self._clip = None
+        self._acc_fail = self.windows_dropped = 0
         self.engine = None
         self.errors = {}
         self.sensor_retry_ms = 1000
@@ -67,6 +64,22 @@ class Node:
                              timeout_s=m.get("timeout_s", 5), ssl=ssl, log=log)
         self.link.on_up = self._on_link_up
         self._setup_reporting(cfg, m)
+
+    def _early_buffers(self, rate):
+        """The window and feature buffers (the node's largest blocks: 3 x 2n + 9.1 n bytes, 31 KB
+        at 2048) and the feature engine, made first, while the heap is still in one piece, for
+        the configured rate; ensure_sensor takes them over once the sensor is found (made
+        there, after the link, queue and sensor code, they needed ~30 KB more heap: fragments,
+        and the engine's setup code on top of everything). (n, engine or None, windows)."""
+        from window.sampler import windows
+        from features.engine import FeatureEngine, work_buffers
+        gc.collect()
+        work = work_buffers(self.n)
+        try:
+            eng = FeatureEngine(self.n, rate, cfg=self.cfg.get("features"), work=work)
+        except Exception:  # a bad features config: ensure_sensor reports it
+            eng = None
+        return self.n, (eng if eng is not None else work), windows(self.n)
 
     # ---- reporting path: topics, sequence, queue, alarms, commands --------------------------
     def _setup_reporting(self, cfg, m):
@@ -426,21 +439,29 @@ class Node:
         # the window and feature buffers are the node's largest blocks: the old ones (a
         # re-detected sensor) go first, then the largest (the engine's) into the freest heap
         self.sampler = self.engine = None
-        bufs = self._bufs
-        self._bufs = None
-        if bufs is None or bufs[0] != self.n:
-            bufs = (self.n, None, None)
+        early = self._early  # (n, engine or its work buffers, windows) made by __init__
+        self._early = None
+        eng = work = win = None
+        if early is not None and early[0] == self.n:
+            eng, win = early[1], early[2]
+            if not isinstance(eng, FeatureEngine):
+                work, eng = eng, None
+            elif eng.rate_hz != acc.rate:  # the chip runs at another rate: same buffers
+                work, eng = (eng.buf, eng.p, eng.tw, eng.win), None
+        early = None
         gc.collect()
         irq = self.board.int_pin() if hasattr(self.board, "int_pin") else None
-        try:
-            self.engine = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"), work=bufs[1])
-        except (ValueError, KeyError, TypeError) as e:
-            self.engine = None
-            gc.collect()
-            self.set_error("features", "features config: %s (defaults used)" % (e,))
-            self.engine = FeatureEngine(self.n, acc.rate, work=bufs[1])
-        self.sampler = Sampler(acc, self.clock, self.n, irq=irq, axes=bufs[2])
-        bufs = None
+        if eng is None:
+            try:
+                eng = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"), work=work)
+            except (ValueError, KeyError, TypeError) as e:
+                gc.collect()
+                self.set_error("features", "features config: %s (defaults used)" % (e,))
+                eng = FeatureEngine(self.n, acc.rate, work=work)
+        self.engine = eng
+        eng = work = None
+        self.sampler = Sampler(acc, self.clock, self.n, irq=irq, axes=win)
+        win = None
         self._clip = clip_limits(acc.range_g, acc.scale)
         if getattr(self.engine, "iso", None):
             self.alarms.set_zones(self.engine.iso)  # ISO 10816-3 zone changes are alarms too
