@@ -565,17 +565,27 @@ class Node:
         for ax in range(3):
             eng.compute(ax, smp.axes[ax], scale, lo, hi)
         self.seq = self.seqc.take()
+        # one dict of its final size, optional keys removed (a key added later would regrow
+        # its table: a fresh block in a full heap); the slots of removed keys take the ones
+        # add_temperature adds (temp_c, die_c: removed here in any case)
         rep = {"node": self.cfg["node_id"], "seq": self.seq, "ts": self.clock.time(),
                "rate": smp.rate_measured_mhz / 1000, "n": self.n, "odr": self.accel.rate,
-               "x": eng.result(0), "y": eng.result(1), "z": eng.result(2)}
-        if smp.window_overrun:
-            rep["overrun"] = True
-            rep["lost"] = smp.window_lost
-        if smp.overruns or getattr(self, "windows_dropped", 0):
-            rep["overruns"] = smp.overruns  # windows with FIFO overruns (this sampler)
-            rep["dropped"] = getattr(self, "windows_dropped", 0)  # windows discarded on bus errors
-        if rep["ts"] < 1600000000:
-            rep["unsync"] = True  # the clock was never set (no NTP yet): ts is uptime-based
+               "x": eng.result(0), "y": eng.result(1), "z": eng.result(2),
+               "overrun": True, "lost": smp.window_lost,
+               "overruns": smp.overruns,  # windows with FIFO overruns (this sampler)
+               "dropped": self.windows_dropped,  # windows discarded on bus errors
+               "unsync": True,  # the clock was never set (no NTP yet): ts is uptime-based
+               "temp_c": None, "die_c": None}
+        if not smp.window_overrun:
+            del rep["overrun"]
+            del rep["lost"]
+        if not (smp.overruns or self.windows_dropped):
+            del rep["overruns"]
+            del rep["dropped"]
+        if rep["ts"] >= 1600000000:
+            del rep["unsync"]
+        del rep["temp_c"]
+        del rep["die_c"]
         return rep
 
     def wdt_limits(self):

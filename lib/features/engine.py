@@ -461,32 +461,38 @@ class FeatureEngine:
         return dom, math.sqrt(best / bg2), math.sqrt(best) * sc
 
     def result(self, axis):
-        """The compact per-axis telemetry dict (3 significant digits)."""
+        """The compact per-axis telemetry dict (3 significant digits). Built as one dict of its
+        final size (each later key would regrow its table: a fresh block in a full heap)."""
         t = self.time_domain(axis)
-        r = {"mean": _sig(t["mean"]), "rms": _sig(t["rms"], 4), "pk": _sig(t["peak"]), "p2p": _sig(t["p2p"]),
-             "cf": _sig(t["crest"]), "sk": _sig(t["skew"]), "ku": _sig(t["kurt"])}
-        if t["clipped"]:
-            r["clipped"] = True
         pks = self.peaks(axis)
-        r["f0"] = _sig(pks[0][0], 4) if pks else 0.0
-        r["pks"] = [[_sig(f, 4), _sig(a)] for f, a in pks]
-        if self.band_bins:
-            r["bands"] = [_sig(v) for v in self.bands_rms(axis)]
-        hf = self.hf_rms(axis)
-        if hf is not None:
-            r["hf"] = _sig(hf)
         v = self.velocity_rms(axis)
-        r["vel"] = _sig(v)
-        r["iso"] = velocity.zone(v, self.iso)
+        hf = self.hf_rms(axis)
         dom = self._env_dom(axis)
+        r = {"mean": _sig(t["mean"]), "rms": _sig(t["rms"], 4), "pk": _sig(t["peak"]), "p2p": _sig(t["p2p"]),
+             "cf": _sig(t["crest"]), "sk": _sig(t["skew"]), "ku": _sig(t["kurt"]), "clipped": True,
+             "f0": _sig(pks[0][0], 4) if pks else 0.0, "pks": [[_sig(f, 4), _sig(a)] for f, a in pks],
+             "bands": [_sig(b) for b in self.bands_rms(axis)] if self.band_bins else None,
+             "hf": _sig(hf) if hf is not None else None, "vel": _sig(v), "iso": velocity.zone(v, self.iso),
+             "f1": None, "env": None}
+        if not t["clipped"]:
+            del r["clipped"]
+        t = pks = None
+        if not self.band_bins:
+            del r["bands"]
+        if hf is None:
+            del r["hf"]
+        if dom is not None and self.rpm_auto:
+            r["f1"] = _sig(self.shaft_hz(axis), 4)
+        else:
+            del r["f1"]
         if dom is not None:
-            if self.rpm_auto:
-                r["f1"] = _sig(self.shaft_hz(axis), 4)
             d, ratio, amp = dom
             e = {"dom": d, "r": _sig(ratio) if d else 0.0, "a": _sig(amp) if d else 0.0}
             if d and ratio >= self.env_alarm:
                 e["alarm"] = True
             r["env"] = e
+        else:
+            del r["env"]
         return r
 
     def spectrum_u16(self, axis):
