@@ -96,8 +96,10 @@ class Node:
         self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))
         self.queue = Queue(st.get("dir", "queue"), capacity=1 << 30, log=log)
         self.queue.capacity = self._capacity(st, len(self.queue))
-        if hasattr(self.queue, "_buffer"):
-            self.queue._buffer(1024)  # the replay buffer now, while the heap has a free 1 KB block
+        if hasattr(self.queue, "_buf"):
+            # the queue's replay buffer is the encoder's (1 KB less; a replay never overlaps an
+            # encoding: pump() publishes each record before the next reading is encoded)
+            self.queue._buf = self.enc.buf
         self.alarms = Alarms(cfg.get("alarms"))
         self.cmds = Commands(self)
         self.link.on_msg = self.cmds.on_message
@@ -707,8 +709,11 @@ def main(cycles=None):
     from vibenode import portal
     try:
         cfg = config.load()  # falls back to the last good config (status says why)
-        from link import tls
-        ssl = tls.context(cfg)  # CA + client cert/key for mutual TLS, None if TLS is off
+        ssl = None
+        if (cfg.get("tls") or {}).get("enabled"):  # (link.tls loads only for TLS: code is RAM)
+            from link import tls
+            ssl = tls.context(cfg)  # CA + client cert/key for mutual TLS
+            tls = None
     except ValueError as e:  # config.ConfigError, tls.TLSConfigError: no MQTT at all
         log("config", "%s: provisioning mode, no MQTT" % (e,))
         return portal.run(None)
