@@ -73,6 +73,7 @@ class Node:
         and the engine's setup code on top of everything). (n, engine or None, windows)."""
         from window.sampler import windows
         from features.engine import FeatureEngine, work_buffers
+        import sensors.detect  # (code that ensure_sensor loads anyway: below the buffers)
         gc.collect()
         work = work_buffers(self.n)
         try:
