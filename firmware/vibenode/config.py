@@ -314,12 +314,16 @@ def exists(name):
 def _read(name):
     """bytes of a file, or None if absent; ConfigError if unreadable or too big."""
     try:
-        with open(name, "rb") as f:
-            data = f.read(MAX_FILE + 1)
+        size = os.stat(name)[6]
     except OSError:
         return None
-    if len(data) > MAX_FILE:
+    if size > MAX_FILE:
         raise ConfigError("%s: larger than %d bytes" % (name, MAX_FILE))
+    try:
+        with open(name, "rb") as f:
+            data = f.read(size)  # exactly the file: no 16 KB buffer in a tight heap
+    except OSError:
+        return None
     return data
 
 
