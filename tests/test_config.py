@@ -356,3 +356,20 @@ def test_node_boots_on_last_good_config_and_says_why(broker, tmp_path):
     psk = [ln for ln in open(tmp_path / "labels.csv")][1].strip().split(",")[2]
     for s in (WIFI_PSK, psk):
         assert s not in out1 + out2 + r.stdout + json.dumps(st)
+
+
+def test_oversize_config_is_refused_by_size_and_the_last_good_one_runs(tmp_path):
+    """A config.json far larger than any real one (a runaway editor, flash garbage) is refused by
+    its size, without reading it, and the node runs on the last good config, in a small heap."""
+    from conftest import node_config, write_fs
+    fs = write_fs(str(tmp_path / "fs"), node_config(1))
+    out1, _ = start_node(fs, cycles=1).communicate(timeout=60)
+    assert os.path.exists(os.path.join(fs, "config.good.json")), out1
+    with open(os.path.join(fs, "config.json"), "w") as f:
+        f.write('{"node_id": "sim-0001", "pad": "' + "x" * 200000 + '"}')
+    node = start_node(fs, cycles=1, heapsize="320k")
+    out2, _ = node.communicate(timeout=60)
+    assert node.returncode == 0, out2
+    assert "config.json: larger than 16384 bytes" in out2, out2
+    assert "running on the last good config" in out2
+    assert "MemoryError" not in out2
