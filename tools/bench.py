@@ -30,7 +30,11 @@ CFG = {"bearing": {"multiples": MULT}, "rpm": "auto", "rpm_range": [600, 3600], 
 
 _SCRIPT = r"""
 import array, gc, json, sys, time
+gc.collect()
+m_start = gc.mem_alloc()
 from features.engine import FeatureEngine
+gc.collect()
+m_code = gc.mem_alloc()
 mode = sys.argv[1]
 windows = int(sys.argv[2])
 N = %(n)d
@@ -69,8 +73,10 @@ t0 = time.ticks_us()
 for _ in range(windows):
     window()
 t1 = time.ticks_us()
+gc.collect()
+m_live = gc.mem_alloc()
 print("RESULT " + json.dumps({"impl": e.impl, "us": time.ticks_diff(t1, t0) / windows, "alloc_compute": m1 - m0,
-                              "alloc_result": m2 - m1}))
+                              "alloc_result": m2 - m1, "code": m_code - m_start, "data": m_live - m_code}))
 """ % {"n": N, "fs": FS, "cfg": repr(CFG)}
 
 
@@ -218,6 +224,10 @@ def main():
     h = smallest_heap(script)
     print("  smallest -X heapsize running import + engine + 3x%d windows + results: %s (target <= 48 KB)"
           % (N, ("%d KB" % h) if h else "n/a"))
+    print("    of which the engine's code (bytecode and x64 machine code, in the heap on the unix port): %.1f KB;"
+          % (v["code"] / 1024.0))
+    print("    live data after a window (engine buffers, tables, 3 windows, results): %.1f KB; smallest heap "
+          "minus code: %s" % (v["data"] / 1024.0, ("%.1f KB" % (h - v["code"] / 1024.0)) if h else "n/a"))
     ins = callgrind(script)
     if ins is None:
         print("  callgrind: valgrind not available")
