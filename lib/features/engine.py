@@ -44,6 +44,7 @@
 # lines and harmonics: envelope(axis); spectra on request: spectrum_u16 / envelope_u16.
 import array
 import gc
+import io
 import math
 
 from features import velocity
@@ -68,23 +69,34 @@ def _bitlen(v):
 
 
 _FMT = ("%.1g", "%.2g", "%.3g", "%.4g", "%.5g")
+_OUT = io.StringIO(" " * 32)  # a float's repr is printed here to be measured (no string kept)
+_K163 = 16.0 / 3.0
+_HALF = 0.5
+_MHALF = -0.5
+
+
+def _rlen(v):
+    """len(repr(v)) for a float, without allocating the string (print into a fixed buffer)."""
+    _OUT.seek(0)
+    print(v, end="", file=_OUT)
+    return _OUT.tell()
 
 
 def _sig(x, d=3):
     """Round to d significant digits (compact JSON). MicroPython's float repr prints some
     decimal values with 16 digits (0.0812 -> 0.08119999999999999): then d+1 or d-1 digits are
-    tried for a value that prints short. (Few allocations: it runs ~20 times per result.)"""
+    tried for a value that prints short. (Allocates the formatted string and the float only.)"""
     if x == 0 or x != x:
         return 0.0
     best = float(_FMT[d - 1] % x)
-    if len(repr(best)) <= d + 7:
+    if _rlen(best) <= d + 7:
         return best
     v = float(_FMT[d] % x)
-    if len(repr(v)) <= d + 8:
+    if _rlen(v) <= d + 8:
         return v
     dd = d - 1 if d > 2 else d + 2
     v = float(_FMT[dd - 1] % x)
-    if len(repr(v)) <= dd + 7:
+    if _rlen(v) <= dd + 7:
         return v
     return best
 
@@ -325,13 +337,17 @@ class FeatureEngine:
         n = self.n
         g = self.scale[axis]
         mean = td[_MEAN]
-        ss = td[_HH] * 65536.0 + td[_HL] * 512.0 + td[_LL]
+        # The sums are integers below 2**53 (sum of squares <= 2**41; q = x >> sh in
+        # -1023..1023: |sum q**3| <= 2**41, sum q**4 <= 2**51), so float() of the integer sum
+        # is exact and equals the sum taken in doubles term by term, with one float object.
+        ss = float((td[_HH] << 16) + (td[_HL] << 9) + td[_LL])
         rms = math.sqrt(ss / n) * g
         pk = max(td[_HI] - mean, mean - td[_LO]) * g
-        q = [td[_M34 + 1 + 2 * i] * 65536.0 + td[_M34 + 2 + 2 * i] for i in range(6)]
-        s2 = q[0]
-        s3 = q[1] * 1024.0 + q[2]
-        s4 = q[3] * 1048576.0 + q[4] * 2048.0 + q[5]
+        b = _M34 + 1
+        s2 = float((td[b] << 16) + td[b + 1])
+        s3 = float((((td[b + 2] << 16) + td[b + 3]) << 10) + (td[b + 4] << 16) + td[b + 5])
+        s4 = float((((td[b + 6] << 16) + td[b + 7]) << 20) + (((td[b + 8] << 16) + td[b + 9]) << 11)
+                   + (td[b + 10] << 16) + td[b + 11])
         mu = td[_M34] / n
         m2 = s2 / n - mu * mu
         m3 = s3 / n - 3 * mu * s2 / n + 2 * mu ** 3
@@ -354,14 +370,17 @@ class FeatureEngine:
             j = pk[4 * i]
             if not j:
                 break
-            al, a, ar = math.sqrt(pk[4 * i + 1]), math.sqrt(pk[4 * i + 2]), math.sqrt(pk[4 * i + 3])
+            a = math.sqrt(pk[4 * i + 2])
             d = 0.0
             if a > 0:
-                if ar >= al:
+                # the neighbours compared as integers (sqrt is monotonic): one root, not two
+                if pk[4 * i + 3] >= pk[4 * i + 1]:
+                    ar = math.sqrt(pk[4 * i + 3])
                     d = (2 * ar - a) / (ar + a)
                 else:
-                    d = -(2 * al - a) / (al + a)
-                d = max(-0.5, min(0.5, d))
+                    al = math.sqrt(pk[4 * i + 1])
+                    d = (a - 2 * al) / (al + a)  # = -(2 * al - a) / (al + a)
+                d = max(_MHALF, min(_HALF, d))
             corr = 1.0
             if d:
                 x = math.pi * d
@@ -370,11 +389,11 @@ class FeatureEngine:
         return out
 
     def _band_rms(self, axis, h, l, cnt):
-        e = h * 65536.0 + l
+        e = float((h << 16) + l)  # exact: band energy < 2**53 (h * 65536.0 + l, one float)
         if self.ex[axis][_PSH]:
             # components rounded to integers before squaring add 2/12 per bin on average
             e = max(0.0, e - cnt / 6.0)
-        return math.sqrt(16.0 / 3.0 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
+        return math.sqrt(_K163 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
 
     def bands_rms(self, axis):
         bs = self.bs[axis]
@@ -389,10 +408,10 @@ class FeatureEngine:
 
     def velocity_rms(self, axis):
         """mm/s RMS over the velocity band."""
-        a, b, c, d = self.vs[axis]
-        tot = ((b * 32768.0 + a) + c) * 65536.0 + d
+        vs = self.vs[axis]  # (indexed: unpacking an array allocates an iterator)
+        tot = ((vs[1] * 32768.0 + vs[0]) + vs[2]) * 65536.0 + vs[3]
         e = tot / 32768.0 / (2 * math.pi * self.f_ref) ** 2
-        return math.sqrt(16.0 / 3.0 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis] * velocity.G_MM_S2
+        return math.sqrt(_K163 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis] * velocity.G_MM_S2
 
     def shaft_hz(self, axis):
         return self.ex[axis][_F1] / 64.0 * self.df
@@ -470,10 +489,12 @@ class FeatureEngine:
         dom = self._env_dom(axis)
         r = {"mean": _sig(t["mean"]), "rms": _sig(t["rms"], 4), "pk": _sig(t["peak"]), "p2p": _sig(t["p2p"]),
              "cf": _sig(t["crest"]), "sk": _sig(t["skew"]), "ku": _sig(t["kurt"]), "clipped": True,
-             "f0": _sig(pks[0][0], 4) if pks else 0.0, "pks": [[_sig(f, 4), _sig(a)] for f, a in pks],
+             "f0": 0.0, "pks": [[_sig(f, 4), _sig(a)] for f, a in pks],
              "bands": [_sig(b) for b in self.bands_rms(axis)] if self.band_bins else None,
              "hf": _sig(hf) if hf is not None else None, "vel": _sig(v), "iso": velocity.zone(v, self.iso),
              "f1": None, "env": None}
+        if pks:
+            r["f0"] = r["pks"][0][0]  # _sig(pks[0][0], 4), the same number
         if not t["clipped"]:
             del r["clipped"]
         t = pks = None
