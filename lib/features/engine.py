@@ -337,9 +337,9 @@ class FeatureEngine:
         n = self.n
         g = self.scale[axis]
         mean = td[_MEAN]
-        # The sums are integers below 2**53 (sum of squares <= 2**41; q = x >> sh in
-        # -1023..1023: |sum q**3| <= 2**41, sum q**4 <= 2**51), so float() of the integer sum
-        # is exact and equals the sum taken in doubles term by term, with one float object.
+        # The sums are integers below 2**53 (n <= 4096: sum of squares < 2**44; q = x >> sh in
+        # -1023..1023: |sum q**3| < 2**42, sum q**4 < 2**52), so float() of the integer sum is
+        # exact and equals the sum taken in doubles term by term, with one float object.
         ss = float((td[_HH] << 16) + (td[_HL] << 9) + td[_LL])
         rms = math.sqrt(ss / n) * g
         pk = max(td[_HI] - mean, mean - td[_LO]) * g
@@ -389,7 +389,7 @@ class FeatureEngine:
         return out
 
     def _band_rms(self, axis, h, l, cnt):
-        e = float((h << 16) + l)  # exact: band energy < 2**53 (h * 65536.0 + l, one float)
+        e = float((h << 16) + l)  # = h * 65536.0 + l exactly (band energy < 2**43), one float
         if self.ex[axis][_PSH]:
             # components rounded to integers before squaring add 2/12 per bin on average
             e = max(0.0, e - cnt / 6.0)
