@@ -55,3 +55,13 @@ def test_unknown_board_is_a_clear_error(tmp_path):
                        text=True)
     assert r.returncode != 0
     assert "unknown board 'nosuchboard'" in r.stderr
+
+
+def test_every_board_builds_for_its_arch(tmp_path):
+    """ESP32-S3 (xtensawin) and ESP32-C3 (rv32imc) too: viper modules carry the board's arch."""
+    for board, arch in (("esp32s3_devkitc1", "xtensawin"), ("esp32c3_devkitm1", "rv32imc")):
+        out = build(board, tmp_path)
+        with open(os.path.join(out, "lib", "features", "fft.mpy"), "rb") as f:
+            assert f.read(3)[2] == ARCH_BYTE[arch], board
+        with open(os.path.join(out, "lib", "board.mpy"), "rb") as f:
+            assert f.read(3)[2] == 0
