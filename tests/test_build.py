@@ -65,3 +65,20 @@ def test_every_board_builds_for_its_arch(tmp_path):
             assert f.read(3)[2] == ARCH_BYTE[arch], board
         with open(os.path.join(out, "lib", "board.mpy"), "rb") as f:
             assert f.read(3)[2] == 0
+
+
+def test_esp32_board_modules_run_on_micropython(tmp_path):
+    """The board modules as built (bytecode, no arch) load on the MicroPython interpreter, with the
+    host's machine module standing in for the chip's, and build their buses from the pin map."""
+    from conftest import mpy_result
+    for board in ("esp32_devkitc", "esp32s3_devkitc1", "esp32c3_devkitm1"):
+        out = build(board, tmp_path)
+        r = mpy_result("import json, board, machine\n"
+                       "machine._i2c_buses[0] = machine.VirtualI2CBus('i2c0')\n"
+                       "b = board.make({'board': {}})\n"
+                       "print('RESULT ' + json.dumps([b.NAME, b.ARCH, len(b.ACCEL_SLOTS), b.bus('i2c0')[0],"
+                       " b.reset_cause()]))", extra_path=[os.path.join(out, "lib")])
+        assert r[0] == board and r[1] == ARCH_BY_BOARD[board] and r[2] >= 4 and r[3] == "i2c", r
+
+
+ARCH_BY_BOARD = {"esp32_devkitc": "xtensawin", "esp32s3_devkitc1": "xtensawin", "esp32c3_devkitm1": "rv32imc"}

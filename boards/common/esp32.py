@@ -37,6 +37,10 @@ class ESP32Board:
         self.clock = Clock()
         self._buses = {}
 
+    @classmethod
+    def make(cls, cfg):
+        return cls(cfg.get("board") or {})
+
     def bus(self, name):
         b = self._buses.get(name)
         if b is None:
@@ -67,3 +71,17 @@ class ESP32Board:
 
     def wlan(self):
         return network.WLAN(network.STA_IF)
+
+
+def board_class(name, arch, pins):
+    """The Board class of one ESP32-family board: its pin map, and the chips that may sit on its
+    buses (chip selects "cs_accel" / "cs_rtd" from the pin map)."""
+
+    class Board(ESP32Board):
+        NAME = name
+        ARCH = arch
+        PINS = pins
+        ACCEL_SLOTS = accel_slots(pins["cs_accel"])
+        TEMP_SLOTS = temp_slots(pins["cs_rtd"])
+
+    return Board

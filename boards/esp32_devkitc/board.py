@@ -6,7 +6,7 @@
 #   CS    GPIO5 accelerometer (VSPI CS0), GPIO17 MAX31865
 #   INT   GPIO4 = accelerometer INT1 (FIFO watermark), GPIO16 = INT2 / MAX31865 DRDY (unused)
 # Avoided: GPIO0/2/12/15 (strapping), GPIO6-11 (module flash), GPIO34-39 (input only, no pulls).
-from boardcommon.esp32 import ESP32Board, accel_slots, temp_slots
+from boardcommon.esp32 import board_class
 
 NAME = "esp32_devkitc"
 ARCH = "xtensawin"
@@ -21,17 +21,7 @@ PINS = {
     "int2": 16,
 }
 
-ACCEL_SLOTS = accel_slots(PINS["cs_accel"])
-TEMP_SLOTS = temp_slots(PINS["cs_rtd"])
-
-
-class Board(ESP32Board):
-    NAME = NAME
-    ARCH = ARCH
-    PINS = PINS
-    ACCEL_SLOTS = ACCEL_SLOTS
-    TEMP_SLOTS = TEMP_SLOTS
-
-
-def make(cfg):
-    return Board(cfg.get("board") or {})
+Board = board_class(NAME, ARCH, PINS)
+ACCEL_SLOTS = Board.ACCEL_SLOTS
+TEMP_SLOTS = Board.TEMP_SLOTS
+make = Board.make

@@ -8,7 +8,7 @@
 # Avoided: GPIO2/8/9 (strapping; GPIO8 also drives the RGB LED, GPIO9 the BOOT button),
 # GPIO18/19 (USB), GPIO20/21 (UART0 console), GPIO11-17 (flash).
 # Single core, no second thread: the node's acquire -> compute -> report cycle suits it as is.
-from boardcommon.esp32 import ESP32Board, accel_slots, temp_slots
+from boardcommon.esp32 import board_class
 
 NAME = "esp32c3_devkitm1"
 ARCH = "rv32imc"
@@ -22,17 +22,7 @@ PINS = {
     "int1": 4,
 }
 
-ACCEL_SLOTS = accel_slots(PINS["cs_accel"])
-TEMP_SLOTS = temp_slots(PINS["cs_rtd"])
-
-
-class Board(ESP32Board):
-    NAME = NAME
-    ARCH = ARCH
-    PINS = PINS
-    ACCEL_SLOTS = ACCEL_SLOTS
-    TEMP_SLOTS = TEMP_SLOTS
-
-
-def make(cfg):
-    return Board(cfg.get("board") or {})
+Board = board_class(NAME, ARCH, PINS)
+ACCEL_SLOTS = Board.ACCEL_SLOTS
+TEMP_SLOTS = Board.TEMP_SLOTS
+make = Board.make

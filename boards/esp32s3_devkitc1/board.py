@@ -7,7 +7,7 @@
 #   INT   GPIO4 = accelerometer INT1 (FIFO watermark), GPIO5 = INT2 / MAX31865 DRDY (unused)
 # Avoided: GPIO0/3/45/46 (strapping), GPIO19/20 (USB), GPIO43/44 (UART0 console), GPIO26-32
 # (flash), GPIO35-37 (octal PSRAM on N8R8 modules), GPIO38/48 (RGB LED, by board revision).
-from boardcommon.esp32 import ESP32Board, accel_slots, temp_slots
+from boardcommon.esp32 import board_class
 
 NAME = "esp32s3_devkitc1"
 ARCH = "xtensawin"
@@ -22,17 +22,7 @@ PINS = {
     "int2": 5,
 }
 
-ACCEL_SLOTS = accel_slots(PINS["cs_accel"])
-TEMP_SLOTS = temp_slots(PINS["cs_rtd"])
-
-
-class Board(ESP32Board):
-    NAME = NAME
-    ARCH = ARCH
-    PINS = PINS
-    ACCEL_SLOTS = ACCEL_SLOTS
-    TEMP_SLOTS = TEMP_SLOTS
-
-
-def make(cfg):
-    return Board(cfg.get("board") or {})
+Board = board_class(NAME, ARCH, PINS)
+ACCEL_SLOTS = Board.ACCEL_SLOTS
+TEMP_SLOTS = Board.TEMP_SLOTS
+make = Board.make
