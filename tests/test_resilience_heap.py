@@ -21,6 +21,8 @@ def test_thousand_reconnect_cycles_no_heap_trend(broker, tmp_path):
                        cwd=fs, env=mpy_env(), capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+    res["heap"] = [int(h) for ln in r.stdout.splitlines() if ln.startswith("HEAP ") for h in ln.split()[1:]]
+    assert len(res["heap"]) == 1000
     assert res["ok"] == 1000 and res["connects"] == 1000 and res["sent"] == 1000 and res["queued"] == 0
     heap = np.array(res["heap"][50:], float)  # after warm-up (first imports, caches)
     slope = np.polyfit(np.arange(len(heap)), heap, 1)[0]  # bytes per cycle
@@ -31,9 +33,12 @@ def test_thousand_reconnect_cycles_no_heap_trend(broker, tmp_path):
 
 
 DATA_BUDGET = 24 * 1024  # what the reporting path may use of the node's 64 KB data heap
-NODE_BUDGET = 64 * 1024  # the 64 KB, as data over the code the node loads (tests/mpy/codebase.py loads
-# every module a node boot loads, sensors.max31865 included: the temperature detection probes it). Measured:
-# passes at code + 64 KB (3 of 3) and fails at + 52 KB. The data, ~40 KB steady: windows 12.3 KB, feature
+NODE_BUDGET = 80 * 1024  # data over the code the node loads (tests/mpy/codebase.py loads every module a node
+# boot loads, sensors.max31865 included: the temperature detection probes it). Measured: passes at code + 64 KB
+# (3 of 3) and fails at + 52 KB with umqtt.simple; with the node's own MQTT client (link.mqtt + link.mqttproto)
+# a boot passes at code + 78 KB and fails at + 76 KB, for the same total heap (~248 KB on the 64-bit port):
+# codebase.py's figure shrank by 16.7 KB, ~14 KB of it an allocation in board.make() that only happened
+# after `import umqtt.simple` (not in the node's own need). The data, ~40 KB steady: windows 12.3 KB, feature
 # buffers 18.6 KB, engine tables ~5.6 KB, link/queue/encoder ~5 KB, plus the reading while it is built.
 
 
@@ -107,7 +112,7 @@ def test_whole_node_bounded_heap_through_an_outage(tmp_path):
         assert "MemoryError" not in out and "Traceback" not in out, out[-3000:]
         assert sub.wait_for(lambda m: m[0].endswith("/telemetry") and json.loads(m[1])["seq"] == 120, 30), out[-2000:]
         seqs = [m["seq"] for m in sub.json_on("telemetry")]
-        assert seqs == list(range(1, 121))
+        assert seqs == list(range(1, 121)), (seqs, out[-3000:])
         assert sum(1 for m in sub.json_on("telemetry") if m.get("replayed")) >= 10
     finally:
         if node.poll() is None:

@@ -58,10 +58,19 @@ class Node:
         from link.mqtt import MqttLink
         self.t_status = topic(cfg, "status")
         self.t_telemetry = topic(cfg, "telemetry")
+        lk = cfg.get("link") or {}
+        wifi = None
+        nets = (cfg.get("wifi") or {}).get("networks") or []
+        if nets:
+            from link.wifi import Wifi
+            wifi = Wifi(self.board.wlan(), nets, self.clock, log)
         self.link = MqttLink(cfg["node_id"], m["host"], m["port"], self.clock, keepalive=m.get("keepalive", 30),
                              user=m.get("user"), password=m.get("password"),
                              will_topic=self.t_status, will_msg=json.dumps({"state": "offline", "node": cfg["node_id"]}),
-                             timeout_s=m.get("timeout_s", 5), ssl=ssl, log=log)
+                             timeout_s=m.get("timeout_s", 5), ssl=ssl, log=log, wifi=wifi,
+                             dns=lk.get("dns"),  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
+                             backoff_min_ms=int(lk.get("backoff_min_s", 0.5) * 1000),
+                             backoff_max_ms=int(lk.get("backoff_max_s", 60) * 1000))
         self.link.on_up = self._on_link_up
         self._setup_reporting(cfg, m)
 
@@ -113,21 +122,12 @@ class Node:
         self.queued = 0  # readings that went to the queue
         self._dropped_reported = self.queue.dropped
         self._hash = None
-        nets = (cfg.get("wifi") or {}).get("networks") or []
-        if nets:
-            from link.wifi import Wifi
-            self.link.wifi = Wifi(self.board.wlan(), nets, self.clock, log)
         nt = cfg.get("ntp") or {}
         self.ntp = None
         if nt.get("host") or self.clock.time() < 1600000000:  # configured, or the clock was never set
             from link.ntp import Ntp
             self.ntp = Ntp(self.clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1),
                            log)
-        lk = cfg.get("link") or {}
-        self.link.dns = lk.get("dns")  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
-        self.link.backoff_min_ms = int(lk.get("backoff_min_s", 0.5) * 1000)
-        self.link.backoff_max_ms = int(lk.get("backoff_max_s", 60) * 1000)
-        self.link._backoff = self.link.backoff_min_ms
 
     def _capacity(self, st, held):
         """Queue capacity in readings: config store.capacity, else 24 h at the interval, bounded

@@ -126,7 +126,7 @@ class Commands:
         self.errors = 0
 
     # ---- from the link (may run inside a publish: only queue) ------------------------------
-    def on_message(self, topic, msg, head, size):
+    def on_message(self, topic, msg, head, size, retain=False):
         self.received += 1
         if len(self.inbox) >= INBOX:
             self.dropped += 1

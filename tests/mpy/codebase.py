@@ -6,7 +6,6 @@ import vibenode.app, vibenode.config, vibenode.commands, vibenode.supervisor, vi
 import link.mqtt, link.wifi, store.queue, store.seqno, store.atomic, report.alarm, report.encode, report.topics
 import features.engine, window.sampler, sensors.detect, sensors.adxl345
 import sensors.max31865  # probed by the temperature detection on every boot
-import umqtt.simple
 cfg = vibenode.config.load()
 b = board.make(cfg)
 
