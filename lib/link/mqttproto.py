@@ -34,8 +34,8 @@ _BUSY = (errno.EINPROGRESS, errno.EAGAIN, 118, 119)
 # which is made non-blocking before it is wrapped (do_handshake_on_connect=False: the handshake
 # then runs inside our bounded writes). poll() takes the TLS socket itself: it reports records
 # mbedTLS has already decrypted and, mid-handshake, the direction mbedTLS waits for.
-# TCP_NODELAY (IPPROTO_TCP 6, option 1 on Linux and lwIP): header and payload go out as
-# separate writes without a Nagle stall; a port without the option just skips it.
+# TCP_NODELAY (IPPROTO_TCP 6, option 1 on Linux and lwIP): header and payload go out as separate
+# writes without a Nagle stall; a port without the option skips it.
 
 
 class ProtocolError(Exception):
@@ -44,10 +44,6 @@ class ProtocolError(Exception):
 
 class MqttError(Exception):
     """The broker refused: CONNACK return code, SUBACK failure."""
-
-
-def _etimedout(what):
-    return OSError(errno.ETIMEDOUT, what)
 
 
 class Proto:
@@ -88,7 +84,7 @@ class Proto:
     def _wait(self, ev, deadline, what):
         t = ticks_diff(deadline, ticks_ms())
         if t <= 0 or not self._poll(ev, t):
-            raise _etimedout(what)
+            raise OSError(errno.ETIMEDOUT, ("no %s from broker in time" % what) if ev == _IN else what)
 
     def _fill(self, mv, deadline, what="packet"):
         """Read exactly len(mv) bytes by the deadline."""
@@ -98,7 +94,7 @@ class Proto:
         while i < n:
             k = s.readinto(mv[i:] if i else mv)
             if k is None:
-                self._wait(_IN, deadline, "no %s from broker in time" % what)
+                self._wait(_IN, deadline, what)
             elif k == 0:
                 raise OSError(errno.ECONNRESET, "connection closed mid-packet")
             else:
@@ -119,10 +115,6 @@ class Proto:
 
     def _deadline(self):
         return ticks_add(ticks_ms(), self.timeout_ms)
-
-    def ready(self):
-        """True when input (or EOF/error) is waiting; ipoll allocates nothing per call."""
-        return self._poll(_IN, 0)
 
     # ---- session -----------------------------------------------------------------------
     def open(self, addr, host, ssl):
@@ -287,7 +279,7 @@ class Proto:
         if self.skip:
             return self._drain(deadline, what)
         if deadline is None:
-            if not self.ready():
+            if not self._poll(_IN, 0):  # (ipoll allocates nothing per call)
                 return False
             deadline = self._deadline()
         mv = self.mv
@@ -346,7 +338,7 @@ class Proto:
             if k is None:
                 if deadline is None:
                     break
-                self._wait(_IN, deadline, "no %s from broker in time" % what)
+                self._wait(_IN, deadline, what)
                 continue
             if k == 0:
                 raise OSError(errno.ECONNRESET, "connection closed mid-packet")
