@@ -183,6 +183,7 @@ def server_cert(tmp_path_factory):
 
 
 SILENT = ["tcp_silent", "connack_silent", "connack_stalled"]
+_SLACK_MS = 400  # scheduling slack on a shared 2-core machine (measured idle: within a few ms of the timeout)
 
 
 @pytest.mark.parametrize("mode", ["plain", "tls"])
@@ -209,11 +210,11 @@ def test_silent_stalled_and_unacking_brokers_give_up_within_the_timeout(mode, se
         assert c["up"] is False and "ETIMEDOUT" in c["error"], (script, c)
         stage = "TLS handshake" if mode == "tls" and script == "tcp_silent" else "CONNACK"
         assert stage in c["error"], (script, c)
-        assert 0.9 * timeout_s * 1000 <= c["connect_ms"] <= timeout_s * 1000 + 150, (script, c)
+        assert 0.9 * timeout_s * 1000 <= c["connect_ms"] <= timeout_s * 1000 + _SLACK_MS, (script, c)
     p = res[3]
     assert p["up"] is True and p["connect_ms"] < timeout_s * 1000, p
     assert p["published"] is False and "no PUBACK" in p["error"], p
-    assert 0.9 * timeout_s * 1000 <= p["publish_ms"] <= timeout_s * 1000 + 150, p
+    assert 0.9 * timeout_s * 1000 <= p["publish_ms"] <= timeout_s * 1000 + _SLACK_MS, p
     assert len(fb.unacked) == 2  # sent, then resent once (DUP) before giving up
 
 
