@@ -2,7 +2,8 @@
 Mosquitto, plain and over mutual TLS (the fleet PKI of tools/fleet.py), on the MicroPython unix
 port: QoS 0 and 1 publish, subscribe, the retained flag passed to on_msg, keepalive pings, the
 will published on an abnormal close and not after DISCONNECT, and a 1.5 MB and a 20 MB incoming
-PUBLISH drained in a 256 KB heap with the session up and the first HINT bytes delivered.
+PUBLISH drained in a 256 KB heap with the session up and the first HINT bytes delivered; and the
+whole node answering a 1.5 MB command with an error ack while its session stays up.
 
 The MicroPython side is tests/mpy/mqttclient.py; this side is a paho-mqtt peer that publishes
 the commands and watches what the node sends."""
@@ -15,7 +16,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from conftest import MPY, ROOT, Broker, mpy_env
+from conftest import MPY, ROOT, Broker, Subscriber, mpy_env, node_config, start_node, write_fs
 from test_tls import TlsBroker, make_fleet, node_fs
 
 BASE = "vibenode/plant1/node-a"
@@ -164,3 +165,35 @@ def test_client_against_mosquitto(mode, tmp_path, request):
     assert res["up2"] and res["q1_2"] and res["after_disconnect"] == [False, 0], res
     print("%s: 1.5 MB + 20 MB drained in %d ms, lowest free heap %d bytes" % (mode, res["drain_ms"],
                                                                            res["lowest_free"]))
+
+
+def test_node_answers_a_huge_command_and_keeps_its_session(broker, tmp_path):
+    """The whole node: a 1.5 MB command (issue 10, item 7: it used to end the session with a
+    ProtocolError, 27 reconnects in 20 s when retained) is drained, answered with an error ack
+    naming its id, and the session stays up: readings keep flowing, one connect in the log."""
+    base = "vibenode/plant1/sim-0001/"
+    sub = Subscriber(broker.port)
+    fs = write_fs(str(tmp_path / "fs"), node_config(broker.port))
+    node = start_node(fs, cycles=None)
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="big-sender-%d" % os.getpid())
+    pub.connect("127.0.0.1", broker.port)
+    pub.loop_start()
+    try:
+        assert sub.wait_for(lambda m: m[0] == base + "telemetry", 30), "no telemetry"
+        pub.publish(base + "cmd", _big("huge-1", 1500000), qos=1).wait_for_publish(30)
+        a = sub.wait_for(lambda m: m[0] == base + "cmd/ack" and b'"huge-1"' in m[1], 30)
+        assert a, sub.msgs[-5:]
+        ack = json.loads(a[1])
+        assert ack["ok"] is False and "too large" in ack["error"] and "1500000" in ack["error"], ack
+        seq = max(m["seq"] for m in sub.json_on("telemetry"))
+        pub.publish(base + "cmd", json.dumps({"id": "p-after", "cmd": "ping"}), qos=1).wait_for_publish(5)
+        assert sub.wait_for(lambda m: m[0] == base + "cmd/ack" and b'"p-after"' in m[1], 20)
+        assert sub.wait_for(lambda m: m[0] == base + "telemetry" and json.loads(m[1])["seq"] > seq + 1, 30)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        sub.close()
+        node.kill()
+        out, _ = node.communicate(timeout=10)
+    assert out.count("link: connected") == 1, out[-3000:]
+    assert "oversized PUBLISH 1500000 bytes" in out and "ProtocolError" not in out, out[-3000:]
