@@ -162,6 +162,7 @@ def test_client_against_mosquitto(mode, tmp_path, request):
     assert res["pings"] >= 1 and res["pingresps"] == res["pings"], res
     assert res["up_after_idle"] == [True, None, 1] and res["q1_after_idle"], res
     assert res["after_drop"][0] is False and "abnormal close" in res["after_drop"][1]
+    assert res["after_drop"][2] >= 4000 + res["drain_ms"], res  # the session lasted through the drain and idle
     assert res["up2"] and res["q1_2"] and res["after_disconnect"] == [False, 0], res
     print("%s: 1.5 MB + 20 MB drained in %d ms, lowest free heap %d bytes" % (mode, res["drain_ms"],
                                                                            res["lowest_free"]))

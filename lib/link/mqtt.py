@@ -55,6 +55,8 @@ class MqttLink:
         self.down_since = now  # when the last session ended (or boot)
         self.last_down_ms = 0  # how long the last outage lasted
         self.down_error = None  # the error that started it
+        self.last_session_ms = None  # how long the last session lasted (a takeover: again and again short)
+        self._up_at = now
         self._backoff = backoff_min_ms
         self._next_try = now
         self._last_tx = now
@@ -119,6 +121,7 @@ class MqttLink:
             return False
         self.up = True
         self.connects += 1
+        self._up_at = self.clock.ticks_ms()
         self._backoff = self.backoff_min_ms
         self.rx()
         self.tx()
@@ -155,9 +158,7 @@ class MqttLink:
         self.failures += 1
         self.last_error = "%s: %s %s" % (what, type(e).__name__, e)
         self.log("link", self.last_error)
-        if self.up:
-            self.down_since = self.clock.ticks_ms()
-        self.up = False
+        self._ended()
         self._close()
         jitter = random.getrandbits(16) * self._backoff // 65536 // 2
         self._next_try = self.clock.ticks_add(self.clock.ticks_ms(), self._backoff + jitter)
@@ -173,10 +174,14 @@ class MqttLink:
         """Clean DISCONNECT (the broker then does not publish the will)."""
         if self.up and self.client:
             self.client.disconnect()
-        if self.up:
-            self.down_since = self.clock.ticks_ms()
-        self.up = False
+        self._ended()
         self._close()
+
+    def _ended(self):
+        if self.up:
+            now = self.down_since = self.clock.ticks_ms()
+            self.last_session_ms = self.clock.ticks_diff(now, self._up_at)
+        self.up = False
 
     def drop(self, why):
         """Abandon the session as if the network failed (tests, and a dead link found by the node)."""

@@ -19,7 +19,7 @@ from micropython import const
 
 MAX_IN = const(4608)  # largest PUBLISH body taken whole (a cmd payload is at most 4 KB)
 HINT = const(160)  # bytes of an oversized payload handed to the callback (to find the id)
-_CHUNK = const(512)  # the reader's scratch buffer: drain chunk, topic, head
+_CHUNK = const(256)  # the reader's scratch buffer: drain chunk, topic (<= 256), head
 _HDR = const(265)  # PUBLISH header: type, length (4), topic (2 + 256), packet id
 _DRAIN_STEP = const(32768)  # bytes drained per service() call at most (the rest next call)
 _MAX_LEN = const(268435455)

@@ -86,7 +86,7 @@ out["q1_after_idle"] = link.publish(base + "/q1", "two", qos=1)
 step("pinged")
 
 link.drop("test: abnormal close")
-out["after_drop"] = [link.up, link.last_error]
+out["after_drop"] = [link.up, link.last_error, link.last_session_ms]
 step("dropped")
 
 link = make("will-2")
