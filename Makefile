@@ -68,7 +68,7 @@ test-32: setup
 	VN_MPY=$(MPY32) VN_RV32=$(RV32) $(PY) -m pytest -q -rs -m device tests
 
 bench: setup
-	$(PY) tools/bench.py
+	RV32=$(RV32) $(PY) tools/bench.py
 
 clean:
 	rm -rf build dist .pytest_cache
