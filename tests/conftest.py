@@ -73,6 +73,18 @@ def mpy_result(code, **kw):
     raise AssertionError("no RESULT line in output:\n" + r.stdout[-4000:] + r.stderr[-2000:])
 
 
+MPYTESTS = os.path.join(ROOT, "tests", "mpy")
+
+
+def mpy_case(module, case, args=None, **kw):
+    """Run case `case` of tests/mpy/<module>.py (a MicroPython module; tests/mpy/harness.py) with
+    `args` (JSON-encoded on its command line) and return its RESULT."""
+    with open(os.path.join(MPYTESTS, module + ".py")) as f:
+        code = f.read()
+    kw["extra_path"] = (MPYTESTS,) + tuple(kw.get("extra_path", ()))
+    return mpy_result(code, args=(case, json.dumps(args or {})), **kw)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
