@@ -78,7 +78,8 @@ MPYTESTS = os.path.join(ROOT, "tests", "mpy")
 
 def mpy_case(module, case, args=None, **kw):
     """Run case `case` of tests/mpy/<module>.py (a MicroPython module; tests/mpy/harness.py) with
-    `args` (JSON-encoded on its command line) and return its RESULT."""
+    `args` (JSON-encoded on its command line) and return its RESULT. tests/mpy comes first on the path:
+    its module names must not be those of device packages (emulators, sensors, features, ...)."""
     with open(os.path.join(MPYTESTS, module + ".py")) as f:
         code = f.read()
     kw["extra_path"] = (MPYTESTS,) + tuple(kw.get("extra_path", ()))

@@ -7,7 +7,6 @@
 #   micropython tests/mpy/kernels32.py   ->   RESULT {"engine": ..., "cfft": ..., ...}
 import array
 import json
-import math
 
 from features import envelope, fft, spectrum
 from features.engine import FeatureEngine
