@@ -13,7 +13,8 @@ def i2c_regs(b, addr, inc=0):
 def spi_regs(b, cs, **kw):
     return SPIRegs(b.bus("spi1")[1], b.pin(cs), **kw)
 
-def read_only_and_reserved(a):
+
+def read_only_and_reserved(args):
     out = {}
     b = mk(["adxl345@i2c0:0x53", "lis3dh@i2c0:0x18", "mpu6050@i2c0:0x68", "adxl355@i2c0:0x1D", "tmp117@i2c0:0x48"])
     x = i2c_regs(b, 0x53)
@@ -53,7 +54,7 @@ def read_only_and_reserved(a):
     return out
 
 
-def fifo_depths_and_overruns(a):
+def fifo_depths_and_overruns(args):
     out = {}
     b = mk(["adxl345@spi1:5", "lis3dh@i2c0:0x18", "mpu6050@i2c0:0x68", "adxl355@i2c0:0x1D"])
     x = spi_regs(b, 5, read=0x80, multi=0x40)
@@ -92,7 +93,7 @@ def fifo_depths_and_overruns(a):
     return out
 
 
-def justified(a):
+def justified(args):
     out = {}
     b = mk(["adxl345@i2c0:0x53", "lis3dh@i2c0:0x18"], {"noise_g": 0.0, "imbalance_g": [0, 0, 0],
                                                      "gravity_g": [0.0, 0.0, 1.0]})
@@ -116,7 +117,7 @@ def justified(a):
     return out
 
 
-def spi_modes(a):
+def spi_modes(args):
     b = mk(["adxl345@spi1:5", "adxl355@spi1:15"])
     out = {}
     for name, cs, kw, reg in (("adxl345 mode 3", 5, {"polarity": 1, "phase": 1}, 0x00),
@@ -130,7 +131,7 @@ def spi_modes(a):
     return out
 
 
-def output_data_rates(a):
+def output_data_rates(args):
     b = mk(["adxl345@spi1:5", "lis3dh@i2c0:0x18", "mpu6050@i2c0:0x68", "adxl355@i2c0:0x1D"])
     res = {}
     x = spi_regs(b, 5, read=0x80, multi=0x40)

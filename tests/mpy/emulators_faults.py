@@ -3,9 +3,10 @@ import array
 
 from sensorkit import accel, bus_of, err_name, mk
 
-def every_fault(a):
+
+def every_fault(args):
     from window.sampler import Sampler
-    spec = a["spec"]
+    spec = args["spec"]
     chip = spec.split("@")[0]
     b = mk([spec], {"noise_g": 0.01, "imbalance_g": [0.5, 0.2, 0.1]})
     emu = b.chips[spec]
@@ -49,7 +50,7 @@ def every_fault(a):
     return out
 
 
-def adxl355_framing(a):
+def adxl355_framing(args):
     from sensors.convert import be24_axes_into
     def word(v, x):
         w = ((v & 0xFFFFF) << 4) | (1 if x else 0)

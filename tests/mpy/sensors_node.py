@@ -2,7 +2,7 @@
 # filesystem (config.json there), no broker.
 
 
-def sensor_faults(a):
+def sensor_faults(args):
     import board as board_mod
     from vibenode import config
     from vibenode.app import Node

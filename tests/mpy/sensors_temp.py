@@ -3,13 +3,13 @@ from sensors import detect
 from sensorkit import err_name, mk, tr
 
 
-def tmp117_conversions(a):
+def tmp117_conversions(args):
     from sensors.tmp117 import to_c, from_c
     return {"c": [to_c(v) for v in (0x0C80, 0x6400, 0xEC00, 0x0001, 0xFFFF, 0x8000, 0x7FFF)],
-           "raw": [from_c(c) for c in (25.0, -40.0, 0.0078125)]}
+            "raw": [from_c(c) for c in (25.0, -40.0, 0.0078125)]}
 
 
-def tmp117_bytes(a):
+def tmp117_bytes(args):
     b = mk(["tmp117@i2c0:0x48"])
     from sensors.tmp117 import TMP117
     from sensors.regbus import I2CRegs
@@ -31,14 +31,14 @@ def tmp117_bytes(a):
     return {"cfg": cfg, "first": first, "h0": h0, "c": c, "rd": rd, "alert": t.alert, "health": t.health}
 
 
-def cvd_table(a):
+def cvd_table(args):
     from sensors.max31865 import cvd_temperature, cvd_resistance
-    ts = a["ts"]
-    return {"t": [cvd_temperature(r, 100.0) for r in a["ohms"]], "r": [cvd_resistance(t, 100.0) for t in ts],
-           "pt1000": cvd_temperature(1385.06, 1000.0)}
+    ts = args["ts"]
+    return {"t": [cvd_temperature(r, 100.0) for r in args["ohms"]], "r": [cvd_resistance(t, 100.0) for t in ts],
+            "pt1000": cvd_temperature(1385.06, 1000.0)}
 
 
-def max31865_worked_example(a):
+def max31865_worked_example(args):
     import machine
     from emulators.max31865 import MAX31865Emu
     from sensors.max31865 import MAX31865
@@ -60,14 +60,14 @@ def max31865_worked_example(a):
     return {"cfg": cfg, "rd": tr(b.spi_bus.trace), "c": c, "ohm": t.resistance(8192)}
 
 
-def max31865_host_board(a):
+def max31865_host_board(args):
     b = mk(["max31865@spi1:15"], {"temperature": {"start_c": -38.0, "drift_c_per_h": 0.0}})
     t = detect.find_temp(b, {})
     b.clock.sleep_ms(50)
     return {"name": t.NAME, "c": t.read_c(), "health": t.health}
 
 
-def max31865_faults(a):
+def max31865_faults(args):
     from sensors.max31865 import decode_faults
     b = mk(["max31865@spi1:15"])
     emu = b.chips["max31865@spi1:15"]
@@ -95,7 +95,7 @@ def max31865_faults(a):
     return out
 
 
-def tmp117_faults(a):
+def tmp117_faults(args):
     b = mk(["tmp117@i2c0:0x48"])
     emu = b.chips["tmp117@i2c0:0x48"]
     out = {}
