@@ -78,12 +78,19 @@ MPYTESTS = os.path.join(ROOT, "tests", "mpy")
 
 def mpy_case(module, case, args=None, **kw):
     """Run case `case` of tests/mpy/<module>.py (a MicroPython module; tests/mpy/harness.py) with
-    `args` (JSON-encoded on its command line) and return its RESULT. tests/mpy comes first on the path:
+    `args` (a JSON file named on its command line) and return its RESULT. tests/mpy comes first on the path:
     its module names must not be those of device packages (emulators, sensors, features, ...)."""
     with open(os.path.join(MPYTESTS, module + ".py")) as f:
         code = f.read()
     kw["extra_path"] = (MPYTESTS,) + tuple(kw.get("extra_path", ()))
-    return mpy_result(code, args=(case, json.dumps(args or {})), **kw)
+    # the arguments go in a file (@path): strings json.loads made from sys.argv crashed the unix port
+    # ("FATAL: uncaught NLR") in tests/mpy/config_cases.py's power-cut loop
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(args or {}, f)
+    try:
+        return mpy_result(code, args=(case, "@" + f.name), **kw)
+    finally:
+        os.unlink(f.name)
 
 
 def free_port():
