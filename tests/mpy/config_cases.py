@@ -31,7 +31,9 @@ def wipe():
 
 
 def put(name, data):
-    f = real_open(name, "wb"); f.write(data); f.close()
+    f = real_open(name, "wb")
+    f.write(data)
+    f.close()
 
 
 def who(cfg):
@@ -53,7 +55,9 @@ class CutFile:
     def write(self, data):
         n = budget[0]
         if n < len(data):
-            self.f.write(data[:n]); self.f.close(); budget[0] = 0
+            self.f.write(data[:n])
+            self.f.close()
+            budget[0] = 0
             raise Cut()
         budget[0] -= len(data)
         return self.f.write(data)
@@ -89,7 +93,8 @@ def save_load_powercut(args):
     put("config.json", b"\xff\x00garbage")
     c = config.load()
     log.append(["garbage", who(c), config.status()])
-    bad = dict(A); bad["sampling"] = {"window": 1000}
+    bad = dict(A)
+    bad["sampling"] = {"window": 1000}
     put("config.json", json.dumps(bad).encode())
     c = config.load()
     log.append(["invalid", who(c), config.status()])
@@ -102,14 +107,17 @@ def save_load_powercut(args):
         log.append(["save_invalid", "saved!"])
     except config.ConfigError as e:
         log.append(["save_invalid", str(e), real_open("config.json", "rb").read() == raw])
-    os.remove("config.json"); os.remove("config.good.json")
+    os.remove("config.json")
+    os.remove("config.good.json")
     try:
-        config.load(); log.append(["none", "loaded!"])
+        config.load()
+        log.append(["none", "loaded!"])
     except config.Unprovisioned as e:
         log.append(["none", "unprovisioned", str(e)])
     put("config.json", json.dumps(bad).encode())
     try:
-        config.load(); log.append(["invalid_no_fallback", "loaded!"])
+        config.load()
+        log.append(["invalid_no_fallback", "loaded!"])
     except config.Unprovisioned:
         log.append(["invalid_no_fallback", "unprovisioned?"])
     except config.ConfigError as e:

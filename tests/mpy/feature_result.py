@@ -32,7 +32,10 @@ EA, EE, F1, ENV_OK, PSH = 0, 1, 2, 3, 4
 
 
 def ref_td(e, a):
-    td = e.td[a]; n = e.n; g = e.scale[a]; mean = td[MEAN]
+    td = e.td[a]
+    n = e.n
+    g = e.scale[a]
+    mean = td[MEAN]
     ss = td[HH] * 65536.0 + td[HL] * 512.0 + td[LL]
     rms = math.sqrt(ss / n) * g
     pk = max(td[HI] - mean, mean - td[LO]) * g
@@ -82,7 +85,8 @@ def ref_band(e, a, h, l, cnt):
 
 
 def ref_bands(e, a):
-    bs = e.bs[a]; bb = e.band_bins
+    bs = e.bs[a]
+    bb = e.band_bins
     return [ref_band(e, a, bs[2 * i], bs[2 * i + 1], bb[i][1] - bb[i][0]) for i in range(len(bb))]
 
 
@@ -106,7 +110,9 @@ def ref_dom(e, a):
     ex = e.ex[a]
     if not ex[ENV_OK] or not ex[F1]:
         return None, 0.0, 0.0
-    ev = e.ev[a]; j = len(e.env_mq8); cnt = ev[j + 2]
+    ev = e.ev[a]
+    j = len(e.env_mq8)
+    cnt = ev[j + 2]
     if cnt <= 0:
         return None, 0.0, 0.0
     bg2 = (ev[j] * 65536.0 + ev[j + 1]) / cnt
@@ -122,7 +128,11 @@ def ref_dom(e, a):
 
 
 def ref_result(e, a):
-    t = ref_td(e, a); pks = ref_peaks(e, a); v = ref_vel(e, a); hf = ref_hf(e, a); dom = ref_dom(e, a)
+    t = ref_td(e, a)
+    pks = ref_peaks(e, a)
+    v = ref_vel(e, a)
+    hf = ref_hf(e, a)
+    dom = ref_dom(e, a)
     # the same construction as the engine (one literal, then deletes): same dict, same key order
     r = {"mean": sig(t["mean"]), "rms": sig(t["rms"], 4), "pk": sig(t["peak"]), "p2p": sig(t["p2p"]),
          "cf": sig(t["crest"]), "sk": sig(t["skew"]), "ku": sig(t["kurt"]), "clipped": True,

@@ -19,7 +19,8 @@ def sensor_faults(args):
     rep = node.add_temperature(node.measure())
     out["after"] = [rep.get("dropped"), "x" in rep, rep.get("temp_c"), node.errors.get("accel")]
     b.chips["adxl345@i2c0:0x53"].present = False   # the accelerometer is gone for good
-    node.measure(); node.measure()
+    node.measure()
+    node.measure()
     out["gone"] = [node.accel is None, node.errors.get("accel")[:40]]
     rep = node.add_temperature(node.measure() if node.ensure_sensor() else None)
     out["temp_only"] = sorted(rep)

@@ -8,14 +8,17 @@ from store.seqno import SeqCounter
 
 
 def queue(args):
-    os.mkdir("fs"); os.chdir("fs")
+    os.mkdir("fs")
+    os.chdir("fs")
     out = {}
     q = Queue("q", capacity=50, seg_records=8, checkpoint=4)
     for i in range(1, 31):
         q.push(i % 2, b'{"i": %d}' % i)
     got = []
     for _ in range(10):
-        k, p = q.peek(); got.append([k, json.loads(bytes(p))["i"]]); q.pop()
+        k, p = q.peek()
+        got.append([k, json.loads(bytes(p))["i"]])
+        q.pop()
     out["first10"] = got
     q.save_head()
     # a reboot: reopen, the rest comes back in order, no duplicates after the checkpoint
@@ -25,7 +28,9 @@ def queue(args):
         q.push(0, b'{"i": %d}' % i)
     rest = []
     while len(q):
-        k, p = q.peek(); rest.append(json.loads(bytes(p))["i"]); q.pop()
+        k, p = q.peek()
+        rest.append(json.loads(bytes(p))["i"])
+        q.pop()
     out["rest"] = rest
     out["files_left"] = sorted(f for f in os.listdir("q") if f.isdigit())
     # capacity: the oldest are dropped and counted, the count survives a reboot
@@ -37,14 +42,17 @@ def queue(args):
     out["dropped"] = q.dropped
     ids = []
     while len(q):
-        k, p = q.peek(); ids.append(json.loads(bytes(p))["i"]); q.pop()
+        k, p = q.peek()
+        ids.append(json.loads(bytes(p))["i"])
+        q.pop()
     out["kept"] = ids
     # a pop not yet checkpointed comes back after a reboot (at-least-once), at most `checkpoint` of them
     q = Queue("q3", capacity=100, seg_records=8, checkpoint=4)
     for i in range(1, 21):
         q.push(0, b'{"i": %d}' % i)
     for _ in range(7):
-        q.peek(); q.pop()
+        q.peek()
+        q.pop()
     q = Queue("q3", capacity=100, seg_records=8, checkpoint=4)
     k, p = q.peek()
     out["resume_at"] = json.loads(bytes(p))["i"]
@@ -61,14 +69,17 @@ def queue(args):
     q.push(0, b'{"i": 7}')
     ids = []
     while len(q):
-        k, p = q.peek(); ids.append(json.loads(bytes(p))["i"]); q.pop()
+        k, p = q.peek()
+        ids.append(json.loads(bytes(p))["i"])
+        q.pop()
     out["torn"] = ids
     out["torn_corrupt"] = q.corrupt
     return out
 
 
 def seqno_and_atomic(args):
-    os.mkdir("fs"); os.chdir("fs")
+    os.mkdir("fs")
+    os.chdir("fs")
     out = {}
     c = SeqCounter("seq.json", block=100)
     a = [c.take() for _ in range(250)]
