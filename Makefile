@@ -13,7 +13,7 @@ RPM     ?=
 TEMP    ?=
 STAMP   := .venv/.setup-stamp
 
-.PHONY: setup build build-all deploy demo test bench clean provision fleet monitor
+.PHONY: setup build build-all deploy demo test test-32 bench clean provision fleet monitor
 
 $(STAMP): requirements-host.txt tools/setup.py
 	python3 tools/setup.py
@@ -59,8 +59,16 @@ fleet: setup
 test: setup
 	$(PY) -m pytest -q tests
 
+# the device tests (marker `device`) on a 32-bit MicroPython (ESP32 object sizes, 31-bit small ints) against
+# build/host-x86; then the kernel tests on RV32 (ESP32-C3 ISA) under QEMU where its runner is at hand
+MPY32   ?= $(abspath $(dir $(abspath .))/shared/tools/micropython-i386/micropython)
+RV32    ?= $(abspath $(dir $(abspath .))/shared/tools/micropython-rv32-qemu/run)
+test-32: setup
+	@test -x "$(MPY32)" || { echo "test-32: no 32-bit MicroPython at $(MPY32) (README: 32-bit test run); set MPY32=<path>"; exit 2; }
+	VN_MPY=$(MPY32) VN_RV32=$(RV32) $(PY) -m pytest -q -rs -m device tests
+
 bench: setup
-	$(PY) tools/bench.py
+	RV32=$(RV32) $(PY) tools/bench.py
 
 clean:
 	rm -rf build dist .pytest_cache

@@ -14,6 +14,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 MPY = os.path.join(ROOT, ".venv", "bin", "micropython")
 BUILD = os.path.join(ROOT, "build", "host")
+# VN_MPY=<interpreter>: run the MicroPython side on that interpreter against build/host-x86 (mpy-cross
+# -march=x86), e.g. ../shared/tools/micropython-i386/micropython (32-bit: the ESP32's object sizes, 31-bit
+# small ints, 32-bit viper ints; no TLS, no VfsLfs). `make test-32` runs the tests marked `device` so.
+MPY32 = os.environ.get("VN_MPY") or None
+BUILD_ARGS = ["host"]
+if MPY32:
+    MPY = os.path.abspath(MPY32)
+    BUILD = os.path.join(ROOT, "build", "host-x86")
+    BUILD_ARGS = ["host", "--arch", "x86"]
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
 
 _built = False
@@ -23,7 +32,7 @@ def ensure_build():
     """Build the host tree once per test session (tools/build.py is incremental)."""
     global _built
     if not _built:
-        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "host"], check=True,
+        subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py")] + BUILD_ARGS, check=True,
                        stdout=subprocess.DEVNULL)
         _built = True
     return BUILD
@@ -61,6 +70,26 @@ def mpy_result(code, **kw):
         if line.startswith("RESULT "):
             return json.loads(line[7:])
     raise AssertionError("no RESULT line in output:\n" + r.stdout[-4000:] + r.stderr[-2000:])
+
+
+MPYTESTS = os.path.join(ROOT, "tests", "mpy")
+
+
+def mpy_case(module, case, args=None, **kw):
+    """Run case `case` of tests/mpy/<module>.py (a MicroPython module; tests/mpy/harness.py) with
+    `args` (a JSON file named on its command line) and return its RESULT. tests/mpy comes first on the path:
+    its module names must not be those of device packages (emulators, sensors, features, ...)."""
+    with open(os.path.join(MPYTESTS, module + ".py")) as f:
+        code = f.read()
+    kw["extra_path"] = (MPYTESTS,) + tuple(kw.get("extra_path", ()))
+    # the arguments go in a file (@path): strings json.loads made from sys.argv crashed the unix port
+    # ("FATAL: uncaught NLR") in tests/mpy/config_cases.py's power-cut loop
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(args or {}, f)
+    try:
+        return mpy_result(code, args=(case, "@" + f.name), **kw)
+    finally:
+        os.unlink(f.name)
 
 
 def free_port():
@@ -179,3 +208,42 @@ def start_node(fs, cycles=None, heapsize=None, stdout=None):
     cmd += ["-c", "import hostboot; hostboot.run(cycles=%r)" % (cycles,)]
     return subprocess.Popen(cmd, cwd=fs, env=mpy_env(), stdout=stdout or subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
+
+
+# The tests that matter for a device (drivers and emulators, sampler, features, CWRU replays, allocation
+# checks, whole-node heap, link, store): `make test-32` runs these (marker `device`) on VN_MPY.
+DEVICE_TESTS = ("test_emulators", "test_emulators_faults", "test_sampler", "test_features_accuracy",
+                "test_features_config", "test_features_int32", "test_features_kernels", "test_features_replay",
+                "test_features_result", "test_sensors_accel", "test_sensors_boards", "test_sensors_node",
+                "test_sensors_temp", "test_resilience_heap", "test_link_faults", "test_link_wifi", "test_tls",
+                "test_store_queue", "test_store_flashwear", "test_store_powercut", "test_kernels_ports")
+# What a test needs of the interpreter (marker -> probe); where it is missing the test is skipped, saying so.
+NEEDS = {"tls": ("import ssl", "no ssl/tls in this interpreter (%s)"),
+         "vfslfs": ("import vfs; vfs.VfsLfs2", "no VfsLfs2 (littlefs) in this interpreter (%s)")}
+MODULE_NEEDS = {"test_tls": "tls", "test_store_flashwear": "vfslfs", "test_store_powercut": "vfslfs"}
+_has = {}
+
+
+def interpreter_has(need):
+    if need not in _has:
+        r = subprocess.run([MPY, "-c", NEEDS[need][0]], capture_output=True, timeout=30)
+        _has[need] = r.returncode == 0
+    return _has[need]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "device: runs on a 32-bit MicroPython too (make test-32)")
+    for need in NEEDS:
+        config.addinivalue_line("markers", "%s: needs %s in the MicroPython interpreter" % (need, need))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.module.__name__.rsplit(".", 1)[-1]
+        if name in DEVICE_TESTS:
+            item.add_marker(pytest.mark.device)
+        if name in MODULE_NEEDS:
+            item.add_marker(MODULE_NEEDS[name])
+        for need in NEEDS:
+            if item.get_closest_marker(need) and not interpreter_has(need):
+                item.add_marker(pytest.mark.skip(reason=NEEDS[need][1] % MPY))

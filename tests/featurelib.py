@@ -7,40 +7,9 @@ import tempfile
 import numpy as np
 import scipy.signal as ss
 
-from conftest import mpy_result
+from conftest import mpy_case
 
 G = 9806.65
-
-_DRIVER = r"""
-import array, json, sys
-from features.engine import FeatureEngine
-jobs = json.load(open(sys.argv[1]))
-out = []
-for j in jobs:
-    try:
-        e = FeatureEngine(j["n"], j["fs"], j.get("cfg") or {}, impl=j.get("impl"))
-    except ValueError as ex:
-        out.append({"error": str(ex)})
-        continue
-    n = j["n"]
-    x = array.array("h", bytes(2 * n))
-    with open(j["file"], "rb") as f:
-        f.readinto(x)
-    lo, hi = j.get("clip", [-32768, 32767])
-    e.compute(0, x, j["scale"], lo, hi)
-    r = {"impl": e.impl, "td": e.time_domain(0), "peaks": e.peaks(0), "bands": e.bands_rms(0), "hf": e.hf_rms(0),
-         "vel": e.velocity_rms(0), "res": e.result(0), "env": e.envelope(0), "shaft": e.shaft_hz(0)}
-    if j.get("want_p"):
-        # the amplitude spectrum in g (before any envelope stage reuses the power buffer)
-        e2 = FeatureEngine(n, j["fs"], {}, impl=j.get("impl"))
-        e2.compute(0, x, j["scale"], lo, hi)
-        sc = e2._amp_scale(0)
-        r["amp"] = [v ** 0.5 * sc for v in e2.p]
-        bins, df, scale = e2.spectrum_u16(0)
-        r["u16"] = [list(bins), df, scale]
-    out.append(r)
-print("RESULT " + json.dumps(out))
-"""
 
 
 def run_engine(jobs, timeout=120):
@@ -56,7 +25,7 @@ def run_engine(jobs, timeout=120):
     jp = os.path.join(d, "jobs.json")
     with open(jp, "w") as f:
         json.dump(spec, f)
-    return mpy_result(_DRIVER, args=(jp,), timeout=timeout)
+    return mpy_case("feature_cases", "engine_jobs", {"jobs": jp}, timeout=timeout)
 
 
 def hann_rfft(x, mean=None):

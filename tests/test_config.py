@@ -10,7 +10,7 @@ import sys
 import jsonschema
 import pytest
 
-from conftest import ROOT, Subscriber, mpy_result, start_node
+from conftest import ROOT, Subscriber, mpy_case, start_node
 
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 from vibenode import config as hostconfig  # noqa: E402  the same file the device runs
@@ -98,23 +98,6 @@ CASES = [
 SECRET_VALUES = [WIFI_PSK, "Sh0rt!x", "Tab\there-secret", "Pw-Secret-881", "Prt-77", "label-pass-9931",
                  "MIGHAgEAMBMGByqGSM49"]
 
-CHECK_SCRIPT = r"""
-import json, sys
-from vibenode import config
-out = []
-for c in json.loads(open(sys.argv[1]).read()):
-    files = c["files"]
-    w = []
-    before = json.dumps(c["cfg"]) + json.dumps(c["sec"])
-    try:
-        cfg = config.check(c["cfg"], c["sec"], lambda n: n in files, w)
-        assert json.dumps(c["cfg"]) + json.dumps(c["sec"]) == before, "check() changed its input"
-        out.append({"ok": True, "port": cfg["mqtt"]["port"], "tls": cfg["tls"]["enabled"], "warnings": w})
-    except config.ConfigError as e:
-        out.append({"ok": False, "error": str(e)})
-print("RESULT " + json.dumps(out))
-"""
-
 
 def host_check(c):
     w = []
@@ -130,7 +113,7 @@ def device_verdicts(tmp_path_factory):
     d = tmp_path_factory.mktemp("cases")
     p = d / "cases.json"
     p.write_text(json.dumps(CASES))
-    return mpy_result(CHECK_SCRIPT, args=[str(p)])
+    return mpy_case("config_cases", "check", {"file": str(p)})
 
 
 def test_device_and_host_validators_agree_and_name_the_field(device_verdicts):
@@ -183,116 +166,6 @@ def test_errors_never_contain_secret_values(device_verdicts):
 
 
 # ---- files: atomic writes, last good, power cuts --------------------------------------------
-STORE_SCRIPT = r"""
-import json, os, sys
-from vibenode import config
-A = json.loads(sys.argv[1]); SA = json.loads(sys.argv[2])
-B = json.loads(sys.argv[3]); SB = json.loads(sys.argv[4])
-real_open = open
-log = []
-
-def wipe():
-    for n in os.listdir("."):
-        os.remove(n)
-
-def put(name, data):
-    f = real_open(name, "wb"); f.write(data); f.close()
-
-def who(cfg):
-    return cfg["wifi"]["networks"][0]["ssid"] if cfg["wifi"]["networks"] else None
-
-# 1. save + load, good copy kept; corrupt / invalid / missing
-wipe()
-config.save(A, SA)
-c = config.load()
-log.append(["saved", who(c), config.status(), sorted(os.listdir("."))])
-raw = real_open("config.json", "rb").read()
-put("config.json", raw[: len(raw) // 2])
-c = config.load()
-log.append(["truncated", who(c), config.status()])
-put("config.json", b"\xff\x00garbage")
-c = config.load()
-log.append(["garbage", who(c), config.status()])
-bad = dict(A); bad["sampling"] = {"window": 1000}
-put("config.json", json.dumps(bad).encode())
-c = config.load()
-log.append(["invalid", who(c), config.status()])
-put("secrets.json", b"{\"wifi\": {\"plant\": \"short\"}}")
-put("config.json", raw)
-c = config.load()
-log.append(["bad_secrets", who(c), config.status()])
-try:
-    config.save(bad, SA)
-    log.append(["save_invalid", "saved!"])
-except config.ConfigError as e:
-    log.append(["save_invalid", str(e), real_open("config.json", "rb").read() == raw])
-os.remove("config.json"); os.remove("config.good.json")
-try:
-    config.load(); log.append(["none", "loaded!"])
-except config.Unprovisioned as e:
-    log.append(["none", "unprovisioned", str(e)])
-put("config.json", json.dumps(bad).encode())
-try:
-    config.load(); log.append(["invalid_no_fallback", "loaded!"])
-except config.Unprovisioned:
-    log.append(["invalid_no_fallback", "unprovisioned?"])
-except config.ConfigError as e:
-    log.append(["invalid_no_fallback", "error", str(e)])
-
-# 2. power cut at every write position while saving B over A
-class Cut(Exception):
-    pass
-
-budget = [0]
-
-class CutFile:
-    def __init__(self, f):
-        self.f = f
-    def write(self, data):
-        n = budget[0]
-        if n < len(data):
-            self.f.write(data[:n]); self.f.close(); budget[0] = 0
-            raise Cut()
-        budget[0] -= len(data)
-        return self.f.write(data)
-    def flush(self):
-        pass
-    def __enter__(self):
-        return self
-    def __exit__(self, *a):
-        self.f.close()
-
-def cut_open(name, mode="r"):
-    f = real_open(name, mode)
-    return CutFile(f) if "w" in mode else f
-
-outcomes = {}
-k = 0
-total = None
-while True:
-    wipe()
-    config.save(A, SA)
-    config.load()  # A is current and last good
-    budget[0] = k
-    config.open = cut_open
-    try:
-        config.save(B, SB)
-        done = True
-    except Cut:
-        done = False
-    config.open = real_open
-    try:
-        c = config.load()  # the reboot after the power cut
-        w = who(c) + ("/fallback" if config.status().get("error") else "")
-    except config.ConfigError as e:
-        w = "BRICKED: " + str(e)
-    outcomes[w] = outcomes.get(w, 0) + 1
-    if done:
-        total = k
-        break
-    k += 7 if k > 64 else 1
-print("RESULT " + json.dumps({"log": log, "outcomes": outcomes, "cut_points": k, "total": total}))
-"""
 
 
 def test_last_good_config_survives_corruption_and_power_cuts(tmp_path):
@@ -303,7 +176,7 @@ def test_last_good_config_survives_corruption_and_power_cuts(tmp_path):
     SB = {"wifi": {"plant2": "Second-Secret-77"}}
     fs = tmp_path / "fs"
     fs.mkdir()
-    r = mpy_result(STORE_SCRIPT, cwd=str(fs), args=[json.dumps(x) for x in (A, SA, B, SB)])
+    r = mpy_case("config_cases", "save_load_powercut", {"A": A, "SA": SA, "B": B, "SB": SB}, cwd=str(fs))
     log = {e[0]: e[1:] for e in r["log"]}
     assert log["saved"][0] == "plant" and log["saved"][1] == {"source": "config.json"}
     assert "config.good.json" in log["saved"][2] and "secrets.good.json" in log["saved"][2]

@@ -201,22 +201,7 @@ def test_bad_window_lengths_are_rejected_clearly():
 
 
 def test_short_window_and_bad_band_raise():
-    from conftest import run_mpy
-    code = """
-import array
-from features.engine import FeatureEngine
-e = FeatureEngine(256, 3200)
-try:
-    e.compute(0, array.array("h", bytes(200)), 0.001)
-    print("no error")
-except ValueError as ex:
-    print("short:", ex)
-try:
-    FeatureEngine(256, 3200, {"velocity": {"group": 3}})
-    print("no error")
-except ValueError as ex:
-    print("iso:", ex)
-"""
-    out = run_mpy(code).stdout
-    assert "short: features: window holds fewer than n samples" in out
-    assert "iso: ISO 10816-3" in out
+    from conftest import mpy_case
+    out = mpy_case("feature_cases", "short_window_and_bad_band")
+    assert "features: window holds fewer than n samples" in out["short"]
+    assert "ISO 10816-3" in out["iso"]

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ROOT, Subscriber, node_config, run_mpy, start_node, write_fs
+from conftest import ROOT, Subscriber, node_config, start_node, write_fs
 
 DATA = os.path.join(ROOT, "tests", "data")
 MULT = {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}
@@ -57,36 +57,8 @@ def test_recording_resampler_matches_scipy(tmp_path):
     same file, and sample() allocates nothing in the steady state."""
     import scipy.signal as ss
     path = os.path.join(DATA, "cwru130_de_12k.npy")
-    code = """
-import array, gc, micropython
-from recording import Recording
-r = Recording({"path": %r, "rate_hz": 12000, "scale_g": 0.0005, "loop": False})
-out = array.array("i", [0, 0, 0])
-xs = array.array("i", bytes(4 * 3000))
-for k in range(3000):
-    r.sample(k, 3200000, out)
-    xs[k] = out[0]
-# steady state: no heap allocation per sample (refills read into preallocated buffers)
-def steady():
-    for k in range(3000, 4000):
-        r.sample(k, 3200000, out)
-locked = "alloc"
-gc.collect()
-micropython.heap_lock()
-try:
-    steady()
-    micropython.heap_unlock()
-    locked = "ok"
-except MemoryError:
-    micropython.heap_unlock()
-# restart from 0 (a chip restarting its counter) reproduces the stream
-r.sample(0, 3200000, out)
-same = out[0] == xs[0]
-print("RESULT", '{"locked": "%%s", "same": %%s, "x": [%%s]}' %% (locked, "true" if same else "false",
-                                                      ",".join(str(v) for v in xs)))
-""" % path
-    from conftest import mpy_result
-    res = mpy_result(code)
+    from conftest import mpy_case
+    res = mpy_case("feature_cases", "resampler", {"path": path})
     assert res["locked"] == "ok"
     assert res["same"]
     got = np.array(res["x"], dtype=float) / 1e6

@@ -5,29 +5,13 @@ import struct
 
 import pytest
 
-from conftest import mpy_result
-from sensors_mpy import PRE
+from conftest import mpy_case
 
 I2C_W = "w"
 
 
 def run_trace(spec, rate, rng, nread=4):
-    code = PRE + r'''
-spec = %r
-b = mk([spec])
-acc = accel(b, spec.split("@")[0])
-bus = bus_of(b, spec)
-bus.trace = []
-acc.configure(%d, %d)
-cfg = tr(bus.trace)
-buf = array.array("h", bytes(6 * 32))
-b.clock.sleep_us(%d * 1000000 // acc.rate + 10)
-bus.trace = []
-n = acc.read_fifo(buf, %d)
-result({"cfg": cfg, "read": tr(bus.trace), "n": n, "buf": list(buf[:3 * n]), "scale": acc.scale,
-        "rate": acc.rate, "range": acc.range_g})
-''' % (spec, rate, rng, nread, nread)
-    return mpy_result(code)
+    return mpy_case("sensors_accel", "trace", {"spec": spec, "rate": rate, "range": rng, "nread": nread})
 
 
 def i2c_w(addr, reg, val):
@@ -204,24 +188,7 @@ def test_adxl355_configuration_and_fifo_bytes(spec):
 # ---- sensitivities at every range (data sheet tables) --------------------------------------------
 
 def test_scales_at_every_range_match_data_sheets():
-    code = PRE + r'''
-out = {}
-for spec, rate, ranges in (("adxl345@spi1:5", 3200, (2, 4, 8, 16)), ("lis3dh@i2c0:0x18", 1344, (2, 4, 8, 16)),
-                           ("lis3dh@i2c0:0x19", 5376, (2, 4, 8, 16)), ("mpu6050@i2c0:0x68", 1000, (2, 4, 8, 16)),
-                           ("adxl355@spi1:5", 4000, (2, 4, 8))):
-    b = mk([spec])
-    a = accel(b, spec.split("@")[0])
-    row = []
-    for g in ranges:
-        a.configure(rate, g)
-        buf = array.array("h", bytes(6 * 8))
-        b.clock.sleep_us(4 * 1000000 // a.rate + 10)
-        a.read_fifo(buf, 2)
-        row.append([a.range_g, a.scale, buf[2]])
-    out[spec] = row
-result(out)
-'''
-    r = mpy_result(code)
+    r = mpy_case("sensors_accel", "scales")
     exp = {
         "adxl345@spi1:5": [0.0039] * 4,  # full resolution: 3.9 mg/LSB at every range
         "lis3dh@i2c0:0x18": [0.001, 0.002, 0.004, 0.012],  # HR: 1/2/4/12 mg/digit
@@ -238,22 +205,6 @@ result(out)
 
 # ---- self-test ---------------------------------------------------------------------------------
 
-SELF_TEST = PRE + r'''
-import sys
-spec = %r
-patch = %r
-if patch:
-    mod, name, val = patch
-    m = __import__("emulators." + mod, None, None, [name])
-    setattr(m, name, tuple(val))
-b = mk([spec])
-a = accel(b, spec.split("@")[0])
-a.configure(a.MAX_RATE, 8)
-ok, d = a.self_test(b.clock.sleep_ms)
-result({"ok": ok, "d": list(d), "rate": a.rate, "range": a.range_g})
-'''
-
-
 @pytest.mark.parametrize("spec,expect", [
     ("adxl345@spi1:5", [230, -230, 345]),  # LSB at 3.9 mg (emulator's change; limits from Table 1)
     ("lis3dh@i2c0:0x18", [75, 75, 125]),  # digits at 4 mg (300, 300, 500 mg)
@@ -261,7 +212,7 @@ result({"ok": ok, "d": list(d), "rate": a.rate, "range": a.range_g})
     ("adxl355@spi1:5", [0.3, 0.3, 1.5]),  # g
 ])
 def test_self_test_passes_and_restores_configuration(spec, expect):
-    r = mpy_result(SELF_TEST % (spec, None))
+    r = mpy_case("sensors_accel", "self_test", {"spec": spec})
     assert r["ok"] is True, r
     assert r["d"] == pytest.approx(expect, abs=0.02 if isinstance(expect[0], float) else 2)
     assert r["range"] == 8  # configuration restored
@@ -274,26 +225,14 @@ def test_self_test_passes_and_restores_configuration(spec, expect):
     ("adxl355@spi1:5", ("adxl355", "SELF_TEST_UG", [300000, 300000, 200000])),  # Z below 0.5 g
 ])
 def test_self_test_fails_outside_limits(spec, patch):
-    r = mpy_result(SELF_TEST % (spec, patch))
+    r = mpy_case("sensors_accel", "self_test", {"spec": spec, "patch": patch})
     assert r["ok"] is False, r
 
 
 # ---- die temperature -----------------------------------------------------------------------------
 
 def test_die_temperatures_follow_data_sheet_transfer_functions():
-    code = PRE + r'''
-out = {}
-for spec in ("mpu6050@i2c0:0x68", "adxl355@spi1:5"):
-    b = mk([spec], {"noise_g": 0.0, "temperature": {"start_c": 47.25, "drift_c_per_h": 0.0}})
-    a = accel(b, spec.split("@")[0])
-    a.configure(1000, 8)
-    bus = bus_of(b, spec)
-    bus.trace = []
-    t = a.die_temp_c()
-    out[spec] = [t, tr(bus.trace)]
-result(out)
-'''
-    r = mpy_result(code)
+    r = mpy_case("sensors_accel", "die_temps")
     t, trace = r["mpu6050@i2c0:0x68"]
     raw = int.from_bytes(bytes.fromhex(trace[0][3]), "big", signed=True)
     assert trace[0][:3] == ["r", 0x68, 0x41]
@@ -313,35 +252,7 @@ result(out)
 @pytest.mark.parametrize("spec", ["adxl345@spi1:5", "adxl345@i2c0:0x53", "lis3dh@i2c0:0x18", "lis3dh@spi1:5",
                                   "mpu6050@i2c0:0x68", "adxl355@spi1:5", "adxl355@i2c0:0x1D"])
 def test_burst_reads_allocate_nothing(spec):
-    code = PRE + r'''
-spec = %r
-b = mk([spec], {"noise_g": 0.02, "imbalance_g": [1.0, 0.5, 0.2]})
-a = accel(b, spec.split("@")[0])
-a.configure(a.MAX_RATE, 16)
-buf = array.array("h", bytes(6 * 32))
-dt = a.watermark * 1000000 // a.rate
-sleep = b.clock.sleep_us
-for i in range(50):
-    sleep(dt)
-    a.read_fifo(buf, 32)
-    a.overrun()
-gc.collect()
-before = gc.mem_alloc()
-total = 0
-micropython.heap_lock()
-try:
-    for i in range(1000):
-        sleep(dt)
-        total += a.read_fifo(buf, 32)
-        a.overrun()
-    locked_ok = True
-except MemoryError:
-    locked_ok = False
-micropython.heap_unlock()
-after = gc.mem_alloc()
-result({"ok": locked_ok, "delta": after - before, "total": total, "wm": a.watermark, "ovr": a.overruns})
-''' % spec
-    r = mpy_result(code)
+    r = mpy_case("sensors_accel", "burst_alloc", {"spec": spec})
     assert r["ok"], "allocation inside 1000 burst reads (heap_lock raised MemoryError)"
     assert r["delta"] == 0
     assert r["total"] >= 1000 * r["wm"] - 2  # real bursts were read
@@ -349,14 +260,7 @@ result({"ok": locked_ok, "delta": after - before, "total": total, "wm": a.waterm
 
 
 def test_host_board_finds_each_chip_where_its_config_wires_it():
-    r = mpy_result(PRE + r'''
-out = []
-for spec in ("lis3dh@i2c0:0x53", "mpu6050@i2c0:0x53", "adxl355@i2c0:0x53", "adxl345@spi1:5", "lis3dh@spi1:5"):
-    b = mk([spec])
-    a = detect.find_accel(b, {})
-    out.append([spec, a.NAME, a.regs.describe()])
-result(out)
-''')
+    r = mpy_case("sensors_accel", "where_wired")
     for spec, name, where in r:
         assert name == spec.split("@")[0], (spec, name)
         assert where == ("i2c@0x53" if "i2c" in spec else "spi@cs5")

@@ -76,35 +76,11 @@ def test_configured_temperature_sensor_missing_is_named(broker, tmp_path):
 
 
 def test_bus_error_mid_window_discards_counts_and_carries_on(tmp_path):
-    from conftest import free_port, mpy_result
+    from conftest import free_port, mpy_case
     cfg = node_config(free_port(), sampling={"rate": 3200, "range_g": 4, "window": 1024, "interval_s": 1})
     cfg["board"]["chips"] = ["adxl345@i2c0:0x53", "tmp117@i2c0:0x48"]
     fs = write_fs(str(tmp_path / "fs"), cfg)
-    r = mpy_result(r'''
-import json
-import board as board_mod
-from vibenode import config
-from vibenode.app import Node
-cfg = config.load()
-b = board_mod.make(cfg)
-node = Node(cfg, b)            # no broker: status publishes just fail, measurement goes on
-out = {}
-node.ensure_sensor()
-out["ok1"] = sorted(node.measure())
-b.i2c_bus.stuck = True         # the I2C bus hangs in the middle of the next window
-out["stuck"] = node.measure()
-out["err"] = node.errors.get("accel")
-b.i2c_bus.stuck = False
-rep = node.add_temperature(node.measure())
-out["after"] = [rep.get("dropped"), "x" in rep, rep.get("temp_c"), node.errors.get("accel")]
-b.chips["adxl345@i2c0:0x53"].present = False   # the accelerometer is gone for good
-node.measure(); node.measure()
-out["gone"] = [node.accel is None, node.errors.get("accel")[:40]]
-rep = node.add_temperature(node.measure() if node.ensure_sensor() else None)
-out["temp_only"] = sorted(rep)
-out["sensors"] = node.sensor_list()
-print("RESULT " + json.dumps(out))
-''', cwd=fs)
+    r = mpy_case("sensors_node", "sensor_faults", cwd=fs)
     assert "x" in r["ok1"]
     assert r["stuck"] is None and r["err"].startswith("window dropped: bus_timeout")
     dropped, has_x, temp, err = r["after"]

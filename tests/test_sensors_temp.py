@@ -2,8 +2,7 @@
 IEC 60751 platinum table, byte-exact transactions, named faults."""
 import pytest
 
-from conftest import mpy_result
-from sensors_mpy import PRE
+from conftest import mpy_case
 
 # IEC 60751 reference table, PT100 (ohm)
 IEC_PT100 = {-200: 18.52, -100: 60.26, -50: 80.31, 0: 100.00, 25: 109.73, 100: 138.51, 200: 175.86,
@@ -11,38 +10,14 @@ IEC_PT100 = {-200: 18.52, -100: 60.26, -50: 80.31, 0: 100.00, 25: 109.73, 100: 1
 
 
 def test_tmp117_conversion_worked_examples():
-    r = mpy_result(PRE + r'''
-from sensors.tmp117 import to_c, from_c
-result({"c": [to_c(v) for v in (0x0C80, 0x6400, 0xEC00, 0x0001, 0xFFFF, 0x8000, 0x7FFF)],
-        "raw": [from_c(c) for c in (25.0, -40.0, 0.0078125)]})
-''')
+    r = mpy_case("sensors_temp", "tmp117_conversions")
     # SNOSD82: 1 LSB = 7.8125 mC; 0x0C80 = 25 C; two's complement
     assert r["c"] == [25.0, 200.0, -40.0, 0.0078125, -0.0078125, -256.0, 255.9921875]
     assert r["raw"] == [0x0C80, 0xEC00, 0x0001]
 
 
 def test_tmp117_bytes_not_ready_then_25c_and_alert():
-    r = mpy_result(PRE + r'''
-b = mk(["tmp117@i2c0:0x48"])
-from sensors.tmp117 import TMP117
-from sensors.regbus import I2CRegs
-kind, i2c = b.bus("i2c0")
-b.i2c_bus.trace = []
-t = TMP117(I2CRegs(i2c, 0x48))
-t.configure(averages=8, cycle_ms=1000, high_c=24.0)
-cfg = tr(b.i2c_bus.trace)
-try:
-    t.read_c()
-    first = "no error"
-except OSError as e:
-    first = err_name(e)
-h0 = t.health
-b.clock.sleep_ms(130)   # 8 averages x 15.5 ms = 124 ms to the first result
-b.i2c_bus.trace = []
-c = t.read_c()
-rd = tr(b.i2c_bus.trace)
-result({"cfg": cfg, "first": first, "h0": h0, "c": c, "rd": rd, "alert": t.alert, "health": t.health})
-''')
+    r = mpy_case("sensors_temp", "tmp117_bytes")
     assert r["cfg"] == [
         ["r", 0x48, 0x0F, "0117"],  # Device_ID
         ["w", 0x48, 0x01, "0220"],  # CONV 100 (1 s) | AVG 01 (8), continuous, alert mode
@@ -56,12 +31,7 @@ result({"cfg": cfg, "first": first, "h0": h0, "c": c, "rd": rd, "alert": t.alert
 
 
 def test_cvd_against_iec_60751_table_both_directions():
-    r = mpy_result(PRE + r'''
-from sensors.max31865 import cvd_temperature, cvd_resistance
-ts = %r
-result({"t": [cvd_temperature(r, 100.0) for r in %r], "r": [cvd_resistance(t, 100.0) for t in ts],
-        "pt1000": cvd_temperature(1385.06, 1000.0)})
-''' % (list(IEC_PT100), list(IEC_PT100.values())))
+    r = mpy_case("sensors_temp", "cvd_table", {"ts": list(IEC_PT100), "ohms": list(IEC_PT100.values())})
     for t_ref, t in zip(IEC_PT100, r["t"]):
         assert abs(t - t_ref) < 0.03, (t_ref, t)  # table rounded to 0.01 ohm (~0.026 C)
     for (t_ref, ohm), rr in zip(IEC_PT100.items(), r["r"]):
@@ -70,27 +40,7 @@ result({"t": [cvd_temperature(r, 100.0) for r in %r], "r": [cvd_resistance(t, 10
 
 
 def test_max31865_worked_example_code_8192_is_100_ohm_0c_with_exact_bytes():
-    r = mpy_result(PRE + r'''
-import machine
-from emulators.max31865 import MAX31865Emu
-from sensors.max31865 import MAX31865
-from sensors.regbus import SPIRegs
-b = mk([], {"temperature": {"start_c": 0.0, "drift_c_per_h": 0.0}})
-emu = MAX31865Emu(b.clock, b.sim, rref=400.0, r0=100.0)
-b.spi_bus.attach(15, emu)
-kind, spi = b.bus("spi1")
-s = MAX31865.SPI
-regs = SPIRegs(spi, b.pin(15), read=s["read"], multi=s["multi"], addr_mask=s["addr_mask"],
-               polarity=s["polarity"], phase=s["phase"], baudrate=s["baudrate"], write=s["write"])
-t = MAX31865(regs, rref=400.0, r0=100.0)
-b.spi_bus.trace = []
-t.configure(wires=3, filter_hz=50)
-cfg = tr(b.spi_bus.trace)
-b.clock.sleep_ms(25)
-b.spi_bus.trace = []
-c = t.read_c()
-result({"cfg": cfg, "rd": tr(b.spi_bus.trace), "c": c, "ohm": t.resistance(8192)})
-''')
+    r = mpy_case("sensors_temp", "max31865_worked_example")
     lo = round(18.52 * 32768 / 400) << 1  # low threshold at -200 C, high at 850 C (bit 0 unused)
     hi = round(390.48 * 32768 / 400) << 1
     assert r["cfg"] == [
@@ -106,44 +56,13 @@ result({"cfg": cfg, "rd": tr(b.spi_bus.trace), "c": c, "ohm": t.resistance(8192)
 
 
 def test_max31865_pt100_on_the_host_board_tracks_the_machine():
-    r = mpy_result(PRE + r'''
-b = mk(["max31865@spi1:15"], {"temperature": {"start_c": -38.0, "drift_c_per_h": 0.0}})
-t = detect.find_temp(b, {})
-b.clock.sleep_ms(50)
-result({"name": t.NAME, "c": t.read_c(), "health": t.health})
-''')
+    r = mpy_case("sensors_temp", "max31865_host_board")
     assert r["name"] == "max31865" and r["health"] == "ok"
     assert abs(r["c"] + 38.0) < 0.03  # below 0 C: the C coefficient matters (~0.02 C at -38)
 
 
 def test_max31865_faults_are_named_and_recover():
-    r = mpy_result(PRE + r'''
-from sensors.max31865 import decode_faults
-b = mk(["max31865@spi1:15"])
-emu = b.chips["max31865@spi1:15"]
-t = detect.find_temp(b, {})
-out = {"all": decode_faults(0xFC)}
-for fault in ("open", "short"):
-    emu.rtd = fault
-    b.clock.sleep_ms(50)
-    try:
-        t.read_c()
-        out[fault] = "no error"
-    except OSError as e:
-        out[fault] = [err_name(e), str(e), t.health, list(t.faults)]
-    out[fault + "_cycle"] = t.fault_cycle(b.clock.sleep_ms)
-    emu.rtd = "ok"
-    b.clock.sleep_ms(50)
-    out[fault + "_back"] = [t.read_c(), t.health]
-b.spi_bus.stuck = True
-try:
-    t.read_c()
-except OSError as e:
-    out["stuck"] = [err_name(e), t.health]
-b.spi_bus.stuck = False
-out["unstuck"] = t.read_c()
-result(out)
-''')
+    r = mpy_case("sensors_temp", "max31865_faults")
     assert r["all"] == ["rtd_high_threshold", "rtd_low_threshold", "refin_high", "refin_low_force_open",
                         "rtdin_low_force_open", "over_under_voltage"]
     assert r["open"][0] == "rtd_fault" and "rtd_high_threshold" in r["open"][1] and r["open"][2] == "rtd_fault"
@@ -157,33 +76,7 @@ result(out)
 
 
 def test_tmp117_faults_absent_stuck_bitflip_recover():
-    r = mpy_result(PRE + r'''
-b = mk(["tmp117@i2c0:0x48"])
-emu = b.chips["tmp117@i2c0:0x48"]
-out = {}
-emu.present = False
-try:
-    detect.find_temp(b, {})
-except OSError as e:
-    out["absent"] = [err_name(e), str(e)]
-emu.present = True
-emu.flip_next = 0x04
-try:
-    detect.find_temp(b, {})
-except OSError as e:
-    out["flip"] = [err_name(e), str(e)]
-t = detect.find_temp(b, {})
-b.clock.sleep_ms(200)
-out["ok"] = t.read_c()
-b.i2c_bus.stuck = True
-try:
-    t.read_c()
-except OSError as e:
-    out["stuck"] = [err_name(e), t.health]
-b.i2c_bus.stuck = False
-out["back"] = [t.read_c(), t.health]
-result(out)
-''')
+    r = mpy_case("sensors_temp", "tmp117_faults")
     assert r["absent"][0] == "absent" and "no ACK" in r["absent"][1]
     assert r["flip"][0] == "absent" and "wrong_id" in r["flip"][1]  # the one slot answered wrongly
     assert r["ok"] == 25.0

@@ -8,7 +8,8 @@ envelope + bearing defect lines, spectrum/envelope exports) on 3 axes x 2048 sam
   - heap bytes allocated per window after warm-up (compute only, and compute + result());
   - the smallest `-X heapsize` in which import + engine + three 2048-sample windows run;
   - x64 instructions per window under valgrind --tool=callgrind (if valgrind is installed) and
-    the time that implies on a 240 MHz ESP32 at one instruction per cycle.
+    the time that implies on a 240 MHz ESP32 at one instruction per cycle;
+  - RV32 (ESP32-C3 ISA) instructions and heap per window under QEMU (tools/bench_rv32.py).
 """
 import json
 import os
@@ -234,6 +235,8 @@ def main():
         print("  x64 instructions per window (callgrind): %.2f M (target <= 10 M)" % (ins / 1e6))
         print("  implied ESP32 @ 240 MHz, 1 instruction/cycle: %.1f ms per window (target <= 60 ms; %.1f %% of a "
               "%d-sample window at %d Hz)" % (ins / 240e3, ins / 240e6 / (N / FS) * 100, N, FS))
+    import bench_rv32  # the same script on RV32 (ESP32-C3 ISA) under QEMU: instructions, C3 time, heap
+    bench_rv32.rv32(_SCRIPT, result, N, FS)
     shutil.rmtree(d, ignore_errors=True)
 
 

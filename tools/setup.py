@@ -67,11 +67,27 @@ def ensure_mosquitto():
     die("Mosquitto is missing: run `sudo apt-get install mosquitto mosquitto-clients`, then retry")
 
 
+def ensure_qemu_riscv():
+    """qemu-system-riscv32 (Debian's qemu-system-misc) runs the RV32 (ESP32-C3 ISA) kernel tests and bench
+    figures; optional: without it they are skipped, saying so."""
+    if shutil.which("qemu-system-riscv32"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing qemu-system-misc (qemu-system-riscv32) with apt-get")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.call(["apt-get", "update", "-qq"], env=env)
+        if subprocess.call(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "qemu-system-misc"],
+                           env=env, stdout=subprocess.DEVNULL) == 0:
+            return
+    log("note: qemu-system-riscv32 missing (sudo apt-get install qemu-system-misc): RV32 runs are skipped")
+
+
 def main():
     quick = os.path.exists(STAMP) and open(STAMP).read().strip() == stamp_value()
     if not quick:
         ensure_venv()
     ensure_mosquitto()
+    ensure_qemu_riscv()
     if not quick:
         with open(STAMP, "w") as f:
             f.write(stamp_value())

@@ -24,6 +24,7 @@ import math
 
 try:
     import micropython
+    from muldiv import muldiv
 except ImportError:  # CPython, for the converter below
     class micropython:
         viper = staticmethod(lambda f: f)
@@ -36,17 +37,23 @@ _CHUNK = 256  # samples per file read
 
 @micropython.viper
 def _dot(ring, start: int, mask: int, taps, toff: int, nt: int) -> int:
-    """sum ring[(start + j) & mask] * taps[toff + j] for j < nt (ring: int32 micro-g; x64 host
-    only: ptr32 loads zero-extend there, so the sign is restored explicitly)."""
+    """floor(sum(ring[(start + j) & mask] * taps[toff + j] for j < nt) / 2**15) (ring: int32 micro-g,
+    taps: int16 Q15), exact with 32-bit words as well as 64-bit ones: each ring value is split at
+    bit 15 so no product or partial sum passes 2**31; the low part's carry moves to the high sum as
+    it goes. ptr32/ptr16 loads zero-extend on a 64-bit port, so signs are restored explicitly."""
     r = ptr32(ring)
     t = ptr16(taps)
-    s = 0
+    hi = 0
+    lo = 0
     for j in range(nt):
         v = r[(start + j) & mask]
-        v = (v << 32) >> 32
+        v = (((((v >> 16) & 0xFFFF) ^ 0x8000) - 0x8000) << 16) | (v & 0xFFFF)
         w = (t[toff + j] ^ 0x8000) - 0x8000
-        s += v * w
-    return s
+        hi += (v >> 15) * w
+        lo += (v & 0x7FFF) * w
+        hi += lo >> 15
+        lo &= 0x7FFF
+    return hi
 
 
 def _parse_header(f):
@@ -89,7 +96,10 @@ class Recording:
             raise ValueError("recording: int16 data needs scale_g (g per count)")
         self.sc_q16 = int(float(sc or 1.0) * 1e6 * 65536 + 0.5)  # micro-g per count, Q16
         self.ring = [array.array("i", bytes(4 * _RING)) for _ in range(AXES)]
-        self.ints = array.array("h" if self.isize == 2 else "i", bytes(_CHUNK * self.cols * self.isize))
+        self.sc_hi = self.sc_q16 >> 14  # the scale split at bit 14: no product passes 2**30
+        self.sc_lo = self.sc_q16 & 0x3FFF
+        # float32 is read as 16-bit halves: an int32 holding its bits would be a big int on a 32-bit port
+        self.ints = array.array("h" if self.isize == 2 else "H", bytes(_CHUNK * self.cols * self.isize))
         self.r0 = 0  # first input sample index held in the ring
         self.r1 = 0  # one past the last
         self.pos = -1  # file position in samples (-1: unknown)
@@ -120,6 +130,8 @@ class Recording:
         self.taps = taps
         self.nt = nt
         self.half = half
+        self._uq = rin * _PH // rate_mhz
+        self._ur = rin * _PH % rate_mhz
         self._plan_rate = rate_mhz
 
     # ---- streaming ---------------------------------------------------------------------------
@@ -168,12 +180,16 @@ class Recording:
                     ring[(i0 + j) & m] = 0
                 continue
             if self.isize == 2:
-                sc = self.sc_q16
+                # (c * sc_q16) >> 16 = (c * sc_hi + (c * sc_lo) >> 14) >> 2, exact
+                sh = self.sc_hi
+                sl = self.sc_lo
                 for j in range(cnt):
-                    ring[(i0 + j) & m] = (src[j * cols + ax] * sc) >> 16
+                    c = src[j * cols + ax]
+                    ring[(i0 + j) & m] = (c * sh + ((c * sl) >> 14)) >> 2
             else:
                 for j in range(cnt):
-                    ring[(i0 + j) & m] = _f32_ug(src[j * cols + ax])
+                    i = 2 * (j * cols + ax)
+                    ring[(i0 + j) & m] = _f32_ug(src[i], src[i + 1])
 
     # ---- the simulator interface -------------------------------------------------------------
     def sample(self, k, rate_mhz, out):
@@ -182,7 +198,8 @@ class Recording:
             self._plan(rate_mhz)
             self.r0 = self.r1 = -(1 << 30)
             self.pos = -1
-        u = k * self.rate_mhz * _PH // rate_mhz  # input position in 1/_PH samples
+        # input position in 1/_PH samples: k * rate_in * _PH // rate_mhz, without big ints
+        u = k * self._uq + muldiv(k, self._ur, rate_mhz)
         i = u // _PH
         ph = u - i * _PH
         start = i - self.half + 1
@@ -196,23 +213,27 @@ class Recording:
         toff = ph * self.nt
         m = _RING - 1
         for ax in range(AXES):
-            out[ax] = _dot(self.ring[ax], start, m, self.taps, toff, self.nt) >> 15
+            out[ax] = _dot(self.ring[ax], start, m, self.taps, toff, self.nt)
 
     def temperature_mc(self, t_us):
         return 35000
 
 
-def _f32_ug(bits):
-    """IEEE-754 single (as a signed int32) to micro-g, in integer arithmetic (no float objects)."""
-    b = bits & 0xFFFFFFFF
-    e = (b >> 23) & 0xFF
+def _f32_ug(lo, hi):
+    """IEEE-754 single (as its low and high 16-bit halves) to micro-g, in integer arithmetic (no
+    float objects, and no big ints below 2**22 g)."""
+    e = (hi >> 7) & 0xFF
     if e == 0 or e == 255:
         return 0
-    mnt = (b & 0x7FFFFF) | 0x800000
-    v = mnt * 1000000
-    sh = e - 150
-    v = (v << sh) if sh >= 0 else (v >> -sh)
-    return -v if b >> 31 else v
+    mnt = ((hi & 0x7F) << 16) | lo | 0x800000
+    sh = 150 - e  # value = mnt * 1e6 / 2**sh micro-g
+    if sh <= 0:
+        v = (mnt * 1000000) << -sh
+    elif sh <= 29:
+        v = muldiv(mnt, 1000000, 1 << sh)
+    else:
+        v = muldiv(mnt, 1000000, 1 << 29) >> (sh - 29)
+    return -v if hi >> 15 else v
 
 
 # ---- host-side conversion (CPython with numpy/scipy) -----------------------------------------

@@ -20,13 +20,15 @@
 import array
 import math
 
+import micropython
+
+from muldiv import mulmod
+
 AXES = 3
 _SIN_BITS = 12
 _SIN_N = 1 << _SIN_BITS
 _PH_BITS = 32
 _PH_MASK = (1 << _PH_BITS) - 1
-_PH_SHIFT = _PH_BITS - _SIN_BITS
-_MASK32 = 0xFFFFFFFF
 
 _sin = None
 
@@ -38,6 +40,49 @@ def _sin_table():
         for i in range(_SIN_N):
             _sin[i] = int(round(32767 * math.sin(2 * math.pi * i / _SIN_N)))
     return _sin
+
+
+# The per-sample arithmetic is viper over 32-bit words, written so that a 64-bit port (where viper
+# ints and ptr32 loads are 64-bit, zero-extended) and a 32-bit one (ESP32-like: 31-bit small ints,
+# 32-bit viper ints) give the same numbers without allocating: phases wrap mod 2**32 and only their
+# bits 20..31 are used, products that would pass 2**31 are split at bit 15.
+@micropython.viper
+def _tones(k: int, out, comps, n: int, sin):
+    """out[ax] += (amp * sin[phase >> 20]) >> 15 for each (inc, p0, ax, amp) of comps, phase =
+    (k * inc + p0) mod 2**32."""
+    o = ptr32(out)
+    c = ptr32(comps)
+    t = ptr16(sin)
+    for i in range(n):
+        b = 4 * i
+        idx = ((k * c[b] + c[b + 1]) >> 20) & 0xFFF
+        sv = (t[idx] ^ 0x8000) - 0x8000
+        amp = c[b + 3]
+        amp = (((((amp >> 16) & 0xFFFF) ^ 0x8000) - 0x8000) << 16) | (amp & 0xFFFF)  # sign-extend 32 bits
+        ax = c[b + 2]
+        o[ax] = o[ax] + (amp >> 15) * sv + (((amp & 0x7FFF) * sv) >> 15)
+
+
+@micropython.viper
+def _noise(k: int, out, amps, seed: int):
+    """out[ax] += (amp * u) >> 16, u triangular in [-65535, 65535] from an integer hash of (k, ax, seed)."""
+    o = ptr32(out)
+    nz = ptr32(amps)
+    for ax in range(3):
+        a = nz[ax]
+        a = (((((a >> 16) & 0xFFFF) ^ 0x8000) - 0x8000) << 16) | (a & 0xFFFF)  # sign-extend 32 bits
+        if a:
+            # (x & 0xFFFF0000) | (x & 0xFFFF) keeps 32 bits on a 64-bit port, is x on a 32-bit one
+            h = k * 3 + ax
+            h = ((((h >> 16) & 0xFFFF) << 16) | (h & 0xFFFF)) ^ (seed << 16)
+            h = h * 0x45D9F3B
+            h = (((h >> 16) & 0xFFFF) << 16) | (h & 0xFFFF)
+            h = h ^ ((h >> 16) & 0xFFFF)
+            h = h * 0x45D9F3B
+            h = (((h >> 16) & 0xFFFF) << 16) | (h & 0xFFFF)
+            h = h ^ ((h >> 16) & 0xFFFF)
+            u = (h & 0xFFFF) + ((h >> 16) & 0xFFFF) - 65535
+            o[ax] = o[ax] + (((a >> 15) * u + (((a & 0x7FFF) * u) >> 15)) >> 1)
 
 
 def _vec(v, default):
@@ -57,7 +102,7 @@ class MachineSim:
         self.set_rpm(float(cfg.get("rpm", 1480)))
         self.grav = [int(g * 1e6) for g in _vec(cfg.get("gravity_g"), [0.0, 0.0, 1.0])]
         # noise: sum of two uniforms in [-1, 1) has RMS sqrt(2/3); amplitude per axis in micro-g
-        self.noise = [int(s * 1e6 / 0.8165) for s in _vec(cfg.get("noise_g"), 0.01)]
+        self.noise = array.array("i", [int(s * 1e6 / 0.8165) for s in _vec(cfg.get("noise_g"), 0.01)])
         t = cfg.get("temperature") or {}
         self.temp_start = float(t.get("start_c", 35.0))
         self.temp_drift = float(t.get("drift_c_per_h", 0.5))
@@ -92,6 +137,13 @@ class MachineSim:
                     p0 = int(((ph * (ax + 1)) / (2 * math.pi)) % 1.0 * (1 << _PH_BITS)) & _PH_MASK
                     comps.append((inc, p0, ax, int(gains[ax] * 1e6)))
         self.comps = comps
+        flat = array.array("i", bytes(16 * len(comps)))
+        for i, (inc, p0, ax, amp) in enumerate(comps):
+            flat[4 * i] = inc - (1 << 32) if inc >= 1 << 31 else inc  # the same 32 bits, as int32
+            flat[4 * i + 1] = p0 - (1 << 32) if p0 >= 1 << 31 else p0
+            flat[4 * i + 2] = ax
+            flat[4 * i + 3] = amp
+        self._comps = flat
         b = cfg.get("bearing")
         self.b_resp = None
         if b:
@@ -123,35 +175,22 @@ class MachineSim:
             return
         if rate_mhz != self._rate:
             self._plan(rate_mhz)
-        sin = self.sin
         g = self.grav
         out[0] = g[0]
         out[1] = g[1]
         out[2] = g[2]
-        for inc, p0, ax, amp in self.comps:
-            ph = (k * inc + p0) & _PH_MASK
-            out[ax] += (amp * sin[ph >> _PH_SHIFT]) >> 15
+        _tones(k, out, self._comps, len(self.comps), self.sin)
         if self.b_resp is not None:
+            # samples since the last defect impulse: impulse m is at ceil(m * R / fd), so the
+            # distance is ((k * fd) mod R) // fd (exact, and no big int on a 32-bit port)
             fd = self.b_fd_mhz
-            m = (k * fd) // rate_mhz
-            start = (m * rate_mhz + fd - 1) // fd
-            j = k - start
-            if 0 <= j < self.b_len:
+            j = mulmod(k, fd, rate_mhz) // fd
+            if j < self.b_len:
                 r = self.b_resp
                 out[0] += r[0][j]
                 out[1] += r[1][j]
                 out[2] += r[2][j]
-        nz = self.noise
-        for ax in range(AXES):
-            a = nz[ax]
-            if a:
-                # integer hash of (k, axis, seed); every product stays below 2**62 (small ints)
-                h = ((((k * 3 + ax) & _MASK32) ^ (self.seed << 16)) * 0x45D9F3B) & _MASK32
-                h ^= h >> 16
-                h = (h * 0x45D9F3B) & _MASK32
-                h ^= h >> 16
-                u = (h & 0xFFFF) + ((h >> 16) & 0xFFFF) - 65535  # triangular in [-65535, 65535]
-                out[ax] += (a * u) >> 16
+        _noise(k, out, self.noise, self.seed)
 
     def temperature_mc(self, t_us):
         """Machine surface temperature in milli-degrees C at emulated time t_us."""

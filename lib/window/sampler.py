@@ -27,6 +27,30 @@ from sensors.errors import NO_DATA, SensorError, from_bus
 _CHUNK = 32
 
 
+# Rates from counts and microseconds, exact and without big ints: small ints are 31-bit on an ESP32,
+# so count * 10**9 or elapsed_us * rate would be heap objects there (this runs in the sampling path).
+def _mhz(count, span_us):
+    """count * 10**9 // span_us: samples per span as milli-hertz (long division in base 10)."""
+    if count <= 1 or span_us >= 100000000:
+        return count * 1000000000 // span_us
+    q = count // span_us
+    r = count - q * span_us
+    for _ in range(9):
+        r *= 10
+        d = r // span_us
+        q = q * 10 + d
+        r -= d * span_us
+    return q
+
+
+def _due(elapsed_us, rate):
+    """elapsed_us * rate // 10**6: samples due in elapsed_us at rate Hz (rate < 10**6)."""
+    s = elapsed_us // 1000000
+    u = elapsed_us - s * 1000000
+    m = u // 1000
+    return s * rate + (m * rate + (u - m * 1000) * rate // 1000) // 1000
+
+
 @micropython.viper
 def _deinterleave(src, nsamp: int, x, y, z, off: int):
     s = ptr16(src)
@@ -174,19 +198,19 @@ class Sampler:
         seen = got + pending - l_first  # samples produced after the first read
         span = t_end - t_first
         if span > 0 and seen > 0:
-            self.rate_measured_mhz = seen * 1000000000 // span
+            self.rate_measured_mhz = _mhz(seen, span)
         self._s_got += got
         span = t_end - self._s_t0
         if span > 0:
-            self.stream_rate_mhz = (self._s_got + pending - self._s_l0) * 1000000000 // span
+            self.stream_rate_mhz = _mhz(self._s_got + pending - self._s_l0, span)
         self.t_start_us = t_first - l_first * 1000000 // rate
         self.t_end_us = t_end
         lost = 0
         if ovr:
             if continued:  # produced since the last window ended, at the nominal ODR
-                expect = (t_end - self._prev_end) * rate // 1000000 + self._prev_pending
+                expect = _due(t_end - self._prev_end, rate) + self._prev_pending
             else:
-                expect = (t_end - t_first) * rate // 1000000 + l_first
+                expect = _due(t_end - t_first, rate) + l_first
             lost = expect - got - pending
             if lost < 1:
                 lost = 1

@@ -76,9 +76,7 @@ class ADXL345Emu(ChipEmu):
     def sync(self):
         if not self.measuring or self.dead:
             return
-        rate = self.rate_mhz() * (1000000 + self.rate_ppm) // 1000000
-        now = self.clock.now_us()
-        k_total = (now - self.t_start) * rate // 1000000000
+        k_total = self.samples_due(self.rate_mhz())
         new = k_total - self.k_done
         if new <= 0:
             return

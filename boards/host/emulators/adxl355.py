@@ -97,7 +97,7 @@ class ADXL355Emu(ChipEmu):
             a = t[ax]
             if st:
                 a += SELF_TEST_UG[ax]
-            v = clamp((a * 256 // 1000) >> rs, -524288, 524287)
+            v = clamp((a * 32 // 125) >> rs, -524288, 524287)  # a * 256 // 1000, a smaller product
             self.out[ax] = v
             self.fifo[(self.head + self.count) % _DEPTH] = v
             self.count += 1

@@ -13,6 +13,7 @@
 #   flip_next = mask      XOR mask applied to one byte of the next read transaction
 #   rate_ppm = n          the chip's oscillator runs n ppm fast (negative: slow)
 # (a stuck bus is a bus fault: machine.VirtualI2CBus.stuck / VirtualSPIBus.stuck)
+from muldiv import muldiv, scale_ppm
 
 
 class ChipEmu:
@@ -74,16 +75,23 @@ class ChipEmu:
         self.t_start = self.clock.now_us()
         self.k_done = 0
 
+    def samples_due(self, rate_mhz):
+        """How many samples are due since start_stream at rate_mhz (milli-hertz, scaled by rate_ppm),
+        exact and without big ints on a 32-bit port (this runs inside heap-locked burst reads)."""
+        rate = scale_ppm(rate_mhz, self.rate_ppm)
+        if rate <= 0:
+            return -1
+        return muldiv(self.clock.now_us() - self.t_start, rate, 1000000000)
+
     def catch_up(self, rate_mhz, keep):
         """Produce (via self.produce(k)) every sample due by now at rate_mhz (milli-hertz, scaled
         by rate_ppm). When more than `keep` are due (a consumer later than the FIFO is deep),
         only the newest `keep` are produced and the rest are handed to self.lost_samples(n):
         the result is the same as producing them all into an overwriting FIFO, without the work.
         A dead chip produces nothing (and does not catch up when it revives)."""
-        rate = rate_mhz * (1000000 + self.rate_ppm) // 1000000
-        if rate <= 0:
+        k_total = self.samples_due(rate_mhz)
+        if k_total < 0:
             return
-        k_total = (self.clock.now_us() - self.t_start) * rate // 1000000000
         new = k_total - self.k_done
         if new <= 0:
             return

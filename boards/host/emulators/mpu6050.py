@@ -15,6 +15,7 @@
 # sets FIFO_OFLOW_INT. Multi-byte reads auto-increment, except at FIFO_R_W.
 import array
 from emulators.base import ChipEmu, clamp
+from muldiv import muldiv
 
 WHO_AM_I = 0x68
 _FIFO = 1024
@@ -101,7 +102,7 @@ class MPU6050Emu(ChipEmu):
         r = self.regs
         rate = self.rate_mhz()
         t = self._tmp
-        ka = k * 1000000 // rate if rate > 1000000 else k  # the accelerometer updates at 1 kHz
+        ka = muldiv(k, 1000000, rate) if rate > 1000000 else k  # the accelerometer updates at 1 kHz
         self.sim.sample(ka, 1000000 if rate > 1000000 else rate, t)
         self.produced += 1
         afs = (r[0x1C] >> 3) & 3
@@ -111,7 +112,8 @@ class MPU6050Emu(ChipEmu):
             a = t[ax]
             if r[0x1C] & (0x80 >> ax):
                 a += SELF_TEST_UG[ax]
-            v = clamp(a * lsb_per_g // 1000000, -32768, 32767)
+            ah = a // 1000  # a * lsb_per_g // 10**6 without a big int on a 32-bit port
+            v = clamp((ah * lsb_per_g + (a - ah * 1000) * lsb_per_g // 1000) // 1000, -32768, 32767)
             f[2 * ax] = (v >> 8) & 0xFF
             f[2 * ax + 1] = v & 0xFF
         self.status |= 0x01
