@@ -65,6 +65,8 @@ def main(argv=None):
     p.add_argument("--bind", default="0.0.0.0")
     p.add_argument("--server")
     p.add_argument("--run-as", help="`user` for mosquitto.conf (the account the broker drops to)")
+    p.add_argument("--persist-dir", help="where the broker keeps retained messages and sessions (default: --out; "
+                                         "Debian's broker: /var/lib/mosquitto)")
     p = sp.add_parser("batch")
     p.add_argument("--site-file", required=True)
     p.add_argument("--secrets", required=True)
@@ -100,7 +102,7 @@ def main(argv=None):
             crl = f.write_crl(a.days)
             print("fleet: CRL re-signed, next update %s" % crl.next_update_utc.date())
         elif a.cmd == "mosquitto":
-            path = f.mosquitto(a.out, a.port, a.bind, a.server, a.run_as)
+            path = f.mosquitto(a.out, a.port, a.bind, a.server, a.run_as, a.persist_dir)
             print("fleet: broker config %s (start: mosquitto -c %s)" % (path, path))
         elif a.cmd == "batch":
             from vnhost import nodefiles as provision

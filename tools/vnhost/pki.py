@@ -275,10 +275,12 @@ class Fleet:
                         "topic write %s/+/+/cmd/#" % prefix]
         return "\n".join(out) + "\n"
 
-    def mosquitto(self, out, port=8883, bind="0.0.0.0", server=None, run_as=None):
+    def mosquitto(self, out, port=8883, bind="0.0.0.0", server=None, run_as=None, persist_dir=None):
         """Write the broker's files into DIR: mosquitto.conf, acl, ca.pem, crl.pem, server.pem,
         server.key (0600: chown it to the broker's user). The broker never sees the CA key.
-        Returns the conf path."""
+        The client id is the certificate's CN (use_username_as_clientid): a client cannot take
+        over another's session by claiming its id. Retained messages and sessions persist in
+        persist_dir (default DIR; the broker's user must be able to write it). Returns the conf path."""
         self._need()
         names = sorted(f[:-4] for f in os.listdir(self.p("server")) if f.endswith(".pem")) \
             if os.path.isdir(self.p("server")) else []
@@ -313,7 +315,13 @@ class Fleet:
                  "crlfile %s" % j("crl.pem"),
                  "require_certificate true",
                  "use_identity_as_username true",
+                 "# the client id is the certificate's CN whatever the client sends: no session takeover",
+                 "use_username_as_clientid true",
                  "tls_version tlsv1.2",
+                 "# retained status/birth messages and QoS 1 sessions survive a broker restart",
+                 "persistence true",
+                 "persistence_location %s/" % os.path.abspath(persist_dir or out),
+                 "persistence_file mosquitto.db",
                  ""]
         path = j("mosquitto.conf")
         _write(path, "\n".join(conf))
