@@ -15,9 +15,10 @@ Commands:
     issue ID --site S [--role node|operator] [--days D] [--reissue]
     revoke ID [--reason R]                    revoke (CRL) and drop from the ACL
     crl [--days D]                            re-sign the CRL (do it before it expires)
-    mosquitto --out DIR [--port P] [--bind A] [--server HOST]
+    mosquitto --out DIR [--port P] [--bind A] [--server HOST] [--persist-dir D]
                                               broker config: TLS listener, require_certificate,
-                                              use_identity_as_username, per-node ACL
+                                              use_identity_as_username + use_username_as_clientid,
+                                              per-node ACL, persistence
     batch --site-file F --secrets F --nodes F --out DIR   issue + render many nodes' filesystems
     list [--csv]                              the inventory
 """
