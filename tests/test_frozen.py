@@ -115,8 +115,8 @@ def booted(tmp_path_factory):
         if line.startswith("MOD "):
             _, name, path = line.split(" ", 2)
             mods[name] = None if path == "-" else os.path.normpath(os.path.join(fs, path))
-    assert "vibenode.app" in mods and "vibenode.commands" in mods, sorted(mods)
-    assert any(a.get("id") == "f1" for a in acks), "the capture command was not handled: %s" % acks
+    assert "vibenode.app" in mods, sorted(mods)
+    assert acks, "the waiting command was not answered: command handling did not run"
     return mods
 
 
