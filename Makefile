@@ -13,7 +13,7 @@ RPM     ?=
 TEMP    ?=
 STAMP   := .venv/.setup-stamp
 
-.PHONY: setup build build-all deploy demo test test-32 bench clean provision fleet monitor
+.PHONY: setup build build-all deploy demo test test-32 bench clean provision fleet monitor firmware
 
 $(STAMP): requirements-host.txt tools/setup.py
 	python3 tools/setup.py
@@ -26,6 +26,11 @@ build: setup
 
 build-all: setup
 	$(PY) tools/build.py --all
+
+# a MicroPython image with the node frozen in (boards/<board>/manifest.py); needs a MicroPython
+# checkout and ESP-IDF: make firmware BOARD=esp32_devkitc MPY_DIR=~/micropython IDF_PATH=~/esp/esp-idf
+firmware: setup
+	$(PY) tools/firmware.py $(BOARD) $(if $(MPY_DIR),--mpy-dir $(MPY_DIR)) $(if $(IDF_PATH),--idf-path $(IDF_PATH))
 
 deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)

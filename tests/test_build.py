@@ -1,4 +1,5 @@
 """make build yields mpy-cross output for each board's architecture."""
+import json
 import os
 import subprocess
 import sys
@@ -59,7 +60,8 @@ def test_unknown_board_is_a_clear_error(tmp_path):
 
 def test_every_board_builds_for_its_arch(tmp_path):
     """ESP32-S3 (xtensawin) and ESP32-C3 (rv32imc) too: viper modules carry the board's arch."""
-    for board, arch in (("esp32s3_devkitc1", "xtensawin"), ("esp32c3_devkitm1", "rv32imc")):
+    for board, arch in (("esp32s3_devkitc1", "xtensawin"), ("esp32c3_devkitm1", "rv32imc"),
+                        ("esp32_wrover", "xtensawin")):
         out = build(board, tmp_path)
         with open(os.path.join(out, "lib", "features", "fft.mpy"), "rb") as f:
             assert f.read(3)[2] == ARCH_BYTE[arch], board
@@ -71,7 +73,7 @@ def test_esp32_board_modules_run_on_micropython(tmp_path):
     """The board modules as built (bytecode, no arch) load on the MicroPython interpreter, with the
     host's machine module standing in for the chip's, and build their buses from the pin map."""
     from conftest import mpy_result
-    for board in ("esp32_devkitc", "esp32s3_devkitc1", "esp32c3_devkitm1"):
+    for board in ("esp32_devkitc", "esp32s3_devkitc1", "esp32c3_devkitm1", "esp32_wrover"):
         out = build(board, tmp_path)
         r = mpy_result("import json, board, machine\n"
                        "machine._i2c_buses[0] = machine.VirtualI2CBus('i2c0')\n"
@@ -81,4 +83,20 @@ def test_esp32_board_modules_run_on_micropython(tmp_path):
         assert r[0] == board and r[1] == ARCH_BY_BOARD[board] and r[2] >= 4 and r[3] == "i2c", r
 
 
-ARCH_BY_BOARD = {"esp32_devkitc": "xtensawin", "esp32s3_devkitc1": "xtensawin", "esp32c3_devkitm1": "rv32imc"}
+ARCH_BY_BOARD = {"esp32_devkitc": "xtensawin", "esp32s3_devkitc1": "xtensawin", "esp32c3_devkitm1": "rv32imc",
+                 "esp32_wrover": "xtensawin"}
+
+
+def test_build_all_builds_every_board_with_a_board_py():
+    """`tools/build.py --all` (make build-all) builds each folder under boards/ with a board.py,
+    the ESP32-WROVER (PSRAM) board among them."""
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "build.py"), "--all"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    names = sorted(b for b in os.listdir(os.path.join(ROOT, "boards"))
+                   if os.path.exists(os.path.join(ROOT, "boards", b, "board.py")))
+    assert "esp32_wrover" in names
+    for b in names:
+        assert "build: %s (" % b in r.stdout, r.stdout
+        man = json.load(open(os.path.join(ROOT, "build", b, "BUILD.json")))
+        assert man["board"] == b and "lib/board.mpy" in man["files"] and "lib/boardcommon/esp32.mpy" in man["files"]

@@ -15,8 +15,11 @@ FORBIDDEN = {
     "esp32_devkitc": {0, 2, 6, 7, 8, 9, 10, 11, 12, 15, 1, 3, 34, 35, 36, 37, 38, 39},
     "esp32s3_devkitc1": {0, 3, 45, 46, 19, 20, 43, 44, 26, 27, 28, 29, 30, 31, 32, 35, 36, 37, 38, 48},
     "esp32c3_devkitm1": {2, 8, 9, 18, 19, 20, 21, 11, 12, 13, 14, 15, 16, 17},
+    # WROVER: GPIO16/17 carry the PSRAM; strapping 0/2/5/12/15
+    "esp32_wrover": {0, 2, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 17, 1, 3, 34, 35, 36, 37, 38, 39},
 }
-ARCH = {"esp32_devkitc": "xtensawin", "esp32s3_devkitc1": "xtensawin", "esp32c3_devkitm1": "rv32imc"}
+ARCH = {"esp32_devkitc": "xtensawin", "esp32s3_devkitc1": "xtensawin", "esp32c3_devkitm1": "rv32imc",
+        "esp32_wrover": "xtensawin"}
 
 
 def load_board(name):

@@ -57,7 +57,7 @@ def sources(board):
         for dp, dns, fns in os.walk(src_dir):
             dns[:] = sorted(d for d in dns if d != "__pycache__")
             for fn in sorted(fns):
-                if fn.endswith(".py"):
+                if fn.endswith(".py") and fn != "manifest.py":  # (manifest.py: tools/firmware.py's)
                     rel = os.path.relpath(os.path.join(dp, fn), src_dir)
                     out.append((os.path.join(dp, fn), os.path.join(dest_dir, rel[:-3] + ".mpy")))
 

@@ -11,6 +11,7 @@ from boardcommon.esp32 import board_class
 NAME = "esp32_devkitc"
 ARCH = "xtensawin"
 MCU = "ESP32 (WROOM-32)"
+IMAGE = "ESP32_GENERIC"  # the MicroPython image `make firmware` freezes the node into
 
 PINS = {
     "i2c0": {"id": 0, "sda": 21, "scl": 22, "freq": 400000},

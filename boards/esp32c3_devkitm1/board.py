@@ -13,6 +13,7 @@ from boardcommon.esp32 import board_class
 NAME = "esp32c3_devkitm1"
 ARCH = "rv32imc"
 MCU = "ESP32-C3 (MINI-1)"
+IMAGE = "ESP32_GENERIC_C3"  # the MicroPython image `make firmware` freezes the node into
 
 PINS = {
     "i2c0": {"id": 0, "sda": 1, "scl": 0, "freq": 400000},

@@ -12,6 +12,7 @@ from boardcommon.esp32 import board_class
 NAME = "esp32s3_devkitc1"
 ARCH = "xtensawin"
 MCU = "ESP32-S3 (WROOM-1)"
+IMAGE = "ESP32_GENERIC_S3"  # the MicroPython image `make firmware` freezes the node into
 
 PINS = {
     "i2c0": {"id": 0, "sda": 8, "scl": 9, "freq": 400000},

@@ -174,8 +174,11 @@ class Node:
                 log("report", "seq %d not delivered (%s); queued (%d)" % (seq, why, len(q)))
             else:
                 log("report", "alarm (seq %d) queued (%d)" % (seq, len(q)))
-        except Exception as e:  # filesystem full or failing: the reading is lost, say so
-            self.set_error("store", "queue write failed: %s" % (e,))
+        except Exception as e:  # filesystem full or failing: the reading is lost (q.lost_storage), say so
+            self.set_error("store", str(e))  # store.queue.StorageError: "queue: no space left on device"
+            return False
+        if q.error is None and "store" in self.errors:
+            self.clear_error("store")  # the first write that worked again
         return False
 
     def pump(self, deadline_ms=None, limit=16):
@@ -194,12 +197,16 @@ class Node:
             kind, payload = r
             if not self.link.publish(self.topic_of(kind), replayed(payload), qos=1):
                 break
-            q.pop()
+            q.pop()  # (a checkpoint the filesystem refuses: q.error; peek pauses the replay)
             n += 1
             self.replayed += 1
         if n and not len(q):
             q.save_head()
             self.event("replayed", {"count": self.replayed, "dropped": q.dropped})
+        if q.error is not None:
+            self.set_error("store", q.error)
+        elif "store" in self.errors:
+            self.clear_error("store")
         return n
 
     def _encode(self, obj):

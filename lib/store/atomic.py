@@ -10,6 +10,19 @@
 # file that is there but damaged (e.g. by a filesystem without those guarantees).
 import os
 
+_ENOSPC = 28
+# what a storage failure means, for status and logs ("queue: no space left on device")
+_ERRNO = {28: "no space left on device", 30: "read-only filesystem", 5: "I/O error", 2: "no such file",
+          13: "permission denied", 12: "out of memory", 24: "too many open files"}
+
+
+def describe(e):
+    """A storage exception as words, e.g. OSError(28) -> "no space left on device"."""
+    n = e.args[0] if isinstance(e, OSError) and e.args and isinstance(e.args[0], int) else None
+    if n is None:
+        return str(e) or type(e).__name__
+    return _ERRNO.get(n, "storage error %d" % n)
+
 
 def _exists(p):
     try:
@@ -31,9 +44,19 @@ def _rename(src, dst):
 
 
 def write(path, data):
+    """Raises OSError when the filesystem refuses (full, read-only); `path` then still holds the
+    old content and no partial path.new is left behind to take space."""
     tmp = path + ".new"
-    with open(tmp, "wb") as f:
-        f.write(data)
+    try:
+        with open(tmp, "wb") as f:
+            if f.write(data) != len(data):  # a short write: FAT with no free cluster left
+                raise OSError(_ENOSPC)
+    except OSError:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
     if _exists(path):
         _rename(path, path + ".bak")
     _rename(tmp, path)

@@ -13,6 +13,18 @@
 # (all records delivered) or at the next `head` checkpoint (every `checkpoint` pops); a power cut
 # in between re-sends at most that many records, which the consumer sees as duplicate seqs.
 # When the queue holds `capacity` records, pushing drops the oldest and counts it (`dropped`).
+#
+# Storage failures (full or read-only filesystem) never crash the caller and never lose what was
+# acknowledged:
+#   push     raises StorageError ("queue: no space left on device"), counts the reading in
+#            `lost_storage` and ends its segment: whatever part of the record landed is the last
+#            thing in that segment (the scan stops there), the next push starts a new one.
+#   pop      a checkpoint that cannot be written returns False; `peek` then retries it and
+#            returns None (replay pauses) while it still fails, so at most `checkpoint` records
+#            are delivered past the last checkpoint: a reboot re-sends at most that many
+#            (`unsaved` counts them now). Replay resumes by itself when space returns.
+#   error    the current failure in words (None when the last write succeeded): cleared by the
+#            first successful write, so the caller can clear its status.
 import os
 import struct
 
@@ -34,6 +46,10 @@ HDR = 8
 MAX_PAYLOAD = 8192
 
 
+class StorageError(OSError):
+    """A record could not be written; str() says why ("queue: no space left on device")."""
+
+
 def _crc(kind, payload):
     return crc32(payload, crc32(bytes((kind,)))) & 0xFFFFFFFF
 
@@ -47,6 +63,8 @@ class Queue:
         self.log = log or (lambda *a: None)
         self.dropped = 0  # records dropped because the queue was full (persisted)
         self.corrupt = 0  # damaged records skipped since boot (a torn record is 1)
+        self.lost_storage = 0  # readings lost because the filesystem refused them (persisted)
+        self.error = None  # the current storage failure in words, None once a write succeeded
         self.pushed = 0
         self.popped = 0
         self._hdr = bytearray(HDR)
@@ -74,6 +92,8 @@ class Queue:
         hoff = st.get("off", 0)
         d = st.get("dropped", 0)
         self.dropped = d if isinstance(d, int) else 0
+        d = st.get("lost", 0)
+        self.lost_storage = d if isinstance(d, int) else 0
         self.segs = []
         self.ns = []  # live records per segment
         self.head_off = 0
@@ -137,33 +157,43 @@ class Queue:
 
     # ---- producer ------------------------------------------------------------------------
     def push(self, kind, payload):
-        """Append one record; when this returns, the record survives a power cut."""
+        """Append one record; when this returns, the record survives a power cut. A storage
+        failure raises StorageError; the reading is then lost and counted (`lost_storage`)."""
         ln = len(payload)
         if ln > MAX_PAYLOAD:
             raise ValueError("record too large")
         while self.count >= self.capacity:
             self._hl = None
             self._drop_head()
-        if not self.tail_open or self.ns[-1] >= self.seg_records:
-            seg = self.next_seg
+        new = not self.tail_open or self.ns[-1] >= self.seg_records
+        seg = self.next_seg if new else self.segs[-1]
+        hdr = self._hdr
+        struct.pack_into("<BBHI", hdr, 0, MAGIC, kind, ln, _crc(kind, payload))
+        try:
+            with open(self._path(seg), "wb" if new else "ab") as f:
+                if f.write(hdr) != HDR or f.write(payload) != ln:
+                    raise OSError(28)  # a short write: FAT with no free cluster left
+        except OSError as e:
+            # never append after a record that may be partly on flash: the next push starts
+            # a new segment, and a new segment that failed is not used at all
+            self.tail_open = False
+            if new:
+                self.next_seg += 1
+                self._remove(seg)
+            self.lost_storage += 1
+            self.error = "queue: " + atomic.describe(e)
+            raise StorageError(self.error)
+        if new:
             self.next_seg += 1
             self.segs.append(seg)
             self.ns.append(0)
             if len(self.segs) == 1:
                 self.head_off = 0
             self.tail_open = True
-            mode = "wb"
-        else:
-            seg = self.segs[-1]
-            mode = "ab"
-        hdr = self._hdr
-        struct.pack_into("<BBHI", hdr, 0, MAGIC, kind, ln, _crc(kind, payload))
-        with open(self._path(seg), mode) as f:
-            f.write(hdr)
-            f.write(payload)
         self.ns[-1] += 1
         self.count += 1
         self.pushed += 1
+        self.error = None
 
     # ---- consumer ------------------------------------------------------------------------
     def _buffer(self, ln):
@@ -176,7 +206,10 @@ class Queue:
     def peek(self):
         """(kind, payload) of the oldest record, or None when empty. The payload is a
         memoryview into a buffer the queue reuses (no allocation per record on a small heap):
-        valid until the next call on the queue."""
+        valid until the next call on the queue. None too while a due checkpoint cannot be
+        written (replay pauses, so a reboot re-sends at most `checkpoint` records)."""
+        if self._since_ckpt >= self.checkpoint and not self.save_head():
+            return None
         while self.count:
             seg = self.segs[0]
             hdr = self._hdr
@@ -199,14 +232,21 @@ class Queue:
         return None
 
     def pop(self):
-        """Forget the oldest record (after it was delivered)."""
+        """Forget the oldest record (after it was delivered). False when the checkpoint due now
+        could not be written (`error` says why; nothing is lost)."""
         if not self.count:
-            return
+            return True
         self._advance()
         self.popped += 1
         self._since_ckpt += 1
         if self._since_ckpt >= self.checkpoint:
-            self.save_head()
+            return self.save_head()
+        return True
+
+    @property
+    def unsaved(self):
+        """Records delivered or dropped since the last checkpoint: what a reboot now re-sends."""
+        return self._since_ckpt
 
     def _advance(self):
         ln = self._hl
@@ -243,10 +283,18 @@ class Queue:
             self.save_head()
 
     def save_head(self):
-        """Checkpoint the delivery position and the dropped counter (one small atomic write)."""
-        self._since_ckpt = 0
+        """Checkpoint the delivery position and the counters (one small atomic write). True when
+        written; False on a storage failure (`error` says why), retried by the next peek."""
         seg = self.segs[0] if self.segs else self.next_seg
-        atomic.write_json(self.dir + "/head", {"seg": seg, "off": self.head_off, "dropped": self.dropped})
+        try:
+            atomic.write_json(self.dir + "/head", {"seg": seg, "off": self.head_off, "dropped": self.dropped,
+                                                   "lost": self.lost_storage})
+        except OSError as e:
+            self.error = "queue: " + atomic.describe(e)
+            return False
+        self._since_ckpt = 0
+        self.error = None
+        return True
 
     def __len__(self):
         return self.count

@@ -7,6 +7,9 @@
 # reserved limit, skipping at most block-1 numbers that were never given to any reading. The
 # first number of each boot is reported in the birth message (`seq0`), so a consumer can tell
 # such a gap from lost data. Flash cost: one small atomic file write per `block` readings.
+# A reservation the filesystem refuses (full, read-only) never stops the numbering: numbers go on
+# from RAM, `error` says why, and every take() retries the write until it lands. (A crash before
+# it lands resumes at the last reservation written: numbers after it may then be handed out again.)
 from store import atomic
 
 
@@ -22,11 +25,14 @@ class SeqCounter:
         self.limit = n  # reserved up to (excluding) this one
         self.first = n  # first number of this boot
         self.writes = 0
+        self.error = None  # the reservation write's failure in words, None once one landed
 
     def take(self):
         v = self.next
         if v >= self.limit:
             self.limit = v + self.block
+            self._save(self.limit)
+        elif self.error is not None:
             self._save(self.limit)
         self.next = v + 1
         return v
@@ -40,5 +46,11 @@ class SeqCounter:
         self._save(self.next)
 
     def _save(self, n):
-        atomic.write_json(self.path, {"next": n})
+        try:
+            atomic.write_json(self.path, {"next": n})
+        except OSError as e:
+            self.error = "seq: " + atomic.describe(e)
+            return False
         self.writes += 1
+        self.error = None
+        return True

@@ -116,7 +116,8 @@ def workload(log):
                 if got != model[0]:
                     log["order_error"] = [got, model[0]]
                 log["popping"] = got
-                q.pop()
+                if not q.pop():  # the checkpoint write failed (the cut): reported, not raised
+                    raise OSError(q.error)
                 log["popping"] = None
                 model.pop(0)
         if step % 7 == 3:  # the node's config, saved as a command does (config.save)
