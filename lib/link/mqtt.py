@@ -170,10 +170,10 @@ class _Client(_umqtt.MQTTClient):
             keep = body if body < HINT else HINT
             head = self._read(keep) if keep else b""
             self._drain(body - keep)
-            self.link._deliver(topic, None, head, body)
+            self.link._deliver(topic, None, head, body, op & 1)
         else:
             msg = self._read(body) if body else b""
-            self.link._deliver(topic, msg, None, body)
+            self.link._deliver(topic, msg, None, body, op & 1)
         if qos == 1:
             pkt = bytearray(b"\x40\x02\0\0")
             pkt[2] = pid >> 8
@@ -321,11 +321,11 @@ class MqttLink:
         self._last_rx = self.clock.ticks_ms()
         self._ping_at = None
 
-    def _deliver(self, topic, msg, head, size):
+    def _deliver(self, topic, msg, head, size, retain):
         if msg is None:
             self.oversize += 1
         if self.on_msg:
-            self.on_msg(topic, msg, head, size)
+            self.on_msg(topic, msg, head, size, retain)
 
     # ---- connection ----------------------------------------------------------------------
     def due(self):
