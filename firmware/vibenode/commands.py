@@ -9,6 +9,13 @@
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
 #   {"id": "r7", "cmd": "ping"}
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
+# Optional "expires": unix time (s) after which the command must not run (refused when the
+# node's clock is not set, since it cannot tell).
+#
+# Never executed (vibenode/cmdcheck.py): a payload that is not well-formed UTF-8; a message the
+# broker delivers as retained (a retained command would run again on every reconnect: it is
+# answered once with an error); a state-changing command whose id was already applied (answered
+# ok with "duplicate": true, applied once, remembered across reboots).
 #
 # Every field is checked (type, range, size, unknown fields) before anything changes; a bad
 # command gets {"id", "ok": false, "error": "<field>: <problem>"} and changes nothing. Accepted
@@ -18,10 +25,13 @@
 # never runs inside a publish.
 import json
 
+from vibenode.cmdcheck import Applied, printable, utf8_ok
+
 MAX_PAYLOAD = 4096
 MAX_DEPTH = 6
 MAX_ID = 64
 INBOX = 16
+STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot")  # applied once per id
 
 # telemetry feature names a threshold can watch (per axis, or top-level like temp_c)
 METRICS = ("rms", "pk", "p2p", "cf", "ku", "sk", "mean", "vel", "hf", "f0", "temp_c")
@@ -57,7 +67,7 @@ def _choice(v, field, options):
 def _only(d, allowed):
     for k in d:
         if k not in allowed:
-            ks = k if isinstance(k, str) and len(k) <= 32 else "?"
+            ks = k if printable(k) and len(k) <= 32 else "?"
             raise Invalid("unknown field %r" % ks)
 
 
@@ -108,12 +118,7 @@ def _valid_id(v):
         return False
     if isinstance(v, int):
         return -(1 << 31) <= v < (1 << 31)
-    if not isinstance(v, str) or not 1 <= len(v) <= MAX_ID:
-        return False
-    for c in v:
-        if ord(c) < 0x20:
-            return False
-    return True
+    return isinstance(v, str) and 1 <= len(v) <= MAX_ID and printable(v)
 
 
 class Commands:
@@ -124,6 +129,8 @@ class Commands:
         self.dropped = 0  # messages that arrived while the inbox was full
         self.handled = 0
         self.errors = 0
+        self.applied = Applied()
+        self._retained = []  # crc32 of retained messages already answered (this boot)
 
     # ---- from the link (may run inside a publish: only queue) ------------------------------
     def on_message(self, topic, msg, head, size, retain=False):
@@ -131,7 +138,7 @@ class Commands:
         if len(self.inbox) >= INBOX:
             self.dropped += 1
             return
-        self.inbox.append((topic, msg, head, size))
+        self.inbox.append((topic, msg, head, size, retain))
 
     def pending(self):
         return len(self.inbox)
@@ -140,15 +147,17 @@ class Commands:
         """Handle up to `limit` queued messages; returns how many."""
         n = 0
         while self.inbox and n < limit:
-            topic, msg, head, size = self.inbox.pop(0)
+            topic, msg, head, size, retain = self.inbox.pop(0)
             n += 1
-            ack = self.handle(topic, msg, head, size)
+            ack = self.handle(topic, msg, head, size, retain)
             if ack is not None:
+                if not utf8_ok(json.dumps(ack).encode()):  # never publish an invalid ack
+                    ack = self._err(None, None, "internal error: ack text not UTF-8")
                 self.node.send_ack(ack)
         return n
 
     # ---- one message -------------------------------------------------------------------------
-    def handle(self, topic, msg, head=None, size=None):
+    def handle(self, topic, msg, head=None, size=None, retain=False):
         """The ack (dict) for one message, or None when it is not for this node."""
         node = self.node
         if isinstance(topic, (bytes, bytearray)):
@@ -162,10 +171,14 @@ class Commands:
         if isinstance(msg, str):
             msg = msg.encode()
         try:
+            if retain:
+                return self._refuse_retained(msg if msg is not None else head)
             if msg is None or len(msg) > MAX_PAYLOAD:
                 n = size if msg is None else len(msg)
                 return self._err(id_hint(head if msg is None else msg[:160]), None,
                                  "payload too large: %d bytes, at most %d" % (n, MAX_PAYLOAD))
+            if not utf8_ok(msg):
+                return self._err(None, None, "payload is not UTF-8 text")
             if not depth_ok(msg):
                 return self._err(None, None, "payload nested deeper than %d levels" % MAX_DEPTH)
             try:
@@ -176,8 +189,9 @@ class Commands:
                 return self._err(None, None, "payload must be a JSON object")
             rid = req.get("id")
             if not _valid_id(rid):
-                return self._err(None, req.get("cmd") if isinstance(req.get("cmd"), str) else None,
-                                 "id: required, a string of 1 to %d characters or a 32-bit integer" % MAX_ID)
+                c = req.get("cmd")
+                return self._err(None, c if isinstance(c, str) and c in _HANDLERS else None,
+                                 "id: required, 1 to %d printable characters or a 32-bit integer" % MAX_ID)
             target = req.get("node")
             if target is not None and target != node.cfg["node_id"]:
                 self.handled -= 1
@@ -185,16 +199,54 @@ class Commands:
             cmd = req.get("cmd")
             if not isinstance(cmd, str) or cmd not in _HANDLERS:
                 return self._err(rid, None, "cmd: must be one of %s" % ", ".join(sorted(_HANDLERS)))
+            once = cmd in STATEFUL
             try:
+                self._check_expiry(req.pop("expires", None))
+                if once and self.applied.seen(rid):
+                    return {"id": rid, "cmd": cmd, "ok": True, "duplicate": True}
                 result = _HANDLERS[cmd](self, req)
             except Invalid as e:
                 return self._err(rid, cmd, str(e))
+            if once:
+                self.applied.add(rid)
             ack = {"id": rid, "cmd": cmd, "ok": True}
             if result is not None:
                 ack["result"] = result
             return ack
         except Exception as e:  # a bug here must not take the node down: say so and carry on
             return self._err(None, None, "internal error: %s" % type(e).__name__)
+
+    def _refuse_retained(self, data):
+        """A retained command is never executed: the broker would hand it over again on every
+        reconnect (a retained reboot reboots for ever). Answered once per boot."""
+        import binascii
+        key = binascii.crc32(bytes(data or b""))
+        if key in self._retained:
+            return None
+        self._retained.append(key)
+        if len(self._retained) > 8:
+            self._retained.pop(0)
+        rid = None
+        if data is not None and len(data) <= MAX_PAYLOAD and utf8_ok(data):
+            try:
+                rid = json.loads(data).get("id")
+            except Exception:
+                pass
+        if not _valid_id(rid):
+            rid = id_hint(data) if data is not None else None
+        return self._err(rid, None, "retained: commands must be published without the retain flag "
+                                    "(not executed; clear it with an empty retained message)")
+
+    def _check_expiry(self, exp):
+        if exp is None:
+            return
+        if isinstance(exp, bool) or not isinstance(exp, int) or exp < 0:
+            raise Invalid("expires: must be a unix time in whole seconds")
+        now = self.node.clock.time()
+        if now < 1600000000:
+            raise Invalid("expires: the node's clock is not set, so it cannot tell whether the command expired")
+        if now > exp:
+            raise Invalid("expires: the command expired %d s ago" % (now - exp))
 
     def _err(self, rid, cmd, msg):
         self.errors += 1
