@@ -6,7 +6,6 @@
 # Whole packages are frozen, so modules added to or split out of them follow without an edit here;
 # tests/test_frozen.py checks that this is exactly what the node imports.
 import os
-import re
 import shutil
 
 # main.py frozen: the image boots the node with only config.json (and secrets) on the filesystem.
@@ -27,17 +26,3 @@ for _f in sorted(os.listdir("common")):
         shutil.copyfile(os.path.join("common", _f), os.path.join(_stage, "boardcommon", _f))
 package("boardcommon", base_path=_stage)
 
-
-# The MQTT library outside lib/, while lib/link imports it: the exact copy the host tests run
-# (tools/setup.py unpacks the pinned umqtt.simple into .venv/mpylib), not micropython-lib's newest.
-def _imports(pkg, name):
-    for dp, _, fns in os.walk(pkg):
-        for fn in fns:
-            if fn.endswith(".py") and re.search(r"^\s*(from|import)\s+%s\b" % name,
-                                                open(os.path.join(dp, fn)).read(), re.M):
-                return True
-    return False
-
-
-if _imports("../lib", "umqtt"):
-    package("umqtt", base_path="../.venv/mpylib")

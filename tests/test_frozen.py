@@ -9,8 +9,7 @@ What the node imports is derived, never listed here:
     network, hostboot, ...) are the host's hardware and are mapped out, the host's board.py stands
     for the device board's;
   - statically: every import statement (module level or inside functions) reachable from main.py
-    over the device board's tree (tools/build.py's layout: vibenode, lib/*, boardcommon, board) and
-    the MQTT library the host tests run (.venv/mpylib).
+    over the device board's tree (tools/build.py's layout: vibenode, lib/*, boardcommon, board).
 The manifest is evaluated with stand-ins for MicroPython's manifest functions (include, package,
 module, require) that list the files each call would freeze."""
 import ast
@@ -23,7 +22,7 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from conftest import BUILD, MPY, MPYLIB, ROOT, Subscriber, mpy_env, node_config, write_fs
+from conftest import BUILD, MPY, ROOT, Subscriber, mpy_env, node_config, write_fs
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build as buildmod  # noqa: E402
@@ -43,13 +42,8 @@ def modname(rel):
 
 
 def device_tree(board):
-    """module name -> source file, as on the board (tools/build.py's layout) plus the MQTT library."""
-    tree = {modname(rel): src for src, rel in buildmod.sources(board)}
-    for dp, _, fns in os.walk(MPYLIB):
-        for fn in fns:
-            if fn.endswith(".py"):
-                tree[modname(os.path.relpath(os.path.join(dp, fn), MPYLIB))] = os.path.join(dp, fn)
-    return tree
+    """module name -> source file, as on the board (tools/build.py's layout)."""
+    return {modname(rel): src for src, rel in buildmod.sources(board)}
 
 
 def imports_of(src):
@@ -127,9 +121,6 @@ def node_modules_from_boot(mods):
     for name, path in mods.items():
         if path is None:
             continue  # built into the firmware
-        if path.startswith(os.path.normpath(MPYLIB) + os.sep):
-            node.add(name)
-            continue
         src = host_src.get(path)
         assert src is not None, "%s was imported from %s, outside the build tree" % (name, path)
         if os.path.dirname(src) == os.path.join(ROOT, "boards", "host") and name == "board" \
