@@ -1,0 +1,7 @@
+"""vnmon: the host-side monitor of a vibenode fleet (CPython 3.11).
+
+    schema.py     validates every MQTT message against schemas/*.schema.json
+    store.py      SQLite (default) or PostgreSQL store and the query API the dashboard uses
+    collector.py  paho-mqtt subscriber: validate, dedupe, find gaps, buffer, store
+    fleetsim.py   `make fleet-sim N=..`: N host-board nodes with their own machines
+"""
