@@ -1,0 +1,342 @@
+"""Collector: subscribes to vibenode nodes with paho-mqtt and stores what they say.
+
+    from vnmon.store import Store
+    from vnmon.collector import Collector
+    c = Collector(Store("monitor.db"), host="127.0.0.1", port=1883)   # whole prefix
+    c = Collector(store, site="plant1")  or  Collector(store, site="plant1", node="pump-07")
+    c = Collector(store, share="monitors")        # $share/monitors/<topic>: one of a group
+    c.subscribe_updates(lambda news: ...)          # news: [(kind, node, info)] after each commit
+    c.start(); ... c.health(); c.request_capture("pump-07", "spectrum"); c.stop()
+
+Every message is validated (vnmon.schema); an invalid one is stored only as an `invalid` row
+with its reason (counted per node), never as data. Spectrum/waveform chunks are reassembled
+by (node, kind, id, seq) over index 0..total-1 (offset/count per axis) and stored as one capture
+when complete, or after capture_timeout_s with the missing chunk indices.
+
+Threads: paho's network loop validates and appends to a bounded buffer; one writer thread
+stores the buffer in batches (one transaction each). Errors:
+  broker unreachable: paho reconnects with backoff (backoff_min_s doubling to backoff_max_s);
+      health()["broker"] says state (connecting|connected|down|stopped), attempts, last_error, retry_s.
+  database locked or down: the batch stays in memory and is retried with backoff; the buffer
+      holds at most buffer_max messages; beyond that the oldest is dropped and counted
+      (buffer_lost, buffer_lost_readings); health()["db"] says state (ok|error) and last_error.
+  schema violations: counted per node in the store (nodes.invalid) and in health()["invalid"].
+health() is also written to the store (Store.health()) every health_interval_s.
+"""
+import base64
+import collections
+import json
+import logging
+import os
+import socket
+import struct
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+from vnmon.schema import Invalid, Validator
+from vnmon.sqldb import DbError
+
+log = logging.getLogger("vnmon.collector")
+FMT = {"u16le": "<%dH", "i16le": "<%dh"}
+
+
+class Collector:
+    def __init__(self, store, host="127.0.0.1", port=1883, prefix="vibenode", site=None, node=None, share=None,
+                 name=None, persistent=True, tls=None, username=None, password=None, buffer_max=20000,
+                 batch_max=500, capture_timeout_s=60.0, health_interval_s=2.0, backoff_min_s=1, backoff_max_s=30,
+                 keepalive=30):
+        self.store = store
+        self.host, self.port, self.prefix = host, port, prefix.strip("/")
+        self.topic = "%s/%s/%s/#" % (self.prefix, site or "+", node or "+")
+        self.sub_topic = "$share/%s/%s" % (share, self.topic) if share else self.topic
+        self.name = name or "vnmon-%s-%d" % (socket.gethostname()[:20], os.getpid())
+        self.validator = Validator(self.prefix)
+        self.buffer_max, self.batch_max = buffer_max, batch_max
+        self.capture_timeout_s, self.health_interval_s = capture_timeout_s, health_interval_s
+        self.backoff = (backoff_min_s, backoff_max_s)
+        self._q = collections.deque()
+        self._pending = []
+        self._cv = threading.Condition()
+        self._parts = {}  # capture reassembly
+        self._callbacks = []
+        self._stop = threading.Event()
+        self._writer = None
+        self._seq = 0
+        self.stats = {"received": 0, "invalid": 0, "stored": 0, "buffer_lost": 0, "buffer_lost_readings": 0,
+                      "batches": 0, "captures": 0}
+        self.broker = {"state": "connecting", "since": time.time(), "attempts": 0, "last_error": None,
+                       "retry_s": None, "url": "mqtt://%s:%d" % (host, port), "topic": self.sub_topic}
+        self.db = {"state": "ok", "since": time.time(), "last_error": None, "backend": store.backend}
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.name,
+                                  clean_session=not persistent)
+        if username:
+            self.client.username_pw_set(username, password)
+        if tls:
+            self.client.tls_set(ca_certs=tls.get("ca"), certfile=tls.get("cert"), keyfile=tls.get("key"))
+        self.client.reconnect_delay_set(backoff_min_s, backoff_max_s)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
+        self.client.on_message = self._on_message
+        self.keepalive = keepalive
+
+    # ---- public ------------------------------------------------------------------------
+    def subscribe_updates(self, callback):
+        """callback(news) after each stored batch, from the writer thread: news is a list of
+        (kind, node, info), kind in reading|alarm|status|event|capture|gap|invalid|health.
+        Keep it short (e.g. loop.call_soon_threadsafe); exceptions are logged and ignored."""
+        self._callbacks.append(callback)
+
+    def start(self):
+        self._writer = threading.Thread(target=self._write_loop, name="vnmon-writer", daemon=True)
+        self._writer.start()
+        self.client.connect_async(self.host, self.port, keepalive=self.keepalive)
+        self.client.loop_start()
+        return self
+
+    def stop(self, flush_s=5.0):
+        """Disconnect, then store what is buffered (waiting at most flush_s)."""
+        try:
+            self.client.disconnect()
+        except Exception:
+            pass
+        self.client.loop_stop()
+        self._broker("stopped", None)
+        deadline = time.time() + flush_s
+        while self.buffered() and time.time() < deadline and self.db["state"] == "ok":
+            time.sleep(0.05)
+        self._stop.set()
+        with self._cv:
+            self._cv.notify()
+        if self._writer:
+            self._writer.join(timeout=flush_s + 5)
+
+    def buffered(self):
+        with self._cv:
+            return len(self._q) + len(self._pending)
+
+    def health(self):
+        d = dict(self.stats)
+        d.update(name=self.name, broker=dict(self.broker), db=dict(self.db), buffered=self.buffered(),
+                 buffer_max=self.buffer_max, captures_pending=len(self._parts))
+        return d
+
+    def send_command(self, node, cmd, site=None):
+        """Publish a command (dict) to a node's cmd topic; returns its id (one is added)."""
+        if site is None:
+            n = self.store.node(node)
+            if n is None or not n.get("site"):
+                raise ValueError("unknown node %r (site not known yet)" % node)
+            site = n["site"]
+        cmd = dict(cmd)
+        if "id" not in cmd:
+            self._seq += 1
+            cmd["id"] = "vnmon-%d-%d" % (int(time.time()) % 100000, self._seq)
+        self.client.publish("%s/%s/%s/cmd" % (self.prefix, site, node), json.dumps(cmd), qos=1)
+        return cmd["id"]
+
+    def request_capture(self, node, kind="spectrum", axis="all", site=None):
+        return self.send_command(node, {"cmd": "capture", "kind": kind, "axis": axis}, site)
+
+    # ---- MQTT (paho's network thread) ----------------------------------------------------
+    def _on_connect(self, client, userdata, flags, rc, props=None):
+        if getattr(rc, "is_failure", rc != 0):
+            self._broker("down", "CONNACK %s" % rc)
+            return
+        client.subscribe(self.sub_topic, qos=1)
+        self.broker["attempts"] = 0
+        self._broker("connected", None)
+
+    def _on_disconnect(self, client, userdata, flags, rc, props=None):
+        self._broker("connecting", "disconnected: %s" % rc)
+
+    def _on_connect_fail(self, client, userdata):
+        self.broker["attempts"] += 1
+        lo, hi = self.backoff
+        self.broker["retry_s"] = min(hi, lo * 2 ** (self.broker["attempts"] - 1))
+        self._broker("down", "cannot connect to %s:%d" % (self.host, self.port))
+
+    def _broker(self, state, err):
+        if state != self.broker["state"]:
+            self.broker["since"] = time.time()
+            log.info("broker %s%s", state, " (%s)" % err if err else "")
+        self.broker["state"] = state
+        if err:
+            self.broker["last_error"] = err
+
+    def _on_message(self, client, userdata, m):
+        rx = time.time()
+        self.stats["received"] += 1
+        try:
+            kind, node, site, msg = self.validator.check(m.topic, m.payload)
+        except Invalid as e:
+            self.stats["invalid"] += 1
+            log.warning("invalid message on %s: %s", m.topic, e.reason)
+            self._put(("invalid", e.node or "?", e.site, rx,
+                       {"topic": m.topic[:200], "reason": e.reason, "payload": bytes(m.payload[:500]).decode("utf-8", "replace")},
+                       False))
+            return
+        if kind == "cmd":
+            return  # commands to a node (ours or an operator's): not node output
+        if kind == "capture":
+            msg = self._chunk(node, msg, rx)
+            if msg is None:
+                return
+        self._put((kind, node, site, rx, msg, bool(m.retain)))
+
+    def _put(self, item):
+        with self._cv:
+            if len(self._q) + len(self._pending) >= self.buffer_max:
+                old = self._q.popleft() if self._q else item
+                self.stats["buffer_lost"] += 1
+                if old[0] == "telemetry":
+                    self.stats["buffer_lost_readings"] += 1
+                if old is item:
+                    return
+            self._q.append(item)
+            self._cv.notify()
+
+    # ---- captures ------------------------------------------------------------------------
+    def _chunk(self, node, m, rx):
+        key = (node, m["kind"], json.dumps(m["id"]), m["seq"])
+        p = self._parts.get(key)
+        if p is None:
+            p = self._parts[key] = {"rx": rx, "total": m["total"], "chunks": {}}
+        p["chunks"][m["index"]] = m
+        if len(p["chunks"]) >= p["total"]:
+            del self._parts[key]
+            return self._assemble(node, p)
+        return None
+
+    def _expire_captures(self, now):
+        for key in [k for k, p in list(self._parts.items()) if now - p["rx"] > self.capture_timeout_s]:
+            p = self._parts.pop(key, None)
+            if p is not None:
+                self._put(("capture", key[0], None, now, self._assemble(key[0], p), False))
+
+    def _assemble(self, node, p):
+        axes, meta = {}, {}
+        first = None
+        for i in sorted(p["chunks"]):
+            m = p["chunks"][i]
+            first = first or m
+            try:
+                raw = base64.b64decode(m["data"], validate=True)
+                vals = struct.unpack(FMT[m["fmt"]] % m["count"], raw[:2 * m["count"]])
+            except (ValueError, struct.error, KeyError) as e:
+                meta.setdefault("errors", []).append("chunk %d: %s" % (i, e))
+                continue
+            size = m.get("bins") or m.get("n") or (m["offset"] + m["count"])
+            arr = axes.setdefault(m["axis"], [None] * size)
+            if len(arr) < m["offset"] + m["count"]:
+                arr.extend([None] * (m["offset"] + m["count"] - len(arr)))
+            s = m["scale_g"]
+            arr[m["offset"]:m["offset"] + m["count"]] = [round(v * s, 7) for v in vals]
+        for k in ("df_hz", "bins", "rate", "n", "scale_g", "fmt"):
+            if first is not None and k in first:
+                meta[k] = first[k]
+        missing = [i for i in range(p["total"]) if i not in p["chunks"]]
+        meta["missing"] = missing
+        self.stats["captures"] += 1
+        return {"id": first["id"], "kind": first["kind"], "seq": first["seq"], "complete": not missing and
+                "errors" not in meta, "meta": meta, "axes": axes}
+
+    # ---- writer thread -------------------------------------------------------------------
+    def _write_loop(self):
+        delay = 0.2
+        last_health = 0.0
+        last_prune = time.time()
+        while True:
+            with self._cv:
+                if not self._pending:
+                    if not self._q and not self._stop.is_set():
+                        self._cv.wait(0.5)
+                    while self._q and len(self._pending) < self.batch_max:
+                        self._pending.append(self._q.popleft())
+                batch = list(self._pending)
+            now = time.time()
+            if batch:
+                try:
+                    news = self.store.write_batch(batch)
+                except DbError as e:
+                    self._db_state("error", str(e))
+                    if self._stop.wait(delay):
+                        return
+                    delay = min(delay * 2, 5.0)
+                    continue
+                with self._cv:
+                    del self._pending[:len(batch)]
+                delay = 0.2
+                self.stats["stored"] += len(batch)
+                self.stats["batches"] += 1
+                self._db_state("ok", None)
+                self._notify(news)
+            elif self._stop.is_set():
+                return
+            if self._parts:
+                self._expire_captures(now)
+            if now - last_health >= self.health_interval_s:
+                last_health = now
+                try:
+                    self.store.put_health(self.name, self.health())
+                except DbError as e:
+                    self._db_state("error", str(e))
+                self._notify([("health", None, self.health())])
+            if self.store.retention_s and now - last_prune > 600:
+                last_prune = now
+                try:
+                    self.store.prune(now)
+                except DbError as e:
+                    self._db_state("error", str(e))
+
+    def _db_state(self, state, err):
+        if state != self.db["state"]:
+            self.db["since"] = time.time()
+            log.warning("database %s%s", state, " (%s)" % err if err else "")
+        self.db["state"] = state
+        if err:
+            self.db["last_error"] = err
+
+    def _notify(self, news):
+        if not news:
+            return
+        for cb in list(self._callbacks):
+            try:
+                cb(news)
+            except Exception:
+                log.exception("update callback failed")
+
+
+def main(argv=None):
+    """cd tools && ../.venv/bin/python -m vnmon.collector --db monitor.db --port 1883"""
+    import argparse
+    ap = argparse.ArgumentParser(description="store vibenode messages (SQLite file or PostgreSQL DSN)")
+    ap.add_argument("--db", default="monitor.db", help="SQLite file or postgresql://... DSN (monitor.db)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=1883)
+    ap.add_argument("--prefix", default="vibenode")
+    ap.add_argument("--site")
+    ap.add_argument("--node")
+    ap.add_argument("--share", help="shared subscription group ($share/<group>/...)")
+    ap.add_argument("--retention-days", type=float, default=0, help="prune what is older (0: keep all)")
+    ap.add_argument("--duration", type=float, default=0, help="stop after this many seconds")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from vnmon.store import Store
+    store = Store(a.db, retention_s=a.retention_days * 86400 or None)
+    c = Collector(store, a.host, a.port, a.prefix, a.site, a.node, a.share).start()
+    t0 = time.time()
+    try:
+        while not a.duration or time.time() - t0 < a.duration:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    c.stop()
+    print(json.dumps(c.health()))
+
+
+
+if __name__ == "__main__":
+    main()
