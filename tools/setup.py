@@ -135,12 +135,30 @@ def ensure_mosquitto():
     die("Mosquitto is missing: run `sudo apt-get install mosquitto mosquitto-clients`, then retry")
 
 
+def ensure_postgresql():
+    """PostgreSQL server programs (initdb, pg_ctl) for the monitor's PostgreSQL store: the tests
+    start private throwaway clusters (tools/vnmon/pgtmp.py), never the system one."""
+    import glob
+    if glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing postgresql with apt-get")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.call(["apt-get", "update", "-qq"], env=env)
+        r = subprocess.call(["apt-get", "install", "-y", "-qq", "postgresql"], env=env, stdout=subprocess.DEVNULL)
+        if r == 0:
+            subprocess.call(["sh", "-c", "service postgresql stop >/dev/null 2>&1 || true"])
+            return
+    die("PostgreSQL is missing: run `sudo apt-get install postgresql`, then retry")
+
+
 def main():
     quick = os.path.exists(STAMP) and open(STAMP).read().strip() == stamp_value()
     if not quick:
         ensure_venv()
     ensure_umqtt()
     ensure_mosquitto()
+    ensure_postgresql()
     if not quick:
         with open(STAMP, "w") as f:
             f.write(stamp_value())
