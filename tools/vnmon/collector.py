@@ -57,7 +57,7 @@ class Collector:
         self.capture_timeout_s, self.health_interval_s = capture_timeout_s, health_interval_s
         self.backoff = (backoff_min_s, backoff_max_s)
         self._q = collections.deque()
-        self._pending = []
+        self._pending = []  # the batch being written (counts in the buffer)
         self._cv = threading.Condition()
         self._parts = {}  # capture reassembly
         self._callbacks = []
@@ -250,24 +250,26 @@ class Collector:
         last_prune = time.time()
         while True:
             with self._cv:
-                if not self._pending:
-                    if not self._q and not self._stop.is_set():
-                        self._cv.wait(0.5)
-                    while self._q and len(self._pending) < self.batch_max:
-                        self._pending.append(self._q.popleft())
+                if not self._q and not self._stop.is_set():
+                    self._cv.wait(0.5)
+                while self._q and len(self._pending) < self.batch_max:
+                    self._pending.append(self._q.popleft())
                 batch = list(self._pending)
             now = time.time()
             if batch:
                 try:
                     news = self.store.write_batch(batch)
                 except DbError as e:
+                    with self._cv:  # back to the front of the buffer, where the bound drops the oldest
+                        self._q.extendleft(reversed(self._pending))
+                        self._pending = []
                     self._db_state("error", str(e))
                     if self._stop.wait(delay):
                         return
                     delay = min(delay * 2, 5.0)
                     continue
                 with self._cv:
-                    del self._pending[:len(batch)]
+                    self._pending = []
                 delay = 0.2
                 self.stats["stored"] += len(batch)
                 self.stats["batches"] += 1

@@ -157,4 +157,7 @@ class Db:
             cur.execute(self.sql(q), tuple(args))
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur.fetchall()]
-        return self.run(fn, write=False)
+        try:
+            return self.run(fn, write=False)
+        except DbError:  # once more on a new connection (the server may have restarted since)
+            return self.run(fn, write=False)

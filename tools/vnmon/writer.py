@@ -113,7 +113,7 @@ def _reading(db, cur, ins, n, node, rx, m, news):
                 if a <= b:
                     cur.execute(sql("INSERT INTO gaps (node, first_seq, last_seq, rx, reason) VALUES (?, ?, ?, ?, ?)"),
                                 (node, a, b, grx, reason))
-            n["lost"] = max(0, (n["lost"] or 0) - 1)
+            n["lost"] = max(0, (n["lost"] or 0) - 1)  # (one row at most: gaps never overlap)
     news.append(("reading", node, {"seq": seq, "replayed": bool(m.get("replayed"))}))
 
 
