@@ -22,8 +22,6 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 ARTIFACTS = os.path.join(ROOT, "build", "test-artifacts")
 NODE = "demo-0001"
 
-pytestmark = pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
-                                reason="chromium / chromium-driver missing (make setup installs them)")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +53,8 @@ def plant(tmp_path_factory):
 def browser():
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    assert os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), \
+        "chromium / chromium-driver missing: `make setup` installs them (apt-get install chromium chromium-driver)"
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1400,1400"):

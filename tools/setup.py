@@ -152,6 +152,23 @@ def ensure_postgresql():
     die("PostgreSQL is missing: run `sudo apt-get install postgresql`, then retry")
 
 
+def ensure_chromium():
+    """Debian's Chromium and its chromedriver: the monitor's browser test (tests/test_monitor_web.py)
+    drives the dashboard in headless Chromium through Selenium."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        log("installing chromium and chromium-driver with apt-get")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.call(["apt-get", "update", "-qq"], env=env)
+        r = subprocess.call(["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], env=env,
+                            stdout=subprocess.DEVNULL)
+        if r == 0:
+            return
+    log("WARNING: chromium is missing (the dashboard's browser test needs it): run "
+        "`sudo apt-get install chromium chromium-driver`")
+
+
 def main():
     quick = os.path.exists(STAMP) and open(STAMP).read().strip() == stamp_value()
     if not quick:
@@ -159,6 +176,7 @@ def main():
     ensure_umqtt()
     ensure_mosquitto()
     ensure_postgresql()
+    ensure_chromium()
     if not quick:
         with open(STAMP, "w") as f:
             f.write(stamp_value())
