@@ -56,6 +56,16 @@ provision: setup
 fleet: setup
 	$(PY) tools/fleet.py --dir $(FLEET) $(CMD)
 
+# a simulated plant: N host-board nodes (one of each machine in turn), one broker, the collector
+# storing them (and the dashboard): make fleet-sim N=50 [INTERVAL=5] [TLS=1] [DB=file|postgresql://..] [DURATION=s]
+N        ?= 7
+INTERVAL ?=
+TLS      ?=
+DB       ?=
+.PHONY: fleet-sim
+fleet-sim: setup
+	$(PY) tools/fleetsim.py --n $(N) $(if $(INTERVAL),--interval $(INTERVAL)) $(if $(TLS),--tls) $(if $(DB),--db $(DB)) $(if $(DURATION),--duration $(DURATION))
+
 test: setup
 	$(PY) -m pytest -q tests
 
