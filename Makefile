@@ -31,10 +31,12 @@ deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
 
 demo: setup
-	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP))
+	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP)) $(if $(MONITOR_PORT),--monitor-port $(MONITOR_PORT))
 
+# the dashboard: make monitor [MQTT_HOST=127.0.0.1 MQTT_PORT=1883] [DB=monitor.db|postgresql://...] [HTTP_PORT=8080]
 monitor: setup
-	$(PY) tools/monitor.py
+	$(PY) tools/monitor.py $(if $(MQTT_HOST),--host $(MQTT_HOST)) $(if $(MQTT_PORT),--port $(MQTT_PORT)) \
+		$(if $(DB),--db $(DB)) $(if $(HTTP_PORT),--http-port $(HTTP_PORT))
 
 # provision one node: make provision NODE=pump-07 SITE=site.json [SECRETS=secrets.json] [FLEET=fleet]
 #                     (PORT=/dev/ttyUSB0 | OUT=dir) [LABEL=labels.csv]

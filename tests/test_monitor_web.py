@@ -192,3 +192,31 @@ def test_errors_are_shown_on_the_page(plant, browser):
     wait(browser, "document.getElementById('h-broker').textContent.includes('retrying')", timeout=20,
          what="retry shown")
     shot(browser, "monitor-errors.png")
+
+
+def test_make_demo_prints_the_dashboard_url_and_it_plots_live(browser):
+    """tools/demo.py (what `make demo` runs) starts the monitor beside its terminal lines."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "tools", "demo.py"), "--duration", "60"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = None
+        for line in p.stdout:
+            m = re.search(r"dashboard at (http://127\.0\.0\.1:\d+/)", line)
+            if m:
+                url = m.group(1)
+                break
+        assert url, "demo printed no dashboard URL"
+        browser.get(url + "node/" + NODE)
+        wait(browser, "(%s('p-vel')).filter(n => n >= 2).length === 3" % TRACE_POINTS, timeout=40,
+             what="the demo's velocity trend in the browser")
+        browser.get(url)
+        wait(browser, "document.querySelector('#fleet tr[data-node=\"%s\"] .zone')" % NODE, what="the demo node's row")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        out = p.communicate(timeout=30)[0]
+    assert p.returncode == 0, out[-2000:]
+    assert "demo: stopped; node and broker cleaned up" in out, out[-2000:]
