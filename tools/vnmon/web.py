@@ -183,7 +183,6 @@ class Dashboard:
     def node_update(self, node, seen):
         """The node page's data; `seen` (per client) remembers what was sent, so later calls
         return only what changed. First call: everything."""
-        first = not seen
         out = {}
         try:
             d = self.store.node(node)
@@ -209,11 +208,14 @@ class Dashboard:
                 out["alarms"] = [{"t": (a["rx"] if a.get("ts") is None else a["ts"]) * 1000.0, "metric": a["metric"],
                                   "axis": a["axis"], "state": a["state"], "prev": a["prev"], "value": a["value"],
                                   "limit": a["limit"]} for a in alarms[::-1]]
+            newest = {}
+            for c in self.store.captures(node, limit=20):     # (without their data)
+                newest.setdefault(c["kind"], (c.get("req_id"), c.get("rx"), c.get("complete")))
             for kind in ("spectrum", "waveform"):
-                cap = self.store.latest_capture(node, kind)
-                ck = cap and (cap.get("req_id"), cap.get("rx"), cap.get("complete"))
-                if ck != seen.get(kind) or (kind == "waveform" and "iso" in out and cap):
+                ck = newest.get(kind)
+                if ck != seen.get(kind) or (kind == "waveform" and "iso" in out and ck):
                     seen[kind] = ck
+                    cap = self.store.latest_capture(node, kind) if ck else None
                     out[kind] = self.capture(cap)
                     if kind == "waveform":
                         out["envelope"] = self.envelope(cap, feats, markers)
@@ -225,8 +227,6 @@ class Dashboard:
         except DbError as e:
             err = str(e)
         out["health"] = self.health(err)
-        if first:
-            seen.setdefault("rx", None)
         return out
 
     # ---- commands -----------------------------------------------------------------------
@@ -325,7 +325,8 @@ def create_app(store, collector=None):
                     if f != last_fleet or time.time() - last_sent > 5:
                         last_fleet, last_sent = f, time.time()
                         yield {"event": "fleet", "data": f}
-                for _ in range(10):     # next round at the next update, or after 1 s at most
+                await asyncio.sleep(0.3)
+                for _ in range(7):      # next round at the next update, at most every 0.3..1 s
                     if dash.version != v or await request.is_disconnected():
                         break
                     await asyncio.sleep(0.1)
