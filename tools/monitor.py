@@ -153,7 +153,8 @@ def main():
     ap.add_argument("--topic", default="vibenode/#", help="--terminal: topic filter (vibenode/#)")
     ap.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: Ctrl-C)")
     ap.add_argument("--db", default="monitor.db", help="SQLite file or postgresql://... DSN (monitor.db)")
-    ap.add_argument("--http-host", default="127.0.0.1", help="address the page is served on (127.0.0.1)")
+    ap.add_argument("--http-host", default="127.0.0.1",
+                    help="address the page is served on (127.0.0.1; the page has no login: keep it local or behind a proxy)")
     ap.add_argument("--http-port", type=int, default=8080, help="port of the page (8080; 0: a free one)")
     ap.add_argument("--prefix", default="vibenode")
     ap.add_argument("--site", help="only this site")

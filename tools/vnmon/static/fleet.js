@@ -14,7 +14,7 @@ function row(n) {
     "<td>" + fmt(n.temp_c, 1) + "</td>" +
     '<td class="l">' + defect + "</td>" +
     "<td>" + fmt(n.env_a, 4) + (n.env_r ? " (x" + fmt(n.env_r, 1) + ")" : "") + "</td>" +
-    '<td class="l">' + esc(n.anomaly || "-") + "</td>" +
+    '<td class="l">' + (n.anomaly === null || n.anomaly === undefined ? "-" : esc(typeof n.anomaly === "object" ? JSON.stringify(n.anomaly) : n.anomaly)) + "</td>" +
     "<td>" + (n.queued === null || n.queued === undefined ? "-" : esc(n.queued)) + "</td>" +
     '<td class="invalid">' + esc(n.invalid || 0) + "</td>" +
     "<td>" + esc(n.readings || 0) + "</td>" +

@@ -14,7 +14,8 @@ function base(xtitle, ytitle, extra) {
     yaxis: { title: { text: ytitle } }, legend: { orientation: "h", y: 1.12 }, uirevision: "keep" }, extra || {});
 }
 function empty(id, text) {
-  Plotly.react(id, [], base("", "", { annotations: [{ text: text, showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5 }] }), CFG);
+  Plotly.react(id, [], base("", "", { xaxis: { visible: false }, yaxis: { visible: false },
+    annotations: [{ text: text, showarrow: false, xref: "paper", yref: "paper", x: 0.5, y: 0.5, font: { color: "#6b7480" } }] }), CFG);
 }
 function times() { return S.readings.map(r => new Date(r.t)); }
 
@@ -88,7 +89,7 @@ function drawInfo(n) {
   document.getElementById("info").innerHTML = [
     "site " + esc(n.site), "last seen " + ago(n.last_seen), "zone " + zone(n.iso), "fw " + esc(n.fw || "-"), "board " + esc(n.board || "-"),
     "queued " + esc(n.queued === null || n.queued === undefined ? "-" : n.queued), "schema violations " + esc(n.invalid || 0),
-    "lost " + esc(n.lost || 0), n.errors && Object.keys(n.errors).length ? '<span class="alarm">errors: ' + esc(JSON.stringify(n.errors)) + "</span>" : "", esc(iso)
+    "lost " + esc(n.lost || 0), n.anomaly !== null && n.anomaly !== undefined ? "anomaly " + esc(JSON.stringify(n.anomaly)) : "", n.errors && Object.keys(n.errors).length ? '<span class="alarm">errors: ' + esc(JSON.stringify(n.errors)) + "</span>" : "", esc(iso)
   ].filter(Boolean).join(" &middot; ");
 }
 function apply(d) {
