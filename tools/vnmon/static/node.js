@@ -102,7 +102,8 @@ function apply(d) {
     S.bySeq.add(r.seq); S.readings.push(r); trend = true;
   }
   if (trend) { S.readings.sort((a, b) => a.t - b.t); while (S.readings.length > 2000) S.bySeq.delete(S.readings.shift().seq); drawVel(); drawTemp(); }
-  if (d.alarms) { S.alarms = d.alarms; drawAlarms(); }
+  if (d.alarms) S.alarms = d.alarms;
+  if (d.alarms || (trend && S.alarms.length)) drawAlarms();   // (on the trends' time span)
   if (d.spectrum !== undefined || d.markers) { if (d.spectrum !== undefined) S.spectrum = d.spectrum; drawSpectrum("p-spec", S.spectrum, "capture a spectrum", m => m.kind === "shaft" || m.h === 1); }
   if (d.waveform !== undefined) { S.waveform = d.waveform; drawWave(); }
   if (d.envelope !== undefined || d.markers) {
