@@ -170,7 +170,7 @@ class Collector:
         rx = time.time()
         self.stats["received"] += 1
         try:
-            kind, node, site, msg = self.validator.check(m.topic, m.payload)
+            kind, node, site, msg, text = self.validator.parse(m.topic, m.payload)
         except Invalid as e:
             self.stats["invalid"] += 1
             log.warning("invalid message on %s: %s", m.topic, e.reason)
@@ -184,7 +184,7 @@ class Collector:
             msg = self._chunk(node, msg, rx)
             if msg is None:
                 return
-        self._put((kind, node, site, rx, msg, bool(m.retain)))
+        self._put((kind, node, site, rx, msg, bool(m.retain), text))
 
     def _put(self, item):
         with self._cv:

@@ -62,22 +62,30 @@ def _t(r):
     return r["rx"] if r.get("unsync") or r.get("ts") is None else r["ts"]
 
 
-def reading_row(node, rx, m):
-    """The readings row of a valid telemetry message (dict keyed by READING_COLS)."""
+# (column suffix, key in the axis dict, from the axis' env dict?, text column?)
+_AXIS_MAP = tuple((c, {"env_dom": "dom", "env_a": "a", "env_r": "r"}.get(c, c), c.startswith("env_"),
+                   c in ("iso", "env_dom")) for c, _ in AXIS_COLS)
+
+
+def reading_row(node, rx, m, raw=None):
+    """The readings row of a valid telemetry message (dict keyed by READING_COLS); raw: the
+    message's JSON text as received (stored as payload; else m is serialized)."""
     row = {"node": node, "seq": m["seq"], "ts": m.get("ts"), "rx": rx, "unsync": 1 if m.get("unsync") else 0,
            "replayed": 1 if m.get("replayed") else 0, "temp_c": m.get("temp_c")}
     for a in AXES:
         ax = m.get(a) or {}
-        env = ax.get("env") if isinstance(ax.get("env"), dict) else {}
-        for c, _ in AXIS_COLS:
-            if c.startswith("env_"):
-                v = env.get({"env_dom": "dom", "env_a": "a", "env_r": "r"}[c])
-            else:
-                v = ax.get(c)
-            if isinstance(v, bool) or (c != "iso" and c != "env_dom" and not isinstance(v, (int, float))):
+        env = ax.get("env")
+        if not isinstance(env, dict):
+            env = {}
+        for c, key, in_env, text in _AXIS_MAP:
+            v = (env if in_env else ax).get(key)
+            if text:
+                if not isinstance(v, str):
+                    v = None
+            elif v.__class__ not in (int, float):
                 v = None
-            row["%s_%s" % (a, c)] = v
-    row["payload"] = json.dumps(m, separators=(",", ":"))
+            row[a + "_" + c] = v
+    row["payload"] = raw if raw is not None else json.dumps(m, separators=(",", ":"))
     return row
 
 
@@ -277,8 +285,8 @@ class Store:
         return self.db.run(fn)
 
     def write_batch(self, msgs):
-        """Store validated messages in one transaction. msgs: [(kind, node, site, rx, msg, retained)]
-        with kind in telemetry|alarm|status|event|ack|capture|invalid (for invalid, msg is
+        """Store validated messages in one transaction. msgs: [(kind, node, site, rx, msg, retained
+        [, raw JSON text])] with kind in telemetry|alarm|status|event|ack|capture|invalid (for invalid, msg is
         {"topic", "reason", "payload"}). Returns [(kind, node, info)] of what was new (for live
         updates). Raises DbError (nothing of the batch is stored then)."""
         from vnmon.writer import write_batch

@@ -35,7 +35,8 @@ def write_batch(db, cur, msgs):
                     (node,))
         n = dict(zip(_NODE_COLS, cur.fetchone()))
         orig = dict(n)
-        for kind, _, site, rx, m, retained in items:
+        for it in items:
+            kind, _, site, rx, m, retained = it[:6]
             if site and kind != "invalid":
                 n["site"] = site
             if kind == "invalid":
@@ -47,7 +48,7 @@ def write_batch(db, cur, msgs):
             if not (kind == "status" and m.get("state") == "offline"):
                 n["last_seen"] = max(n["last_seen"] or 0, rx)
             if kind == "telemetry":
-                _reading(db, cur, ins_reading, n, node, rx, m, news)
+                _reading(db, cur, ins_reading, n, node, rx, m, news, it[6] if len(it) > 6 else None)
             elif kind == "alarm":
                 cur.execute(sql("INSERT INTO alarms (node, seq, ts, rx, metric, axis, state, prev, value, lim, replayed) "
                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node, seq, metric, axis, state) "
@@ -80,9 +81,9 @@ def write_batch(db, cur, msgs):
     return news
 
 
-def _reading(db, cur, ins, n, node, rx, m, news):
+def _reading(db, cur, ins, n, node, rx, m, news, raw):
     sql = db.sql
-    row = reading_row(node, rx, m)
+    row = reading_row(node, rx, m, raw)
     cur.execute(ins, [row[c] for c in READING_COLS])
     if not cur.rowcount:
         n["dups"] = (n["dups"] or 0) + 1
