@@ -235,6 +235,8 @@ def main():
         print("  implied ESP32 @ 240 MHz, 1 instruction/cycle: %.1f ms per window (target <= 60 ms; %.1f %% of a "
               "%d-sample window at %d Hz)" % (ins / 240e3, ins / 240e6 / (N / FS) * 100, N, FS))
     shutil.rmtree(d, ignore_errors=True)
+    import bench_ingest  # the monitor: collector ingest (SQLite, PostgreSQL), simulated nodes' RSS/CPU
+    bench_ingest.main()
 
 
 if __name__ == "__main__":
