@@ -52,13 +52,14 @@ MACHINES = [
 
 
 def start_stop_recording(path, rate=3200, period_s=40.0, scale_g=0.0005):
-    """A machine that starts and stops: 2 s run-up to RPM, 16 s running, 4 s coast-down, 18 s
-    standing (noise only), int16 x/y/z at `rate` Hz (the host board's replay format)."""
+    """A machine that starts and stops, looped every period_s: run-up to RPM (5 % of the period),
+    running (40 %), coast-down (10 %), standing (45 %, noise only); int16 x/y/z at `rate` Hz (the
+    host board's replay format)."""
     import numpy as np
     n = int(rate * period_s)
     t = np.arange(n) / rate
     f1 = RPM / 60.0
-    speed = np.interp(t, [0, 2, 18, 22, period_s], [0, 1, 1, 0, 0])  # fraction of full speed
+    speed = np.interp(t, [0, 0.05 * period_s, 0.45 * period_s, 0.55 * period_s, period_s], [0, 1, 1, 0, 0])
     phase = 2 * np.pi * f1 * np.cumsum(speed) / rate
     rng = np.random.default_rng(7)
     sig = np.zeros((n, 3))
@@ -97,7 +98,7 @@ class Fleet:
     """The broker, the node processes, the collector (and the dashboard if present)."""
 
     def __init__(self, n, workdir, interval=1.0, window=2048, tls=False, db=None, host=None, port=None,
-                 site_size=10, mpy_env=None):
+                 site_size=10, start_stop_s=40.0):
         sys.path.insert(0, TOOLS)
         self.n, self.dir, self.tls = n, workdir, tls
         self.host, self.port = host or ("localhost" if tls else "127.0.0.1"), port
@@ -107,7 +108,7 @@ class Fleet:
         self.broker = None
         self.collector = None
         self.server = self.url = None
-        self.env = mpy_env
+        self.start_stop_s = start_stop_s
 
     def start_broker(self):
         from demo import free_port, start_broker
@@ -164,7 +165,7 @@ class Fleet:
             name, sim = MACHINES[i % len(MACHINES)]
             if sim is None:
                 if rec is None:
-                    rec = start_stop_recording(os.path.join(self.dir, "start_stop.npy"))
+                    rec = start_stop_recording(os.path.join(self.dir, "start_stop.npy"), period_s=self.start_stop_s)
                 sim = dict(BASE, recording=rec)
             fs = os.path.join(self.dir, "nodes", nid)
             os.makedirs(fs)
