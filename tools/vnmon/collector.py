@@ -5,6 +5,7 @@
     c = Collector(Store("monitor.db"), host="127.0.0.1", port=1883)   # whole prefix
     c = Collector(store, site="plant1")  or  Collector(store, site="plant1", node="pump-07")
     c = Collector(store, share="monitors")        # $share/monitors/<topic>: one of a group
+    (name= the MQTT client id; persistent= a persistent session: see __init__)
     c.subscribe_updates(lambda news: ...)          # news: [(kind, node, info)] after each commit
     c.start(); ... c.health(); c.request_capture("pump-07", "spectrum"); c.stop()
 
@@ -32,6 +33,7 @@ import socket
 import struct
 import threading
 import time
+import zlib
 
 import paho.mqtt.client as mqtt
 
@@ -44,14 +46,26 @@ FMT = {"u16le": "<%dH", "i16le": "<%dh"}
 
 class Collector:
     def __init__(self, store, host="127.0.0.1", port=1883, prefix="vibenode", site=None, node=None, share=None,
-                 name=None, persistent=True, tls=None, username=None, password=None, buffer_max=20000,
+                 name=None, persistent=None, tls=None, username=None, password=None, buffer_max=20000,
                  batch_max=500, capture_timeout_s=60.0, health_interval_s=2.0, backoff_min_s=1, backoff_max_s=30,
                  keepalive=30):
         self.store = store
         self.host, self.port, self.prefix = host, port, prefix.strip("/")
         self.topic = "%s/%s/%s/#" % (self.prefix, site or "+", node or "+")
         self.sub_topic = "$share/%s/%s" % (share, self.topic) if share else self.topic
-        self.name = name or "vnmon-%s-%d" % (socket.gethostname()[:20], os.getpid())
+        # MQTT client id = name. A persistent session (the broker queues what arrives while the
+        # collector is down) needs the same id at every start: by default one derived from the
+        # host, the store and the topic. A member of a shared subscription gets a unique id and a
+        # clean session unless named: an offline member's persistent session would keep being
+        # handed its share of the group's messages.
+        if persistent is None:
+            persistent = name is not None or not share
+        if name is None:
+            ident = zlib.crc32(("%s|%s" % (store.url, self.topic)).encode())
+            name = "vnmon-%s-%08x" % (socket.gethostname()[:20], ident)
+            if share:
+                name += "-%d" % os.getpid()
+        self.name = name
         self.validator = Validator(self.prefix)
         self.buffer_max, self.batch_max = buffer_max, batch_max
         self.capture_timeout_s, self.health_interval_s = capture_timeout_s, health_interval_s
@@ -247,7 +261,7 @@ class Collector:
     def _write_loop(self):
         delay = 0.2
         last_health = 0.0
-        last_prune = time.time()
+        last_prune = 0.0  # (at start, then every 10 minutes)
         while True:
             with self._cv:
                 if not self._q and not self._stop.is_set():

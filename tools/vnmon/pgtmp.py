@@ -58,7 +58,7 @@ class TempPostgres:
         return r
 
     def start(self):
-        opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off "
+        opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "
                 "-c full_page_writes=off -c shared_buffers=16MB -c max_connections=40" % (self.port, self.dir))
         self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-t", "30", "-o", opts, "start")
         deadline = time.time() + 10
