@@ -176,55 +176,42 @@ class Store:
                 r["payload"] = _loads(r["payload"])
         return rows
 
+    def _select(self, cols, table, where, order, limit):
+        """SELECT cols FROM table with `where` {"column op": value} (None values left out)."""
+        conds = [(k, v) for k, v in where.items() if v is not None]
+        q = "SELECT %s FROM %s" % (cols, table)
+        if conds:
+            q += " WHERE " + " AND ".join("%s ?" % k for k, _ in conds)
+        return self.db.query(q + " ORDER BY %s LIMIT ?" % order, [v for _, v in conds] + [int(limit)])
+
     def alarms(self, node=None, since=None, limit=200):
-        q, args = "SELECT node, seq, ts, rx, metric, axis, state, prev, value, lim, replayed FROM alarms WHERE 1=1", []
-        if node is not None:
-            q += " AND node = ?"
-            args.append(node)
-        if since is not None:
-            q += " AND rx >= ?"
-            args.append(since)
-        q += " ORDER BY rx DESC, id DESC LIMIT ?"
-        args.append(int(limit))
-        rows = self.db.query(q, args)
+        rows = self._select("node, seq, ts, rx, metric, axis, state, prev, value, lim, replayed", "alarms",
+                            {"node =": node, "rx >=": since}, "rx DESC, id DESC", limit)
         for r in rows:
             r["limit"] = r.pop("lim")
         return rows
 
     def statuses(self, node, limit=50):
-        rows = self.db.query("SELECT node, rx, state, payload FROM statuses WHERE node = ? ORDER BY rx DESC, id DESC "
-                             "LIMIT ?", (node, int(limit)))
+        rows = self._select("node, rx, state, payload", "statuses", {"node =": node}, "rx DESC, id DESC", limit)
         for r in rows:
             r["payload"] = _loads(r["payload"])
         return rows
 
     def events(self, node=None, limit=100, event=None):
-        q, args = "SELECT node, ts, rx, event, payload FROM events WHERE 1=1", []
-        if node is not None:
-            q += " AND node = ?"
-            args.append(node)
-        if event is not None:
-            q += " AND event = ?"
-            args.append(event)
-        q += " ORDER BY rx DESC, id DESC LIMIT ?"
-        args.append(int(limit))
-        rows = self.db.query(q, args)
+        rows = self._select("node, ts, rx, event, payload", "events", {"node =": node, "event =": event},
+                            "rx DESC, id DESC", limit)
         for r in rows:
             r["payload"] = _loads(r["payload"])
         return rows
 
     def latest_capture(self, node, kind="spectrum", req_id=None):
-        q, args = "SELECT * FROM captures WHERE node = ? AND kind = ?", [node, kind]
-        if req_id is not None:
-            q += " AND req_id = ?"
-            args.append(str(req_id))
-        rows = self.db.query(q + " ORDER BY rx DESC, id DESC LIMIT 1", args)
+        rows = self._select("*", "captures", {"node =": node, "kind =": kind,
+                                              "req_id =": None if req_id is None else str(req_id)},
+                            "rx DESC, id DESC", 1)
         return self._capture(rows[0], True) if rows else None
 
     def captures(self, node, limit=20):
-        rows = self.db.query("SELECT * FROM captures WHERE node = ? ORDER BY rx DESC, id DESC LIMIT ?",
-                             (node, int(limit)))
-        return [self._capture(r, False) for r in rows]
+        return [self._capture(r, False) for r in self._select("*", "captures", {"node =": node}, "rx DESC, id DESC", limit)]
 
     def _capture(self, r, with_data):
         meta = _loads(r["meta"]) or {}
@@ -235,18 +222,10 @@ class Store:
         return d
 
     def gaps(self, node=None, limit=200):
-        q, args = "SELECT node, first_seq, last_seq, rx, reason FROM gaps", []
-        if node is not None:
-            q += " WHERE node = ?"
-            args.append(node)
-        return self.db.query(q + " ORDER BY node, first_seq LIMIT ?", args + [int(limit)])
+        return self._select("node, first_seq, last_seq, rx, reason", "gaps", {"node =": node}, "node, first_seq", limit)
 
     def invalid(self, node=None, limit=50):
-        q, args = "SELECT node, topic, rx, reason, payload FROM invalid", []
-        if node is not None:
-            q += " WHERE node = ?"
-            args.append(node)
-        return self.db.query(q + " ORDER BY rx DESC, id DESC LIMIT ?", args + [int(limit)])
+        return self._select("node, topic, rx, reason, payload", "invalid", {"node =": node}, "rx DESC, id DESC", limit)
 
     def counters(self):
         rows = self.db.query("SELECT node, invalid, dups, lost, readings FROM nodes")
