@@ -88,7 +88,33 @@ def test_collector_validates_dedupes_and_reassembles(broker, store_url):
         st.close()
 
 
-def test_collector_broker_unreachable_backoff_then_connects(tmp_path):
+def test_collector_unstorable_message_is_invalid_and_blocks_nothing(broker, store_url):
+    """A schema-valid message the database cannot hold (seq beyond 64 bits) is refused alone,
+    counted as invalid with the database's reason; the rest of its batch is stored."""
+    st = Store(store_url)
+    c = Collector(st, port=broker.port, name="c-poison").start()
+    pub = Publisher(broker.port)
+    try:
+        assert wait_until(lambda: c.broker["state"] == "connected")
+        pub.pub_all([(T("p", "n", "telemetry"), tel("n", 1)), (T("p", "n", "telemetry"), tel("n", 2 ** 70)),
+                     (T("p", "n", "telemetry"), tel("n", 2)),
+                     (T("p", "n", "spectrum"), synth.dumps(dict(synth.capture_chunks("n", 1, 2, "spectrum", {"x": [1]},
+                                                                                      0.1, df_hz=1.0)[0], bins=10 ** 9)))])
+        assert wait_until(lambda: st.latest_capture("n") and len(st.readings("n")) == 2 and st.invalid("n")), \
+            (st.latest_capture("n"), st.readings("n"), st.invalid("n"), c.health())
+        assert [r["seq"] for r in st.readings("n")] == [1, 2]
+        inv = st.invalid("n")
+        assert len(inv) == 1 and inv[0]["reason"].startswith("not storable") and str(2 ** 70) in inv[0]["payload"]
+        assert st.node("n")["invalid"] == 1 and c.health()["invalid"] == 1 and c.health()["errors"] == 0 and c.health()["unstorable"] == 0
+        cap = st.latest_capture("n")
+        assert not cap["complete"] and "over" in cap["meta"]["errors"][0] and cap["axes"] == {}
+    finally:
+        pub.close()
+        c.stop()
+        st.close()
+
+
+def test_collector_broker_unreachable_backoff_then_connects_and_reconnects(tmp_path):
     port = free_port()
     st = Store(str(tmp_path / "m.db"))
     c = Collector(st, port=port, name="c-retry", backoff_min_s=1, backoff_max_s=2).start()
@@ -105,6 +131,15 @@ def test_collector_broker_unreachable_backoff_then_connects(tmp_path):
         pub.close()
         assert wait_until(lambda: st.readings("n"))
         assert wait_until(lambda: any(x["broker"]["state"] == "connected" for x in st.health()), timeout=5)
+        # the broker dies and comes back: the collector notices, reconnects and subscribes again
+        broker.kill()
+        assert wait_until(lambda: c.broker["state"] != "connected", timeout=5)
+        broker.start()
+        assert wait_until(lambda: c.broker["state"] == "connected", timeout=8)
+        pub = Publisher(port)
+        pub.pub_all([(T("p", "n", "telemetry"), tel("n", 2))])
+        pub.close()
+        assert wait_until(lambda: len(st.readings("n")) == 2)
     finally:
         c.stop()
         if broker:

@@ -38,10 +38,11 @@ import zlib
 import paho.mqtt.client as mqtt
 
 from vnmon.schema import Invalid, Validator
-from vnmon.sqldb import DbError
+from vnmon.sqldb import DataError, DbError
 
 log = logging.getLogger("vnmon.collector")
 FMT = {"u16le": "<%dH", "i16le": "<%dh"}
+MAX_CAPTURE = 1 << 16  # values per axis (a node sends at most 4096)
 
 
 class Collector:
@@ -74,12 +75,13 @@ class Collector:
         self._pending = []  # the batch being written (counts in the buffer)
         self._cv = threading.Condition()
         self._parts = {}  # capture reassembly
+        self._parts_lock = threading.Lock()
         self._callbacks = []
         self._stop = threading.Event()
         self._writer = None
         self._seq = 0
         self.stats = {"received": 0, "invalid": 0, "stored": 0, "buffer_lost": 0, "buffer_lost_readings": 0,
-                      "batches": 0, "captures": 0}
+                      "batches": 0, "captures": 0, "unstorable": 0, "errors": 0}
         self.broker = {"state": "connecting", "since": time.time(), "attempts": 0, "last_error": None,
                        "retry_s": None, "url": "mqtt://%s:%d" % (host, port), "topic": self.sub_topic}
         self.db = {"state": "ok", "since": time.time(), "last_error": None, "backend": store.backend}
@@ -181,6 +183,13 @@ class Collector:
             self.broker["last_error"] = err
 
     def _on_message(self, client, userdata, m):
+        try:
+            self._message(m)
+        except Exception:  # never let one message stop paho's network loop
+            self.stats["errors"] += 1
+            log.exception("message on %s", m.topic)
+
+    def _message(self, m):
         rx = time.time()
         self.stats["received"] += 1
         try:
@@ -215,20 +224,22 @@ class Collector:
     # ---- captures ------------------------------------------------------------------------
     def _chunk(self, node, m, rx):
         key = (node, m["kind"], json.dumps(m["id"]), m["seq"])
-        p = self._parts.get(key)
-        if p is None:
-            p = self._parts[key] = {"rx": rx, "total": m["total"], "chunks": {}}
-        p["chunks"][m["index"]] = m
-        if len(p["chunks"]) >= p["total"]:
+        with self._parts_lock:
+            p = self._parts.get(key)
+            if p is None:
+                p = self._parts[key] = {"rx": rx, "total": m["total"], "chunks": {}}
+            p["chunks"][m["index"]] = m
+            if len(p["chunks"]) < p["total"]:
+                return None
             del self._parts[key]
-            return self._assemble(node, p)
-        return None
+        return self._assemble(node, p)
 
     def _expire_captures(self, now):
-        for key in [k for k, p in list(self._parts.items()) if now - p["rx"] > self.capture_timeout_s]:
-            p = self._parts.pop(key, None)
-            if p is not None:
-                self._put(("capture", key[0], None, now, self._assemble(key[0], p), False))
+        with self._parts_lock:
+            old = [k for k, p in self._parts.items() if now - p["rx"] > self.capture_timeout_s]
+            parts = [(k, self._parts.pop(k)) for k in old]
+        for key, p in parts:
+            self._put(("capture", key[0], None, now, self._assemble(key[0], p), False))
 
     def _assemble(self, node, p):
         axes, meta = {}, {}
@@ -243,6 +254,9 @@ class Collector:
                 meta.setdefault("errors", []).append("chunk %d: %s" % (i, e))
                 continue
             size = m.get("bins") or m.get("n") or (m["offset"] + m["count"])
+            if max(size, m["offset"] + m["count"]) > MAX_CAPTURE:
+                meta.setdefault("errors", []).append("chunk %d: over %d values" % (i, MAX_CAPTURE))
+                continue
             arr = axes.setdefault(m["axis"], [None] * size)
             if len(arr) < m["offset"] + m["count"]:
                 arr.extend([None] * (m["offset"] + m["count"] - len(arr)))
@@ -272,7 +286,7 @@ class Collector:
             now = time.time()
             if batch:
                 try:
-                    news = self.store.write_batch(batch)
+                    news = self._store(batch)
                 except DbError as e:
                     with self._cv:  # back to the front of the buffer, where the bound drops the oldest
                         self._q.extendleft(reversed(self._pending))
@@ -306,6 +320,32 @@ class Collector:
                     self.store.prune(now)
                 except DbError as e:
                     self._db_state("error", str(e))
+
+    def _store(self, batch):
+        """Store a batch; when the database refuses its data (DataError: a value out of range,
+        ...), store its messages one by one and each refused one as an invalid message with the
+        database's reason. Raises DbError (transient) with what is not stored left in _pending."""
+        try:
+            return self.store.write_batch(batch)
+        except DataError:
+            pass
+        news = []
+        for it in batch:
+            try:
+                news += self.store.write_batch([it])
+            except DataError as e:
+                log.warning("%s from %s not storable: %s", it[0], it[1], e)
+                self.stats["invalid"] += 1
+                raw = it[6] if len(it) > 6 and it[6] else json.dumps(it[4], default=str)
+                bad = ("invalid", it[1], it[2], it[3], {"topic": "(%s)" % it[0], "reason": "not storable: %s" % e,
+                                                         "payload": raw[:500].replace("\x00", "")}, False)
+                try:
+                    news += self.store.write_batch([bad])
+                except DataError:
+                    self.stats["unstorable"] += 1
+            with self._cv:
+                self._pending.pop(0)
+        return news
 
     def _db_state(self, state, err):
         if state != self.db["state"]:

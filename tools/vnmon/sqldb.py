@@ -60,6 +60,11 @@ class DbError(Exception):
     """The database failed (locked, down, disk full): the caller keeps the data and retries."""
 
 
+class DataError(DbError):
+    """The database refused the data itself (a number out of range, a NUL in a text, ...):
+    retrying the same data would fail again."""
+
+
 class Db:
     def __init__(self, url, timeout=5.0):
         self.url = url
@@ -71,8 +76,10 @@ class Db:
         if self.pg:
             import psycopg
             self._errors = (psycopg.Error,)
+            self._data_errors = (psycopg.DataError, psycopg.IntegrityError, psycopg.ProgrammingError)
         else:
             self._errors = (sqlite3.Error,)
+            self._data_errors = (sqlite3.DataError, sqlite3.IntegrityError, sqlite3.ProgrammingError)
 
     # ---- connections --------------------------------------------------------------------
     def conn(self):
@@ -143,13 +150,15 @@ class Db:
             out = fn(cur)
             c.commit()
             return out
-        except self._errors as e:
+        except self._errors + (OverflowError, ValueError, TypeError) as e:
             try:
                 c.rollback()
             except Exception:
                 pass
-            self.drop_conn()
-            raise DbError("%s: %s" % (type(e).__name__, e)) from e
+            data = isinstance(e, self._data_errors + (OverflowError, ValueError, TypeError))
+            if not data:
+                self.drop_conn()
+            raise (DataError if data else DbError)("%s: %s" % (type(e).__name__, e)) from e
 
     def query(self, q, args=()):
         """Rows as dicts."""
