@@ -59,7 +59,7 @@ fleet: setup
 	$(PY) tools/fleet.py --dir $(FLEET) $(CMD)
 
 # a simulated plant: N host-board nodes (one of each machine in turn), one broker, the collector
-# storing them (and the dashboard): make fleet-sim N=50 [INTERVAL=5] [TLS=1] [DB=file|postgresql://..] [DURATION=s]
+# storing them (and the dashboard): make fleet-sim N=50 [INTERVAL=5] [TLS=1] [DB=file|postgresql://..|pg] [DURATION=s]
 N        ?= 7
 INTERVAL ?=
 TLS      ?=

@@ -104,6 +104,7 @@ class Fleet:
         self.host, self.port = host or ("localhost" if tls else "127.0.0.1"), port
         self.interval, self.window, self.site_size = interval, window, site_size
         self.db = db or os.path.join(workdir, "fleet.db")
+        self.pg = None  # a throwaway PostgreSQL cluster (db "pg")
         self.nodes = []  # (id, machine, Popen)
         self.broker = None
         self.collector = None
@@ -145,6 +146,10 @@ class Fleet:
         if self.tls:
             d = self.pki.p("nodes", "vnmon")
             tls = {"ca": self.pki.p("ca.pem"), "cert": os.path.join(d, "client.pem"), "key": os.path.join(d, "client.key")}
+        if self.db == "pg":
+            from vnmon.pgtmp import TempPostgres
+            self.pg = TempPostgres()
+            self.db = self.pg.create_db("fleet")
         self.collector = Collector(Store(self.db), self.host, self.port, name="fleet-sim", tls=tls).start()
         if web:
             try:
@@ -202,20 +207,29 @@ class Fleet:
                 "collector_cpu": (c1.user + c1.system - c0.user - c0.system) / wall,
                 "buffered": self.collector.buffered(), "health": self.collector.health()}
 
-    def stop(self):
+    def stop(self, keep_db=False):
+        """Stop everything (idempotent); keep_db: a throwaway PostgreSQL stays up (destroy_db())."""
         if self.server is not None:
             from vnmon import web as webmod
             webmod.stop(self.server)
+            self.server = None
         for _, _, p in self.nodes:
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
-        if self.collector is not None:
+        if self.collector is not None and self.collector.broker["state"] != "stopped":
             self.collector.stop()
-            self.collector.store.close()
         if self.broker is not None:
             self.broker.kill()
             self.broker.wait()
+            self.broker = None
+        if not keep_db:
+            self.destroy_db()
+
+    def destroy_db(self):
+        if self.pg is not None:
+            self.pg.destroy()
+            self.pg = None
 
 
 def report(m, n_cpu=None):
@@ -265,7 +279,8 @@ def main(argv=None):
     ap.add_argument("--measure-after", type=float, default=20, help="measure per-node RSS/CPU after this warm-up")
     ap.add_argument("--measure-for", type=float, default=20, help="... over this many seconds")
     ap.add_argument("--tls", action="store_true", help="mutual TLS with per-node certificates (tools/fleet.py)")
-    ap.add_argument("--db", help="SQLite file or postgresql://... DSN (default: a file in the work dir)")
+    ap.add_argument("--db", help="SQLite file or postgresql://... DSN (default: a file in the work dir; "
+                                 "pg: a throwaway PostgreSQL cluster)")
     ap.add_argument("--http-port", type=int, default=0, help="dashboard port (0: a free one)")
     ap.add_argument("--no-web", action="store_true", help="collector only, no dashboard")
     a = ap.parse_args(argv)
@@ -301,7 +316,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         pass
     finally:
-        fl.stop()
+        fl.stop(keep_db=True)
         c = fl.collector
         if c is not None:
             for line in overview_lines(fl):
@@ -311,7 +326,9 @@ def main(argv=None):
                 h["stored"], h["invalid"], h["buffer_lost"],
                 ", ".join("%s %d readings" % (o["node"], o["readings"]) for o in c.store.nodes_overview()[:8])
                 + (" ..." if fl.n > 8 else "")), flush=True)
-        if not a.db:
+            c.store.close()
+        fl.destroy_db()
+        if not a.db or a.db == "pg":
             shutil.rmtree(workdir, ignore_errors=True)
         print("fleet-sim: stopped; nodes, broker and collector cleaned up", flush=True)
 
