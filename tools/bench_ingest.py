@@ -148,7 +148,6 @@ def bench_nodes(n=4, warm=8, window=10):
 
 
 def main():
-    sys.path.insert(0, os.path.join(os.path.dirname(TOOLS), "tests"))
     from demo import free_port, start_broker
     from vnmon.pgtmp import TempPostgres
     print("monitor bench: collector ingest through Mosquitto (synthetic schema-valid telemetry from %d nodes, "

@@ -10,6 +10,7 @@ Idempotent and quick when already done:
     into .venv/mpylib/ (which the host board puts on the unix port's module path).
   * Mosquitto (broker for tests and demo): installed with apt-get when missing and possible,
     else we stop with a one-line instruction.
+  * PostgreSQL (the monitor's store for fleets; tests start private throwaway clusters): likewise.
 Standard library only: it runs before the venv exists.
 """
 import hashlib
