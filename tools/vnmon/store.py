@@ -31,8 +31,8 @@ uptime-based when `unsync`); `t` = ts, or rx when the node's clock was never set
       command acks are stored as event 'ack' (payload = the ack)
   latest_capture(node, kind='spectrum', req_id=None) -> dict | None: node, req_id, kind
       ('spectrum'|'waveform'|'envelope'), seq, rx, complete, missing [chunk indices], meta
-      {df_hz, bins | rate, n, scale_g, fmt}, axes {axis: [values in g]} (spectrum: bin i at
-      i * df_hz Hz; waveform: sample i at i / rate s)
+      {df_hz, bins | rate, n, scale_g, fmt, errors?}, axes {axis: [values in g, None where a
+      chunk is missing]} (spectrum: bin i at i * df_hz Hz; waveform: sample i at i / rate s)
   captures(node, limit=20) -> [dict] newest first, without `axes`
   gaps(node=None, limit=200) -> [dict]: node, first_seq, last_seq, rx, reason
   invalid(node=None, limit=50) -> [dict] newest first: node, topic, rx, reason, payload (text)
@@ -40,6 +40,7 @@ uptime-based when `unsync`); `t` = ts, or rx when the node's clock was never set
   health() -> [dict] one per collector that wrote to this store: collector, rx (when written),
       and its Collector.health() fields (broker state, db state, buffered, buffer_lost, ...)
 
+Queries raise vnmon.sqldb.DbError when the database cannot answer (down, locked too long).
 Live updates: Collector.subscribe_updates(callback) (collector.py). Writes (collector side):
 write_batch(messages), put_health(name, info), prune().
 """
