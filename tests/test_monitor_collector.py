@@ -25,18 +25,19 @@ def tel(node, seq, **kw):
     return synth.dumps(synth.telemetry(node, seq, 1764000000 + seq, **kw))
 
 
-def test_collector_validates_dedupes_and_reassembles(broker, store_url):
+def test_collector_validates_dedupes_and_reassembles(broker, store_url, tmp_path):
     st = Store(store_url)
     c = Collector(st, port=broker.port, name="c-all", health_interval_s=0.2)
     c_site = Collector(Store(store_url), port=broker.port, site="plant2", name="c-site")  # reads only plant2
+    c_node = Collector(Store(str(tmp_path / "a.db")), port=broker.port, node="a", name="c-node-a")  # only node a
     news = []
     c.subscribe_updates(news.extend)
     c_site.subscribe_updates(news.extend)  # (plant2's alarm is new to whichever stores it first)
-    c.start()
-    c_site.start()
+    for x in (c, c_site, c_node):
+        x.start()
     pub = Publisher(broker.port)
     try:
-        assert wait_until(lambda: c.broker["state"] == "connected" and c_site.broker["state"] == "connected")
+        assert wait_until(lambda: all(x.broker["state"] == "connected" for x in (c, c_site, c_node)))
         pub.pub_all([(T("plant1", "a", "status"), synth.dumps(synth.status("a"))),
                      (T("plant1", "a", "telemetry"), tel("a", 1)), (T("plant1", "a", "telemetry"), tel("a", 2)),
                      (T("plant1", "a", "telemetry"), tel("a", 2, replayed=True)),  # duplicate
@@ -81,11 +82,14 @@ def test_collector_validates_dedupes_and_reassembles(broker, store_url):
         # the site collector saw plant2 only (both store into the same database)
         assert wait_until(lambda: c_site.health()["stored"] >= 2)
         assert c_site.health()["invalid"] == 0 and c_site.health()["received"] == 2
+        assert wait_until(lambda: c_node.health()["received"] == 16)  # a's 11 messages + 5 capture chunks
+        time.sleep(0.2)
+        assert c_node.health()["received"] == 16 and c_node.health()["invalid"] == 5
     finally:
         pub.close()
-        c.stop()
-        c_site.stop()
-        st.close()
+        for x in (c, c_site, c_node):
+            x.stop()
+            x.store.close()
 
 
 def test_collector_unstorable_message_is_invalid_and_blocks_nothing(broker, store_url):
@@ -197,6 +201,26 @@ def test_collector_database_outage_buffers_bounded_and_counts_loss(broker, store
     finally:
         pub.close()
         c.stop()
+        st.close()
+
+
+def test_collector_stopped_during_database_outage_counts_what_it_drops(broker, tmp_path):
+    url = str(tmp_path / "m.db")
+    st = Store(url, timeout=0.2)
+    c = Collector(st, port=broker.port, name="c-stop").start()
+    pub = Publisher(broker.port)
+    lock = sqlite3.connect(url, isolation_level=None)
+    try:
+        assert wait_until(lambda: c.broker["state"] == "connected")
+        lock.execute("BEGIN EXCLUSIVE")
+        pub.pub_all([(T("p", "n", "telemetry"), tel("n", s)) for s in (1, 2, 3)])
+        assert wait_until(lambda: c.buffered() == 3 and c.db["state"] == "error")
+        c.stop(flush_s=0.5)
+        h = c.health()
+        assert h["buffer_lost"] == 3 and h["buffer_lost_readings"] == 3 and h["buffered"] == 0
+    finally:
+        lock.close()
+        pub.close()
         st.close()
 
 

@@ -14,6 +14,10 @@ with its reason (counted per node), never as data. Spectrum/waveform chunks are 
 by (node, kind, id, seq) over index 0..total-1 (offset/count per axis) and stored as one capture
 when complete, or after capture_timeout_s with the missing chunk indices.
 
+Several collectors may write into one store when their subscriptions do not overlap or when
+they share one subscription group: readings and alarms are deduplicated in the store, but
+statuses, events and invalid messages received twice would be stored (and counted) twice.
+
 Threads: paho's network loop validates and appends to a bounded buffer; one writer thread
 stores the buffer in batches (one transaction each). Errors:
   broker unreachable: paho reconnects with backoff (backoff_min_s doubling to backoff_max_s);
@@ -293,6 +297,7 @@ class Collector:
                         self._pending = []
                     self._db_state("error", str(e))
                     if self._stop.wait(delay):
+                        self._lost_at_stop()
                         return
                     delay = min(delay * 2, 5.0)
                     continue
@@ -346,6 +351,17 @@ class Collector:
             with self._cv:
                 self._pending.pop(0)
         return news
+
+    def _lost_at_stop(self):
+        """Stopped while the database is failing: what is still buffered is lost; say so."""
+        with self._cv:
+            left = list(self._q) + self._pending
+            self._q.clear()
+            self._pending = []
+        if left:
+            self.stats["buffer_lost"] += len(left)
+            self.stats["buffer_lost_readings"] += sum(1 for it in left if it[0] == "telemetry")
+            log.warning("stopped with the database failing: %d buffered messages lost", len(left))
 
     def _db_state(self, state, err):
         if state != self.db["state"]:
