@@ -28,25 +28,22 @@ stores the buffer in batches (one transaction each). Errors:
   schema violations: counted per node in the store (nodes.invalid) and in health()["invalid"].
 health() is also written to the store (Store.health()) every health_interval_s.
 """
-import base64
 import collections
 import json
 import logging
 import os
 import socket
-import struct
 import threading
 import time
 import zlib
 
 import paho.mqtt.client as mqtt
 
+from vnmon.captures import Reassembler
 from vnmon.schema import Invalid, Validator
 from vnmon.sqldb import DataError, DbError
 
 log = logging.getLogger("vnmon.collector")
-FMT = {"u16le": "<%dH", "i16le": "<%dh"}
-MAX_CAPTURE = 1 << 16  # values per axis (a node sends at most 4096)
 
 
 class Collector:
@@ -73,19 +70,18 @@ class Collector:
         self.name = name
         self.validator = Validator(self.prefix)
         self.buffer_max, self.batch_max = buffer_max, batch_max
-        self.capture_timeout_s, self.health_interval_s = capture_timeout_s, health_interval_s
+        self.health_interval_s = health_interval_s
         self.backoff = (backoff_min_s, backoff_max_s)
         self._q = collections.deque()
         self._pending = []  # the batch being written (counts in the buffer)
         self._cv = threading.Condition()
-        self._parts = {}  # capture reassembly
-        self._parts_lock = threading.Lock()
+        self._captures = Reassembler(capture_timeout_s)
         self._callbacks = []
         self._stop = threading.Event()
         self._writer = None
         self._seq = 0
         self.stats = {"received": 0, "invalid": 0, "stored": 0, "buffer_lost": 0, "buffer_lost_readings": 0,
-                      "batches": 0, "captures": 0, "unstorable": 0, "errors": 0}
+                      "batches": 0, "unstorable": 0, "errors": 0}
         self.broker = {"state": "connecting", "since": time.time(), "attempts": 0, "last_error": None,
                        "retry_s": None, "url": "mqtt://%s:%d" % (host, port), "topic": self.sub_topic}
         self.db = {"state": "ok", "since": time.time(), "last_error": None, "backend": store.backend}
@@ -140,7 +136,7 @@ class Collector:
     def health(self):
         d = dict(self.stats)
         d.update(name=self.name, broker=dict(self.broker), db=dict(self.db), buffered=self.buffered(),
-                 buffer_max=self.buffer_max, captures_pending=len(self._parts))
+                 buffer_max=self.buffer_max, captures=self._captures.assembled, captures_pending=len(self._captures))
         return d
 
     def send_command(self, node, cmd, site=None):
@@ -208,7 +204,7 @@ class Collector:
         if kind == "cmd":
             return  # commands to a node (ours or an operator's): not node output
         if kind == "capture":
-            msg = self._chunk(node, msg, rx)
+            msg = self._captures.add(node, msg, rx)
             if msg is None:
                 return
         self._put((kind, node, site, rx, msg, bool(m.retain), text))
@@ -224,56 +220,6 @@ class Collector:
                     return
             self._q.append(item)
             self._cv.notify()
-
-    # ---- captures ------------------------------------------------------------------------
-    def _chunk(self, node, m, rx):
-        key = (node, m["kind"], json.dumps(m["id"]), m["seq"])
-        with self._parts_lock:
-            p = self._parts.get(key)
-            if p is None:
-                p = self._parts[key] = {"rx": rx, "total": m["total"], "chunks": {}}
-            p["chunks"][m["index"]] = m
-            if len(p["chunks"]) < p["total"]:
-                return None
-            del self._parts[key]
-        return self._assemble(node, p)
-
-    def _expire_captures(self, now):
-        with self._parts_lock:
-            old = [k for k, p in self._parts.items() if now - p["rx"] > self.capture_timeout_s]
-            parts = [(k, self._parts.pop(k)) for k in old]
-        for key, p in parts:
-            self._put(("capture", key[0], None, now, self._assemble(key[0], p), False))
-
-    def _assemble(self, node, p):
-        axes, meta = {}, {}
-        first = None
-        for i in sorted(p["chunks"]):
-            m = p["chunks"][i]
-            first = first or m
-            try:
-                raw = base64.b64decode(m["data"], validate=True)
-                vals = struct.unpack(FMT[m["fmt"]] % m["count"], raw[:2 * m["count"]])
-            except (ValueError, struct.error, KeyError) as e:
-                meta.setdefault("errors", []).append("chunk %d: %s" % (i, e))
-                continue
-            size = m.get("bins") or m.get("n") or (m["offset"] + m["count"])
-            if max(size, m["offset"] + m["count"]) > MAX_CAPTURE:
-                meta.setdefault("errors", []).append("chunk %d: over %d values" % (i, MAX_CAPTURE))
-                continue
-            arr = axes.setdefault(m["axis"], [None] * size)
-            if len(arr) < m["offset"] + m["count"]:
-                arr.extend([None] * (m["offset"] + m["count"] - len(arr)))
-            s = m["scale_g"]
-            arr[m["offset"]:m["offset"] + m["count"]] = [round(v * s, 7) for v in vals]
-        for k in ("df_hz", "bins", "rate", "n", "scale_g", "fmt"):
-            if first is not None and k in first:
-                meta[k] = first[k]
-        missing = [i for i in range(p["total"]) if i not in p["chunks"]]
-        meta["missing"] = missing
-        self.stats["captures"] += 1
-        return {"id": first["id"], "kind": first["kind"], "seq": first["seq"], "complete": not missing and
-                "errors" not in meta, "meta": meta, "axes": axes}
 
     # ---- writer thread -------------------------------------------------------------------
     def _write_loop(self):
@@ -310,8 +256,9 @@ class Collector:
                 self._notify(news)
             elif self._stop.is_set():
                 return
-            if self._parts:
-                self._expire_captures(now)
+            if len(self._captures):
+                for node, rec in self._captures.expire(now):
+                    self._put(("capture", node, None, now, rec, False))
             if now - last_health >= self.health_interval_s:
                 last_health = now
                 try:
