@@ -36,10 +36,12 @@ deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
 
 demo: setup
-	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP))
+	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP)) $(if $(MONITOR_PORT),--monitor-port $(MONITOR_PORT))
 
+# the dashboard: make monitor [MQTT_HOST=127.0.0.1 MQTT_PORT=1883] [DB=monitor.db|postgresql://...] [HTTP_PORT=8080]
 monitor: setup
-	$(PY) tools/monitor.py
+	$(PY) tools/monitor.py $(if $(MQTT_HOST),--host $(MQTT_HOST)) $(if $(MQTT_PORT),--port $(MQTT_PORT)) \
+		$(if $(DB),--db $(DB)) $(if $(HTTP_PORT),--http-port $(HTTP_PORT))
 
 # provision one node: make provision NODE=pump-07 SITE=site.json [SECRETS=secrets.json] [FLEET=fleet]
 #                     (PORT=/dev/ttyUSB0 | OUT=dir) [LABEL=labels.csv]
@@ -60,6 +62,16 @@ provision: setup
 #   | CMD="mosquitto --out /etc/mosquitto/vibenode" | CMD="batch --site-file s.json --secrets x.json --nodes ids.txt --out dir"
 fleet: setup
 	$(PY) tools/fleet.py --dir $(FLEET) $(CMD)
+
+# a simulated plant: N host-board nodes (one of each machine in turn), one broker, the collector
+# storing them (and the dashboard): make fleet-sim N=50 [INTERVAL=5] [TLS=1] [DB=file|postgresql://..|pg] [DURATION=s]
+N        ?= 7
+INTERVAL ?=
+TLS      ?=
+DB       ?=
+.PHONY: fleet-sim
+fleet-sim: setup
+	$(PY) tools/fleetsim.py --n $(N) $(if $(INTERVAL),--interval $(INTERVAL)) $(if $(TLS),--tls) $(if $(DB),--db $(DB)) $(if $(DURATION),--duration $(DURATION))
 
 test: setup
 	$(PY) -m pytest -q tests

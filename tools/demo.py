@@ -4,7 +4,8 @@
 Starts a private Mosquitto on a free loopback port (or uses MQTT_HOST/MQTT_PORT), builds the host
 board's x64 tree, boots the simulated node on the MicroPython unix port in real time, measuring a
 simulated machine (imbalance, misalignment, an outer-race bearing defect, noise, temperature
-drift), and shows the readings as they arrive from the broker until Ctrl-C or --duration seconds.
+drift), and shows the readings as they arrive from the broker until Ctrl-C or --duration seconds,
+while the monitor (collector + web dashboard, tools/monitor.py) serves them at a printed URL.
 --replay FILE feeds a recording (see boards/host/recording.py for the format) instead.
 """
 import argparse
@@ -119,6 +120,7 @@ def main():
                          "no reading was lost")
     ap.add_argument("--chip", choices=ACCELS, help="emulated accelerometer (default adxl345)")
     ap.add_argument("--temp", choices=TEMPS, help="emulated temperature sensor (default tmp117)")
+    ap.add_argument("--monitor-port", type=int, default=0, help="port of the dashboard (default: a free one)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="vibenode-demo-")
     host = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -129,6 +131,8 @@ def main():
         port = free_port()
         broker = start_broker(port, workdir)
     print("demo: broker %s:%d%s" % (host, port, "" if broker else " (yours)"), flush=True)
+    dash = monitor.start_dashboard(host, port, os.path.join(workdir, "monitor.db"), http_port=a.monitor_port)
+    print("demo: dashboard at %s (open it in a browser)" % dash[2], flush=True)
     buildmod.build("host", quiet=True)
     fs = os.path.join(workdir, "fs")
     os.makedirs(fs)
@@ -140,7 +144,7 @@ def main():
     node = subprocess.Popen([MPY, "-c", "import hostboot; hostboot.run()"], cwd=fs, env=env, stdout=node_log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     print("demo: node demo-0001 booted on the MicroPython unix port (log: %s)" % node_log.name, flush=True)
-    print("demo: readings from the broker (Ctrl-C to stop):", flush=True)
+    print("demo: readings from the broker (Ctrl-C to stop; live plots at %s):" % dash[2], flush=True)
     tracker = monitor.Tracker()
     client = monitor.subscribe(host, port, "vibenode/#", lambda l: print(l, flush=True), client_id="vibenode-demo",
                                tracker=tracker, persistent=True)
@@ -176,6 +180,7 @@ def main():
         client.loop_stop()
         for line in tracker.summary():
             print("demo: " + line, flush=True)
+        monitor.stop_dashboard(dash[0], dash[1])
         if node.poll() is None:
             os.killpg(node.pid, signal.SIGKILL)
             node.wait()

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Watch vibenode readings on a broker: one readable line per report.
+"""Watch a vibenode fleet: the dashboard in the browser (default), or one line per report.
 
-    .venv/bin/python tools/monitor.py --host 127.0.0.1 --port 1883 [--topic 'vibenode/#']
+    .venv/bin/python tools/monitor.py [--host 127.0.0.1 --port 1883] [--db monitor.db | postgresql://...]
+        [--http-port 8080] [--prefix vibenode] [--site S] [--node N]   # collector + web dashboard
+    .venv/bin/python tools/monitor.py --terminal --host 127.0.0.1 --port 1883 [--topic 'vibenode/#']
 """
 import argparse
 import json
+import os
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def fmt_axis(a):
@@ -120,21 +125,65 @@ def subscribe(host, port, topic, on_line, client_id="vibenode-monitor", tracker=
     return c
 
 
+def start_dashboard(host, port, db="monitor.db", http_host="127.0.0.1", http_port=0, prefix="vibenode",
+                    site=None, node=None, retention_s=None):
+    """Collector (storing into db) and the web dashboard in this process. Returns (collector,
+    server, url); stop_dashboard() ends both."""
+    from vnmon.collector import Collector
+    from vnmon.store import Store
+    from vnmon import web
+    store = Store(db, retention_s=retention_s)
+    collector = Collector(store, host, port, prefix, site, node).start()
+    server, url = web.start(web.create_app(store, collector), http_host, http_port)
+    return collector, server, url
+
+
+def stop_dashboard(collector, server):
+    from vnmon import web
+    web.stop(server)
+    collector.stop()
+    collector.store.close()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--port", type=int, default=1883)
-    ap.add_argument("--topic", default="vibenode/#")
-    ap.add_argument("--duration", type=float, default=0)
+    ap.add_argument("--host", default="127.0.0.1", help="MQTT broker (127.0.0.1)")
+    ap.add_argument("--port", type=int, default=1883, help="MQTT port (1883)")
+    ap.add_argument("--terminal", action="store_true", help="print one line per message instead of serving the page")
+    ap.add_argument("--topic", default="vibenode/#", help="--terminal: topic filter (vibenode/#)")
+    ap.add_argument("--duration", type=float, default=0, help="stop after this many seconds (default: Ctrl-C)")
+    ap.add_argument("--db", default="monitor.db", help="SQLite file or postgresql://... DSN (monitor.db)")
+    ap.add_argument("--http-host", default="127.0.0.1",
+                    help="address the page is served on (127.0.0.1; the page has no login: keep it local or behind a proxy)")
+    ap.add_argument("--http-port", type=int, default=8080, help="port of the page (8080; 0: a free one)")
+    ap.add_argument("--prefix", default="vibenode")
+    ap.add_argument("--site", help="only this site")
+    ap.add_argument("--node", help="only this node")
+    ap.add_argument("--retention-days", type=float, default=0, help="drop stored data older than this (0: keep all)")
     a = ap.parse_args()
-    c = subscribe(a.host, a.port, a.topic, lambda l: print(l, flush=True))
+    if a.terminal:
+        c = subscribe(a.host, a.port, a.topic, lambda l: print(l, flush=True))
+    else:
+        try:
+            collector, server, url = start_dashboard(a.host, a.port, a.db, a.http_host, a.http_port, a.prefix,
+                                                     a.site, a.node, a.retention_days * 86400 or None)
+        except OSError as e:
+            sys.exit("monitor: cannot serve on %s:%d (%s); choose another with --http-port (0: any free port)"
+                     % (a.http_host, a.http_port, e.strerror or e))
+        if not server.started:
+            sys.exit("monitor: the web server did not start on %s:%d" % (a.http_host, a.http_port))
+        print("monitor: dashboard at %s (broker %s:%d, store %s; Ctrl-C stops)" % (url, a.host, a.port, a.db),
+              flush=True)
     try:
         t0 = time.time()
         while not a.duration or time.time() - t0 < a.duration:
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
-    c.loop_stop()
+    if a.terminal:
+        c.loop_stop()
+    else:
+        stop_dashboard(collector, server)
     sys.exit(0)
 
 
