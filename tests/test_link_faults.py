@@ -186,7 +186,7 @@ SILENT = ["tcp_silent", "connack_silent", "connack_stalled"]
 _SLACK_MS = 400  # scheduling slack on a shared 2-core machine (measured idle: within a few ms of the timeout)
 
 
-@pytest.mark.parametrize("mode", ["plain", "tls"])
+@pytest.mark.parametrize("mode", ["plain", pytest.param("tls", marks=pytest.mark.tls)])
 def test_silent_stalled_and_unacking_brokers_give_up_within_the_timeout(mode, server_cert, tmp_path):
     """Wall time, on the real interpreter: a broker that accepts TCP and never answers (not even
     the TLS handshake), one that never answers CONNECT, one that stops mid-CONNACK: connect()
@@ -218,6 +218,7 @@ def test_silent_stalled_and_unacking_brokers_give_up_within_the_timeout(mode, se
     assert len(fb.unacked) == 2  # sent, then resent once (DUP) before giving up
 
 
+@pytest.mark.tls
 def test_tls_node_keeps_measuring_through_silent_and_unacking_brokers(server_cert, tmp_path):
     """The whole node over TLS against the same three silent brokers and one that never sends
     PUBACK, then a correct one: every reading measured meanwhile arrives, in order, once."""

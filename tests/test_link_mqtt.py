@@ -80,7 +80,7 @@ def _big(cid, n):
     return head + b"x" * (n - len(head) - 2) + b'"}'
 
 
-@pytest.mark.parametrize("mode", ["plain", "tls"])
+@pytest.mark.parametrize("mode", ["plain", pytest.param("tls", marks=pytest.mark.tls)])
 def test_client_against_mosquitto(mode, tmp_path, request):
     fs = str(tmp_path)
     cfg = {"base": BASE, "client_id": "node-a"}

@@ -25,6 +25,7 @@ def run(what):
     return [json.loads(line[7:]) for line in r.stdout.splitlines() if line.startswith("RESULT ")][0]
 
 
+@pytest.mark.vfslfs
 def test_full_flash_during_replay_checkpoint_is_reported_and_replay_resumes():
     r = run("checkpoint")
     assert r["ballast"] > 4096
@@ -43,7 +44,7 @@ def test_full_flash_during_replay_checkpoint_is_reported_and_replay_resumes():
     assert r["after"]["error"] is None and r["after"]["len"] == 0 and r["reboot2_len"] == 0
 
 
-@pytest.mark.parametrize("fs", ["fat", "lfs"])
+@pytest.mark.parametrize("fs", ["fat", pytest.param("lfs", marks=pytest.mark.vfslfs)])
 def test_failed_record_write_loses_nothing_acknowledged_and_is_counted(fs):
     r = run("partial-" + fs)
     assert len(r["failed"]) == 3, r
@@ -56,7 +57,7 @@ def test_failed_record_write_loses_nothing_acknowledged_and_is_counted(fs):
     assert not set(r["failed"]) & set(r["replayed_reboot"])
 
 
-@pytest.mark.parametrize("fs", ["fat", "lfs"])
+@pytest.mark.parametrize("fs", ["fat", pytest.param("lfs", marks=pytest.mark.vfslfs)])
 def test_sequence_reservation_on_a_full_filesystem(fs):
     r = run("seqno-" + fs)
     assert r["crash_full"] is None, r["crash_full"]

@@ -11,6 +11,10 @@
 #   s.acquire()                 # fills s.axes[0..2] (array('h') each); fresh FIFO
 #   s.acquire(restart=False)    # the next window, continuing the stream: back-to-back, no gap
 #
+# Times are microseconds since the stream started (restart=True starts one), accumulated from
+# ticks_us differences: small ints at any uptime (the board clock's now_us() passes 2**30 after
+# 18 minutes and would then make a heap object at every burst on an ESP32). A stream that runs
+# on for more than ~4 minutes is rebased between windows, its origin kept in milliseconds.
 # Per window: t_start_us (estimated time of the first sample), t_end_us, rate_measured_mhz
 # (samples the chip produced per second during the window, from FIFO levels and clock),
 # window_overrun, window_lost (samples lost, estimated from time and count).
@@ -25,6 +29,7 @@ import micropython
 from sensors.errors import NO_DATA, SensorError, from_bus
 
 _CHUNK = 32
+_REBASE_US = 1 << 28  # stream time beyond this is moved into the millisecond origin
 
 
 # Rates from counts and microseconds, exact and without big ints: small ints are 31-bit on an ESP32,
@@ -40,6 +45,18 @@ def _mhz(count, span_us):
         d = r // span_us
         q = q * 10 + d
         r -= d * span_us
+    return q
+
+
+def _permil(count, span_ms):
+    """count * 10**6 // span_ms (long division: no big int for spans under a day)."""
+    q = count // span_ms
+    r = count - q * span_ms
+    for _ in range(6):
+        r *= 10
+        d = r // span_ms
+        q = q * 10 + d
+        r -= d * span_ms
     return q
 
 
@@ -107,6 +124,18 @@ class Sampler:
         self._s_got = 0
         self._prev_end = 0
         self._prev_pending = 0
+        self._now = 0  # stream time (us), see _tick
+        self._last = 0  # the clock's ticks_us at the last _tick
+        self._base_ms = 0  # stream time moved out of _now by rebasing (ms)
+
+    def _tick(self):
+        """Stream time in microseconds, from ticks_us differences (call at least every 4 minutes:
+        the window loop does at every burst)."""
+        c = self.clock
+        t = c.ticks_us()
+        self._now += c.ticks_diff(t, self._last)
+        self._last = t
+        return self._now
 
     def _drain(self):
         acc = self.accel
@@ -155,16 +184,19 @@ class Sampler:
                 self._drain()
                 self._streaming = True
                 self._s_t0 = -1
+                self._last = clock.ticks_us()
+                self._now = 0
+                self._base_ms = 0
             got = 0
             ovr = False
             t_first = -1
             l_first = 0
-            t_data = clock.now_us()
+            t_data = self._tick()
             while got < n:
                 want = n - got
                 if want > _CHUNK:
                     want = _CHUNK
-                t = clock.now_us()
+                t = self._tick()
                 k = acc.read_fifo(chunk, want)
                 if k:
                     if t_first < 0:
@@ -183,11 +215,11 @@ class Sampler:
                         continue  # more waiting: read on
                 else:
                     self.empty_polls += 1
-                    if clock.now_us() - t_data > no_data_us:
+                    if self._tick() - t_data > no_data_us:
                         raise SensorError(NO_DATA, "%s produced no sample for %d ms" % (acc.NAME, no_data_us // 1000))
                 need = n - got
                 self._wait(wm if need > wm else need, rate, k == 0)
-            t_end = clock.now_us()
+            t_end = self._tick()
             pending = acc.fifo_level()
         except OSError as e:
             self.dropped += 1
@@ -201,7 +233,11 @@ class Sampler:
             self.rate_measured_mhz = _mhz(seen, span)
         self._s_got += got
         span = t_end - self._s_t0
-        if span > 0:
+        if self._base_ms:  # a long stream: its span in milliseconds
+            span = self._base_ms + span // 1000
+            if span > 0:
+                self.stream_rate_mhz = _permil(self._s_got + pending - self._s_l0, span)
+        elif span > 0:
             self.stream_rate_mhz = _mhz(self._s_got + pending - self._s_l0, span)
         self.t_start_us = t_first - l_first * 1000000 // rate
         self.t_end_us = t_end
@@ -222,4 +258,9 @@ class Sampler:
         self.window_lost = lost
         self.windows += 1
         self.samples += got
+        if self._now > _REBASE_US:  # keep stream times small: move whole ms into the origin
+            sh = self._now - self._now % 1000
+            self._now -= sh
+            self._prev_end -= sh
+            self._base_ms += sh // 1000  # (_s_t0 stays in the first frame: span = base + t - t0)
         return True
