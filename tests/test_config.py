@@ -186,6 +186,7 @@ def test_errors_never_contain_secret_values(device_verdicts):
 STORE_SCRIPT = r"""
 import json, os, sys
 from vibenode import config
+from store import atomic  # config's files are written by store.atomic
 A = json.loads(sys.argv[1]); SA = json.loads(sys.argv[2])
 B = json.loads(sys.argv[3]); SB = json.loads(sys.argv[4])
 real_open = open
@@ -274,13 +275,13 @@ while True:
     config.save(A, SA)
     config.load()  # A is current and last good
     budget[0] = k
-    config.open = cut_open
+    config.open = atomic.open = cut_open
     try:
         config.save(B, SB)
         done = True
     except Cut:
         done = False
-    config.open = real_open
+    config.open = atomic.open = real_open
     try:
         c = config.load()  # the reboot after the power cut
         w = who(c) + ("/fallback" if config.status().get("error") else "")

@@ -516,6 +516,10 @@ class FeatureEngine:
             del r["env"]
         return r
 
+    def work(self):
+        """The engine's work buffers (work_buffers() order), for an engine made again on them."""
+        return self.buf, self.p, self.tw, self.win
+
     def spectrum_u16(self, axis):
         """(array('H') amplitudes, bin spacing Hz, g per unit): peak-hold over groups of bins;
         bin i covers i*df .. (i+1)*df."""

@@ -1,6 +1,7 @@
 # Small files replaced atomically, with the last good copy kept.
 #
 #   write(path, data): data -> path.new (closed, so committed), path -> path.bak, path.new -> path
+#                      (keep=False: path.new -> path, no .bak)
 #   read(path, ok):    path if ok(data), else path.bak if ok(data), else None
 #
 # A power cut at any point leaves either the old or the new content readable: before the first
@@ -30,11 +31,12 @@ def _rename(src, dst):
         os.rename(src, dst)
 
 
-def write(path, data):
+def write(path, data, keep=True):
+    """keep=False: no .bak copy (a caller that keeps its own last good copy)."""
     tmp = path + ".new"
     with open(tmp, "wb") as f:
         f.write(data)
-    if _exists(path):
+    if keep and _exists(path):
         _rename(path, path + ".bak")
     _rename(tmp, path)
 
