@@ -13,23 +13,31 @@ from vibenode import drop
 from vibenode.log import log
 
 
-def offline_watch(cfg, clock, portal=None):
-    """portal.OfflineWatch, or None when it is not armed (no passphrase, offline_s = 0): the
-    portal code then leaves RAM."""
-    if portal is None:
-        from vibenode import portal
-    w = portal.OfflineWatch(cfg, clock)
+def offline_watch(cfg, clock):
+    """offline.OfflineWatch, or None when it is not armed (no passphrase, offline_s = 0): its
+    code then leaves RAM."""
+    from vibenode.offline import OfflineWatch
+    w = OfflineWatch(cfg, clock)
     if w.armed:
         return w
-    w = portal = None
-    drop("vibenode.portal")
+    w = OfflineWatch = None
+    drop("vibenode.offline")
     gc.collect()
     return None
 
 
+def _portal(cfg):
+    """Serve the provisioning portal (cfg None: there is no usable config), then unload it."""
+    from vibenode import portal
+    portal.run(cfg)  # with a config: bounded by portal.timeout_s, then normal mode
+    portal = None
+    drop("vibenode.portal")
+    gc.collect()
+
+
 def _boot():
     """(cfg, ssl context or None, config state for status) or None when the portal ran instead."""
-    from vibenode import config, portal
+    from vibenode import config
     try:
         cfg = config.load()  # falls back to the last good config (status says why)
         ssl = None
@@ -40,27 +48,26 @@ def _boot():
             drop("link.tls")
     except ValueError as e:  # config.ConfigError, tls.TLSConfigError: no MQTT at all
         log("config", "%s: provisioning mode, no MQTT" % (e,))
-        portal.run(None)
+        _portal(None)
         return None
     if config.state["error"]:
         log("config", "running on the last good config: %s" % config.state["error"])
-    if portal.requested():
-        portal.run(cfg)  # bounded by portal.timeout_s, then normal mode
-    return cfg, ssl, config.status(), portal
+    from vibenode.offline import requested
+    if requested():
+        _portal(cfg)
+    return cfg, ssl, config.status()
 
 
 def main(cycles=None):
     b = _boot()
     if b is None:
         return None
-    cfg, ssl, cst, portal = b
+    cfg, ssl, cst = b
     b = None
     import board as board_mod
     board = board_mod.make(cfg)
-    offline = offline_watch(cfg, board.clock, portal)  # now: the portal code is loaded
-    portal = None
-    if offline is None:
-        drop("vibenode.config")  # (an armed portal keeps it)
+    offline = offline_watch(cfg, board.clock)
+    drop("vibenode.config")
     gc.collect()
     from vibenode.supervisor import Supervisor
     sup = Supervisor(board, board.clock, log=log)

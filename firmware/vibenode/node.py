@@ -7,7 +7,7 @@
 # Measurement never waits for the network beyond the link's bounded socket timeouts, and no
 # error escapes the loop: a missing sensor or a dead broker is reported on status and retried.
 # Commands arrive on `cmd` into a bounded inbox; vibenode/commands.py handles them through the
-# narrow control object below (Control) and is unloaded again. The supervisor
+# narrow control object of vibenode/control.py; both are loaded for a batch and dropped after. The supervisor
 # (vibenode/supervisor.py) feeds the watchdog only while sampling and link progress.
 import gc
 import json
@@ -24,8 +24,8 @@ _INBOX = const(16)
 class Inbox:
     """Commands from the link (its callback may run inside a publish: only queue, bounded)."""
 
-    def __init__(self, ctl):
-        self.ctl = ctl
+    def __init__(self, node):
+        self.node = node
         self.msgs = []
         self.received = 0
         self.dropped = 0  # messages that arrived while the inbox was full
@@ -37,29 +37,37 @@ class Inbox:
             return
         self.msgs.append((topic, msg, head, size))
 
+    def _handler(self):
+        from vibenode.commands import Commands
+        from vibenode.control import Control
+        return Commands(Control(self.node))
+
+    def _unload(self):
+        for m in ("vibenode.commands", "vibenode.control", "vibenode.config"):
+            drop(m)
+        gc.collect()
+
     def handle(self, topic, msg, head=None, size=None):
         """The ack for one message (None: not for this node), by vibenode.commands."""
-        from vibenode.commands import Commands
-        return Commands(self.ctl).handle(topic, msg, head, size)
+        ack = self._handler().handle(topic, msg, head, size)
+        self._unload()
+        return ack
 
     def process(self, limit=_INBOX):
         """Handle up to `limit` queued messages (the handler's code is loaded for them and
         dropped after); returns how many."""
         if not self.msgs:
             return 0
-        from vibenode.commands import Commands
-        h = Commands(self.ctl)
+        h = self._handler()
         n = 0
         while self.msgs and n < limit:
             topic, msg, head, size = self.msgs.pop(0)
             n += 1
             ack = h.handle(topic, msg, head, size)
             if ack is not None:
-                self.ctl.ack(ack)
-        h = Commands = None
-        drop("vibenode.commands")
-        drop("vibenode.config")
-        gc.collect()
+                self.node.out.ack(ack)
+        h = None
+        self._unload()
         return n
 
 
@@ -91,8 +99,7 @@ class Node:
         self.queue = out.queue
         self.alarms = Alarms(cfg.get("alarms"))
         self.max_window = (cfg.get("reporting") or {}).get("max_window", 4096)
-        self.ctl = Control(self)
-        self.cmds = Inbox(self.ctl)
+        self.cmds = Inbox(self)
         self.link.on_msg = self.cmds.on_message
         self.link.on_up = self._on_link_up
         nt = cfg.get("ntp") or {}
@@ -124,6 +131,9 @@ class Node:
     def changed(self):
         if self.link.up:
             self.out.status(self.status())
+
+    def config_saved(self):
+        self._hash = None  # config.json changed: hashed again for the next status
 
     def config_hash(self):
         if self._hash is None:
@@ -339,89 +349,3 @@ class Node:
             left = clock.ticks_diff(next_ms, clock.ticks_ms())
             if left > 0:
                 clock.sleep_ms(min(left, 100))
-
-
-class Control:
-    """What the command handler (vibenode/commands.py) may do to the node, and no more."""
-
-    def __init__(self, node):
-        self._node = node
-        self.node_id = node.cfg["node_id"]
-        self.cmd_topic = node.topics.cmd
-        self.max_window = node.max_window
-
-    def ping(self):
-        n = self._node
-        r = {"uptime_s": n.clock.now_us() // 1000000, "seq": n.seqc.last(), "queued": len(n.queue)}
-        sup = n.sup
-        if sup is not None:
-            r["wdt_feeds"] = sup.feeds
-            r["wdt_refused"] = sup.refused  # feeds withheld because a subsystem stalled
-        return r
-
-    def config(self):
-        return self._node.cfg
-
-    def save(self, section, upd, replace=False):
-        """Save accepted settings in config.json (validated, atomic, last good kept) and in the
-        running config. Returns an error text, or None when saved."""
-        n = self._node
-        from vibenode import config
-        try:
-            # start from the file the node runs on: config.json, or the last good copy when
-            # config.json is broken (saving then repairs config.json)
-            with open(n.config_state.get("source") or config.PATH) as f:
-                raw = json.load(f)
-            sec = raw.get(section)
-            if replace or not isinstance(sec, dict):
-                sec = {}
-            for k in upd:
-                sec[k] = upd[k]
-            raw[section] = sec
-            config.save(raw)
-        except Exception as e:
-            return "%s: %s" % (type(e).__name__, e)
-        cur = n.cfg.get(section)
-        if replace or not isinstance(cur, dict):
-            n.cfg[section] = dict(upd)
-        else:
-            for k in upd:
-                cur[k] = upd[k]
-        n._hash = None
-        return None
-
-    def set_sampling(self, interval_s, window):
-        n = self._node
-        if interval_s is not None:
-            n.interval_ms = int(interval_s * 1000)
-        if window is not None:
-            n.sense.set_window(window)
-        if n.sup is not None:
-            n.sup.limits = n.wdt_limits()  # a longer interval means rarer sampler progress
-        return {"interval_s": n.interval_ms / 1000, "window": n.sense.n}
-
-    def set_alarms(self, spec):
-        self._node.alarms.configure(spec)
-
-    def capture(self, rid, kind, axis):
-        n = self._node
-        if n.sense.sampler is None:
-            return ValueError("no sensor running")
-        if kind == "spectrum" and not n.sense.has_spectrum():
-            return ValueError("spectrum unavailable (the feature engine does not export one)")
-        if n.capture_req is not None:
-            return ValueError("one already pending")
-        n.capture_req = (rid, kind, axis)
-        return n.topics.waveform if kind == "waveform" else n.topics.spectrum
-
-    def identify(self, seconds):
-        """Blink the board's LED (PINS["led"], if it has one) for `seconds`; always logged."""
-        n = self._node
-        n.ident_until = n.clock.ticks_add(n.clock.ticks_ms(), seconds * 1000)
-        log("identify", "for %d s" % seconds)
-
-    def reboot(self):
-        self._node.reboot_req = True
-
-    def ack(self, ack):
-        self._node.out.ack(ack)

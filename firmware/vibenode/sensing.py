@@ -9,6 +9,7 @@
 # 60 s); two failed windows in a row re-detect the accelerometer.
 import gc
 
+from vibenode import drop
 from vibenode.log import log
 
 
@@ -76,9 +77,12 @@ class Sensing:
         from sensors import detect
         try:
             acc = detect.find_accel(self.board, self.cfg)
+            detect = None
+            drop("sensors.detect")  # (loaded again for the next detection)
             s = self.cfg["sampling"]
             acc.configure(rate=s["rate"], range_g=s["range_g"])
         except OSError as e:
+            drop("sensors.detect")
             self.health.set_error("accel", "no accelerometer: %s" % (e,))
             self._next = clock.ticks_add(clock.ticks_ms(), self._retry_ms)
             self._retry_ms = min(self._retry_ms * 2, 60000)
@@ -168,7 +172,10 @@ class Sensing:
         from sensors import detect
         try:
             self.temp = detect.find_temp(self.board, self.cfg)
+            detect = None
+            drop("sensors.detect")
         except OSError as e:
+            drop("sensors.detect")
             self.temp = None
             self._temp_retry = min(self._temp_retry * 2, 60000)
             self._temp_next = clock.ticks_add(clock.ticks_ms(), self._temp_retry)
