@@ -13,7 +13,7 @@ RPM     ?=
 TEMP    ?=
 STAMP   := .venv/.setup-stamp
 
-.PHONY: setup build build-all deploy demo test bench clean provision fleet monitor
+.PHONY: setup build build-all deploy demo test bench clean provision fleet monitor memory
 
 $(STAMP): requirements-host.txt tools/setup.py
 	python3 tools/setup.py
@@ -60,7 +60,12 @@ test: setup
 	$(PY) -m pytest -q tests
 
 bench: setup
-	$(PY) tools/bench.py
+	MPY32=$(MPY32) $(PY) tools/bench.py
+
+# the node's heap on a 32-bit MicroPython (an ESP32's object sizes): make memory MPY32=<path>
+MPY32   ?=
+memory: setup
+	MPY32=$(MPY32) $(PY) tools/memory.py
 
 clean:
 	rm -rf build dist .pytest_cache

@@ -235,6 +235,8 @@ def main():
         print("  implied ESP32 @ 240 MHz, 1 instruction/cycle: %.1f ms per window (target <= 60 ms; %.1f %% of a "
               "%d-sample window at %d Hz)" % (ins / 240e3, ins / 240e6 / (N / FS) * 100, N, FS))
     shutil.rmtree(d, ignore_errors=True)
+    import memory  # the whole node's heap (tools/memory.py; MPY32=<32-bit micropython> for device figures)
+    memory.main([])
 
 
 if __name__ == "__main__":

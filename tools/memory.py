@@ -154,10 +154,12 @@ def smallest_heap(probe, cycles, lo, hi, step=2):
             ok[kb] = probe.node_ok(kb, cycles)
         return ok[kb]
 
-    if not good(hi):
-        return None
+    while not good(hi):
+        if hi > 4 * lo:
+            return None
+        hi += 64
     kb = hi
-    coarse = 16
+    coarse = 8
     while kb - coarse >= lo and good(kb - coarse):
         kb -= coarse
     start = max(lo, kb - coarse)
@@ -197,9 +199,9 @@ def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
     out("  steady data after the windows: %s" % kb(steady))
     if find_smallest:
         guess = (world + code + steady) // 1024
-        s = smallest_heap(probe, cycles, guess, guess + 160)
+        s = smallest_heap(probe, cycles, guess, guess + 48)
         if s is None:
-            out("  smallest heap: the run fails even at %d KB" % (guess + 160))
+            out("  smallest heap: the run fails even at %d KB" % (4 * guess))
         else:
             need = s * 1024 - world
             fig.update(smallest=s * 1024, need=need, peak=need - code)
@@ -208,19 +210,21 @@ def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
     return fig
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mpy", default=os.environ.get("MPY32") or None,
                     help="32-bit MicroPython (default $MPY32, else the x64 port of .venv)")
     ap.add_argument("--cycles", type=int, default=CYCLES)
     ap.add_argument("--no-smallest", action="store_true", help="skip the smallest-heap search (slow)")
     ap.add_argument("--json", help="also write the figures to this file")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     mpy = a.mpy
     if not mpy:
         mpy = MPY64
         print("memory: no MPY32 given: measuring on the 64-bit unix port (%s); device figures need a 32-bit "
               "MicroPython (MPY32=<path>)" % mpy)
+    if os.sep in mpy:
+        mpy = os.path.abspath(mpy)  # (the probes run in scratch folders)
     fig = measure(mpy, a.cycles, not a.no_smallest)
     if a.json:
         with open(a.json, "w") as f:

@@ -16,7 +16,7 @@ from micropython import const
 
 from vibenode import VERSION, drop
 from vibenode.log import log, set_clock
-from vibenode.outbox import K_TELEMETRY, K_ALARM
+from vibenode.sensing import Sensing
 
 _INBOX = const(16)
 
@@ -73,9 +73,6 @@ class Inbox:
 
 class Node:
     def __init__(self, cfg, board, ssl=None, sup=None, config_state=None):
-        from vibenode.sensing import Sensing
-        from vibenode.outbox import Outbox
-        from report.alarm import Alarms
         self.cfg = cfg
         self.board = board
         self.clock = clock = board.clock
@@ -90,8 +87,18 @@ class Node:
         self.reboot_req = False
         self.ident_until = None
         self._hash = None
-        # the largest buffers first (sensing's windows and feature engine), then the link
-        self.sense = Sensing(cfg, board, self, early=sup is None or not sup.safe_mode)
+        self.out = None  # (errors found while the sensors are looked for go out with the first status)
+        # heap order: the sensors are looked for first (detection code comes and goes), then the
+        # code the node keeps is loaded (code loaded after the buffers would need free blocks in
+        # a fragmented heap), then the largest buffers (windows, feature engine), then the rest
+        early = sup is None or not sup.safe_mode
+        self.sense = Sensing(cfg, board, self, early=early)
+        from vibenode.outbox import Outbox
+        from report.alarm import Alarms
+        from report import reading  # noqa: F401
+        if early:
+            gc.collect()
+            self.sense.buffers()
         self.out = out = Outbox(cfg, board, ssl, self.set_error)
         self.link = out.link
         self.topics = out.topics
@@ -121,15 +128,17 @@ class Node:
         if self.errors.get(key) != msg:
             self.errors[key] = msg
             log("error", key, msg)
-            self.out.status(self.status())
+            if self.out is not None:
+                self.out.status(self.status())
 
     def clear_error(self, key):
         if key in self.errors:
             del self.errors[key]
-            self.out.status(self.status())
+            if self.out is not None:
+                self.out.status(self.status())
 
     def changed(self):
-        if self.link.up:
+        if self.out is not None and self.link.up:
             self.out.status(self.status())
 
     def config_saved(self):
@@ -184,8 +193,8 @@ class Node:
     # ---- one reading -------------------------------------------------------------------------
     def reading(self, safe):
         """The reading of this cycle (a window's features, the temperature) or None."""
-        from report import reading as rd
         sense = self.sense
+        from report import reading as rd
         rep = None
         if not safe:
             win = sense.measure() if sense.ensure() else False
@@ -202,11 +211,11 @@ class Node:
 
     def publish_reading(self, rep):
         from report import reading as rd
-        self.out.send(K_TELEMETRY, rep)
+        self.out.telemetry(rep)
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
-            self.out.send(K_ALARM, al)
+            self.out.alarm(al)
 
     def serve_capture(self, seq):
         rid, kind, ax = self.capture_req

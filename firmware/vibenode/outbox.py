@@ -7,6 +7,11 @@ import json
 
 from micropython import const
 
+from link.mqtt import MqttLink
+from report.encode import Encoder, dumps, replayed
+from report.topics import Topics
+from store.queue import Queue
+from store.seqno import SeqCounter
 from vibenode.log import log
 
 K_TELEMETRY = const(0)  # record kinds in the queue
@@ -15,8 +20,6 @@ K_ALARM = const(1)
 
 class Outbox:
     def __init__(self, cfg, board, ssl=None, on_error=None):
-        from report.topics import Topics
-        from link.mqtt import MqttLink
         m = cfg["mqtt"]
         self.node_id = nid = cfg["node_id"]
         self.clock = clock = board.clock
@@ -35,10 +38,7 @@ class Outbox:
                              backoff_min_ms=int(lk.get("backoff_min_s", 0.5) * 1000),
                              backoff_max_ms=int(lk.get("backoff_max_s", 60) * 1000))
         self.link.dns = lk.get("dns")  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
-        from report.encode import Encoder
         self.enc = Encoder(2048)  # early, while the heap still has a free 2 KB block
-        from store.seqno import SeqCounter
-        from store.queue import Queue
         st = cfg.get("store") or {}
         self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))
         # the queue's replay buffer is the encoder's (1 KB less; a replay never overlaps an
@@ -74,7 +74,6 @@ class Outbox:
         try:
             return self.enc.encode(obj)
         except ValueError:  # larger than the buffer: allocate for this one
-            from report.encode import dumps
             return dumps(obj)
 
     def send(self, kind, obj):
@@ -99,10 +98,15 @@ class Outbox:
                 self.on_error("store", "queue write failed: %s" % (e,))
         return False
 
+    def telemetry(self, rep):
+        return self.send(K_TELEMETRY, rep)
+
+    def alarm(self, al):
+        return self.send(K_ALARM, al)
+
     def pump(self, deadline_ms=None, limit=16):
         """Replay queued readings in order while the link is up (at most `limit`, and not past
         deadline_ms). Returns how many went out."""
-        from report.encode import replayed
         q = self.queue
         n = 0
         clock = self.clock

@@ -9,7 +9,9 @@
 # 60 s); two failed windows in a row re-detect the accelerometer.
 import gc
 
+from features.engine import FeatureEngine, clip_limits, work_buffers
 from vibenode import drop
+from window.sampler import Sampler, windows
 from vibenode.log import log
 
 
@@ -29,7 +31,23 @@ class Sensing:
         self._next = self.clock.ticks_ms()
         self._temp_retry = 500
         self._temp_next = None
-        self._early = self._early_buffers(s["rate"]) if early else None
+        self._early = None
+        if early:
+            # the sensors first: detection code and drivers load (and the detection code leaves)
+            # before the node's code and largest buffers, so its peak and its holes come first
+            self.ensure_temp()
+            self._find_accel()
+
+    def buffers(self):
+        """The node's largest buffers, made once the node's code is loaded: the sampler and the
+        feature engine for the sensor found, else (no sensor yet) reserved for the configured
+        rate and taken over by ensure()."""
+        import features.setup  # noqa: F401  (the engine's setup code, which the engine drops: below the buffers)
+        gc.collect()
+        if self.accel is not None:
+            self._run(self.accel)
+        else:
+            self._early = self._early_buffers(self.cfg["sampling"]["rate"])
 
     def _early_buffers(self, rate):
         """The window and feature buffers (the node's largest blocks: 3 x 2n + 9.1 n bytes, 31 KB
@@ -37,9 +55,6 @@ class Sensing:
         the configured rate; ensure() takes them over once the sensor is found (made there,
         after the link, queue and sensor code, they needed ~30 KB more heap: fragments, and the
         engine's setup code on top of everything). (n, engine or its work buffers, windows)."""
-        from window.sampler import windows
-        from features.engine import FeatureEngine, work_buffers
-        import sensors.detect  # noqa: F401  (code that ensure() loads anyway: below the buffers)
         gc.collect()
         work = work_buffers(self.n)
         try:
@@ -69,8 +84,13 @@ class Sensing:
     def ensure(self):
         """True when the accelerometer runs (found now or before); the temperature sensor too."""
         self.ensure_temp()  # (found at boot too, so the birth message names it)
-        if self.accel is not None:
-            return True
+        if self.accel is None and not self._find_accel():
+            return False
+        if self.sampler is None:
+            self._run(self.accel)
+        return True
+
+    def _find_accel(self):
         clock = self.clock
         if clock.ticks_diff(clock.ticks_ms(), self._next) < 0:
             return False
@@ -89,15 +109,15 @@ class Sensing:
             return False
         self.accel = acc
         self._retry_ms = 1000
-        self._start(acc)
-        log("sensor", "%s at %s, %d Hz, +-%d g, engine %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,
-                                                            self.engine.impl))
         self.health.clear_error("accel")
         return True
 
+    def _run(self, acc):
+        self._start(acc)
+        log("sensor", "%s at %s, %d Hz, +-%d g, engine %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,
+                                                            self.engine.impl))
+
     def _start(self, acc):
-        from window.sampler import Sampler
-        from features.engine import FeatureEngine, clip_limits
         # the window and feature buffers are the node's largest blocks: the old ones (a
         # re-detected sensor) go first, then the largest (the engine's) into the freest heap
         self.sampler = self.engine = None
@@ -113,6 +133,8 @@ class Sensing:
         early = None
         gc.collect()
         irq = self.board.int_pin() if hasattr(self.board, "int_pin") else None
+        if eng is None and work is None:
+            work = work_buffers(self.n)  # the largest first, into the freest heap
         if eng is None:
             try:
                 eng = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"), work=work)

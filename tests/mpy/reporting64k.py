@@ -18,6 +18,7 @@ from store.seqno import SeqCounter
 from vibenode.node import Inbox
 
 if sys.argv[1] == "base":  # heap taken by the code alone (frozen in flash on a device)
+    import vibenode.commands, vibenode.control  # noqa: E401  (loaded while commands are handled)
     gc.collect()
     print("RESULT " + json.dumps({"base": gc.mem_alloc()}))
     sys.exit(0)
