@@ -14,7 +14,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 MPY = os.path.join(ROOT, ".venv", "bin", "micropython")
 BUILD = os.path.join(ROOT, "build", "host")
-MPYLIB = os.path.join(ROOT, ".venv", "mpylib")
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
 
 _built = False
@@ -33,7 +32,7 @@ def ensure_build():
 def mpy_env(extra_path=()):
     ensure_build()
     env = dict(os.environ)
-    env["MICROPYPATH"] = ":".join(list(extra_path) + [os.path.join(BUILD, "lib"), MPYLIB])
+    env["MICROPYPATH"] = ":".join(list(extra_path) + [os.path.join(BUILD, "lib")])
     return env
 
 

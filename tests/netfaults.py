@@ -4,9 +4,12 @@ BlackholeProxy: a TCP proxy between node and broker; `blackhole(True)` silently 
 byte in both directions (connections stay open, new ones are accepted and go nowhere), as a
 dead Wi-Fi AP or a NAT that lost its state does; `blackhole(False)` forwards again.
 
-FakeBroker: a scripted MQTT 3.1.1 server. Each accepted connection takes the next script from
-the list (the last one repeats): "good" is a minimal correct broker (CONNACK, SUBACK, PUBACK,
-PINGRESP) that records what it was sent; the others misbehave in one precise way.
+FakeBroker: a scripted MQTT 3.1.1 server (plain, or TLS with a given server certificate). Each
+accepted connection takes the next script from the list (the last one repeats): "good" is a
+minimal correct broker (CONNACK, SUBACK, PUBACK, PINGRESP) that records what it was sent; the
+others misbehave in one precise way (tcp_silent: accepts TCP and never answers, connack_silent:
+never answers CONNECT, connack_stalled: stops mid-CONNACK, no_puback: never acknowledges
+telemetry, ...).
 """
 import select
 import socket
@@ -120,8 +123,14 @@ def read_packet(c):
 
 
 class FakeBroker:
-    def __init__(self, scripts):
+    def __init__(self, scripts, tls=None):
+        """tls: (certfile, keyfile) of a server certificate: every session runs over TLS."""
         self.scripts = list(scripts)
+        self.tls = None
+        if tls:
+            import ssl
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(*tls)
         self.ls = socket.socket()
         self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.ls.bind(("127.0.0.1", 0))
@@ -129,7 +138,8 @@ class FakeBroker:
         self.port = self.ls.getsockname()[1]
         self.conns = 0
         self.published = []  # (topic, payload, qos, retain) from "good" sessions
-        self.connects = []  # (script, client_id, will_topic)
+        self.connects = []  # (script, client_id)
+        self.unacked = []  # telemetry payloads a "no_puback" session took and never acknowledged
         self.stop_flag = False
         self.t = threading.Thread(target=self._run, daemon=True)
         self.t.start()
@@ -148,6 +158,12 @@ class FakeBroker:
     def _serve(self, c, script):
         c.settimeout(30)
         try:
+            if script == "tcp_silent":  # accepts TCP, then says nothing (not even TLS)
+                self.connects.append((script, None))
+                time.sleep(3)
+                return
+            if self.tls:
+                c = self.tls.wrap_socket(c, server_side=True)
             h, body = read_packet(c)
             assert h == 0x10, "expected CONNECT"
             cid_len = struct.unpack("!H", body[10:12])[0]
@@ -165,6 +181,10 @@ class FakeBroker:
                 c.sendall(b"\x20\x02\x00")
                 return  # and close
             if script == "connack_silent":
+                time.sleep(3)
+                return
+            if script == "connack_stalled":  # stops in the middle of its CONNACK, connection open
+                c.sendall(b"\x20\x02")
                 time.sleep(3)
                 return
             c.sendall(b"\x20\x02\x00\x00")
@@ -202,9 +222,13 @@ class FakeBroker:
                         time.sleep(0.5)
                         return
                     if script == "oversized_remaining_length" and topic.endswith("/telemetry"):
-                        c.sendall(b"\x30\xff\xff\xff\x7f\x00\x05hello")  # 268 MB announced
+                        # 268 MB announced, 300 bytes of it sent, then the connection dies
+                        c.sendall(b"\x30\xff\xff\xff\x7f\x00\x05hello" + b"x" * 300)
                         time.sleep(0.5)
                         return
+                    if script == "no_puback" and topic.endswith("/telemetry"):
+                        self.unacked.append(payload)
+                        continue  # never acknowledged, the connection stays open
                     if script == "close_mid_publish" and topic.endswith("/telemetry"):
                         # half of a PUBLISH to the node's cmd topic, then the connection dies
                         c.sendall(b"\x30\x40\x00\x10vibenode/x/y/cm")
@@ -213,7 +237,7 @@ class FakeBroker:
                         self.published.append((topic, payload, qos, bool(h & 1)))
                     if qos == 1:
                         c.sendall(b"\x40\x02" + pid)
-        except (EOFError, OSError, AssertionError):
+        except (EOFError, OSError, AssertionError, ValueError):
             pass
         finally:
             try:

@@ -1,18 +1,26 @@
 """The node against a scripted fake broker that misbehaves in one precise way per connection:
 refused / malformed / truncated CONNACK, a 5-byte remaining length, a truncated PUBACK, a
-PUBACK of the wrong length, an oversized (268 MB) remaining length, a connection closed in the
-middle of a packet, a broker that stops answering PINGREQ. The node must contain every one
-(reconnect with backoff), keep measuring, and deliver every reading, in order, once a correct
-broker answers."""
+PUBACK of the wrong length, an oversized (268 MB) PUBLISH cut off, a connection closed in the
+middle of a packet, a broker that accepts TCP and never answers, one silent after CONNECT, one
+that stops mid-CONNACK, one that never sends PUBACK, one that stops answering PINGREQ - plain
+and over TLS. The node must contain every one (reconnect with backoff), keep measuring, and
+deliver every reading, in order, once a correct broker answers; each connect attempt and each
+PUBACK wait gives up within the configured timeout (measured in wall time)."""
 import json
+import os
 import re
+import subprocess
 
-from conftest import node_config, start_node, write_fs
+import pytest
+
+from conftest import MPY, ROOT, mpy_env, node_config, start_node, write_fs
 from netfaults import FakeBroker
+
+import fleet as fleetmod
 
 FAULTS = ["connack_refused", "bad_connack_type", "connack_truncated", "garbage_after_connack",
           "puback_truncated", "puback_wrong_length", "oversized_remaining_length", "close_mid_publish",
-          "connack_silent"]
+          "connack_silent", "tcp_silent", "connack_stalled", "no_puback"]
 
 
 def fault_config(port, **over):
@@ -35,7 +43,7 @@ def test_fake_broker_faults_contained_and_nothing_lost(tmp_path):
         scripts = [c[0] for c in fb.connects]
         assert scripts[:len(FAULTS)] == FAULTS, scripts  # every fault was met, in turn
         assert "good" in scripts
-        assert all(c[1] == "sim-0001" for c in fb.connects)  # client id = node id
+        assert all(c[1] == "sim-0001" for c in fb.connects if c[0] != "tcp_silent")  # client id = node id
         tel = [json.loads(p) for t, p, q, r in fb.published if t.endswith("/telemetry")]
         seqs = [m["seq"] for m in tel]
         # every reading measured during the faults arrived, in order, each once
@@ -43,10 +51,13 @@ def test_fake_broker_faults_contained_and_nothing_lost(tmp_path):
         assert all(q == 1 for t, p, q, r in fb.published if t.endswith("/telemetry"))
         assert any(m.get("replayed") for m in tel) and not tel[-1].get("replayed")
         # each fault is named in the node's log
-        for pat in ("MQTTException", "connect: (AssertionError|ProtocolError|IndexError|OSError)",
-                    "ProtocolError remaining length over 4 bytes", "PUBLISH remaining length 268435455",
-                    "PUBACK length 3", "closed mid-packet", "connect: OSError.*ETIMEDOUT"):
+        for pat in ("connect: MqttError CONNACK: connection refused, code 5", "connect: ProtocolError expected CONNACK",
+                    "ProtocolError remaining length over 4 bytes", "oversized PUBLISH 268435448 bytes on b.hello.: drained",
+                    "PUBACK length 3", "closed mid-packet", "publish: OSError.*ETIMEDOUT.*no PUBACK"):
             assert re.search(pat, out), (pat, out[-3000:])
+        # silent after TCP accept, silent after CONNECT, stopped mid-CONNACK: each attempt timed out
+        assert len(re.findall("link: connect: OSError.*ETIMEDOUT.*no CONNACK", out)) == 3, out[-3000:]
+        assert fb.unacked  # the unacknowledged reading was sent, then delivered again (seqs above)
         status = [json.loads(p) for t, p, q, r in fb.published if t.endswith("/status")]
         assert status and status[0]["state"] == "online" and fb.published[0][3]  # retained birth
     finally:
@@ -159,4 +170,74 @@ def test_broker_name_resolved_each_attempt_with_a_timeout(tmp_path):
         assert tel == [1, 2, 3, 4, 5]
     finally:
         dns.close()
+        fb.close()
+
+
+@pytest.fixture(scope="module")
+def server_cert(tmp_path_factory):
+    """CA and a broker certificate for localhost (tools/fleet.py): (ca.pem, cert, key)."""
+    f = fleetmod.Fleet(str(tmp_path_factory.mktemp("fleet")))
+    f.init(name="fault test CA")
+    cert, key = f.issue_server("localhost", ips=["127.0.0.1"])
+    return f.p("ca.pem"), cert, key
+
+
+SILENT = ["tcp_silent", "connack_silent", "connack_stalled"]
+_SLACK_MS = 400  # scheduling slack on a shared 2-core machine (measured idle: within a few ms of the timeout)
+
+
+@pytest.mark.parametrize("mode", ["plain", "tls"])
+def test_silent_stalled_and_unacking_brokers_give_up_within_the_timeout(mode, server_cert, tmp_path):
+    """Wall time, on the real interpreter: a broker that accepts TCP and never answers (not even
+    the TLS handshake), one that never answers CONNECT, one that stops mid-CONNACK: connect()
+    returns False within timeout_s; one that never sends PUBACK: publish(qos=1) returns False
+    within timeout_s (having resent once with DUP)."""
+    ca, cert, key = server_cert
+    fb = FakeBroker(SILENT + ["no_puback"], tls=(cert, key) if mode == "tls" else None)
+    fs = str(tmp_path)
+    open(os.path.join(fs, "ca.pem"), "wb").write(open(ca, "rb").read())
+    timeout_s = 1.0
+    try:
+        r = subprocess.run([MPY, os.path.join(ROOT, "tests", "mpy", "linkfaults.py"), str(fb.port), str(timeout_s),
+                            mode, "connect", "connect", "connect", "publish"], cwd=fs, env=mpy_env(),
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+        res = json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+    finally:
+        fb.close()
+    assert [c[0] for c in fb.connects] == SILENT + ["no_puback"], fb.connects
+    for script, c in zip(SILENT, res[:3]):
+        assert c["up"] is False and "ETIMEDOUT" in c["error"], (script, c)
+        stage = "TLS handshake" if mode == "tls" and script == "tcp_silent" else "CONNACK"
+        assert stage in c["error"], (script, c)
+        assert 0.9 * timeout_s * 1000 <= c["connect_ms"] <= timeout_s * 1000 + _SLACK_MS, (script, c)
+    p = res[3]
+    assert p["up"] is True and p["connect_ms"] < timeout_s * 1000, p
+    assert p["published"] is False and "no PUBACK" in p["error"], p
+    assert 0.9 * timeout_s * 1000 <= p["publish_ms"] <= timeout_s * 1000 + _SLACK_MS, p
+    assert len(fb.unacked) == 2  # sent, then resent once (DUP) before giving up
+
+
+def test_tls_node_keeps_measuring_through_silent_and_unacking_brokers(server_cert, tmp_path):
+    """The whole node over TLS against the same three silent brokers and one that never sends
+    PUBACK, then a correct one: every reading measured meanwhile arrives, in order, once."""
+    ca, cert, key = server_cert
+    fb = FakeBroker(SILENT + ["no_puback", "good"], tls=(cert, key))
+    try:
+        cycles = 30
+        cfg = fault_config(fb.port)
+        cfg["mqtt"]["host"] = "localhost"
+        cfg["tls"] = {"enabled": True, "ca": "ca.pem", "cert": None}  # (the fake broker asks for no client cert)
+        fs = write_fs(str(tmp_path / "fs"), cfg)
+        open(os.path.join(fs, "ca.pem"), "wb").write(open(ca, "rb").read())
+        node = start_node(fs, cycles=cycles)
+        out, _ = node.communicate(timeout=120)
+        assert node.returncode == 0, out[-4000:]
+        assert [c[0] for c in fb.connects][:5] == SILENT + ["no_puback", "good"], (fb.connects, out[-3000:])
+        assert len(re.findall("link: connect: OSError.*ETIMEDOUT.*no (TLS handshake|CONNACK)", out)) == 3, out[-3000:]
+        assert re.search("publish: OSError.*ETIMEDOUT.*no PUBACK", out), out[-3000:]
+        seqs = [json.loads(p)["seq"] for t, p, q, r in fb.published if t.endswith("/telemetry")]
+        assert seqs == list(range(1, cycles + 1)), seqs
+        assert fb.unacked  # what the unacking broker swallowed was delivered again
+    finally:
         fb.close()

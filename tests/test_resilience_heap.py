@@ -22,6 +22,8 @@ def test_thousand_reconnect_cycles_no_heap_trend(broker, tmp_path):
                        cwd=fs, env=mpy_env(), capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = json.loads([ln for ln in r.stdout.splitlines() if ln.startswith("RESULT ")][-1][7:])
+    res["heap"] = [int(h) for ln in r.stdout.splitlines() if ln.startswith("HEAP ") for h in ln.split()[1:]]
+    assert len(res["heap"]) == 1000
     assert res["ok"] == 1000 and res["connects"] == 1000 and res["sent"] == 1000 and res["queued"] == 0
     heap = np.array(res["heap"][50:], float)  # after warm-up (first imports, caches)
     slope = np.polyfit(np.arange(len(heap)), heap, 1)[0]  # bytes per cycle
@@ -167,7 +169,7 @@ def test_whole_node_bounded_heap_through_an_outage(tmp_path):
         assert "MemoryError" not in out and "Traceback" not in out, out[-3000:]
         assert sub.wait_for(lambda m: m[0].endswith("/telemetry") and json.loads(m[1])["seq"] == 120, 30), out[-2000:]
         seqs = [m["seq"] for m in sub.json_on("telemetry")]
-        assert seqs == list(range(1, 121))
+        assert seqs == list(range(1, 121)), (seqs, out[-3000:])
         assert sum(1 for m in sub.json_on("telemetry") if m.get("replayed")) >= 10
     finally:
         if node.poll() is None:

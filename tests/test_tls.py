@@ -1,8 +1,8 @@
 """Transport security against a real Mosquitto configured by tools/fleet.py (generated PKI).
 
-The node side is the real thing: lib/link/tls.py builds the SSLContext, lib/link/mqtt.py connects
-through umqtt.simple with ssl=<context> on the MicroPython unix port (boards/host/ussl.py adapts
-the PyPI umqtt 1.3.4 to the call devices make). A recording TCP proxy sits between node and broker
+The node side is the real thing: lib/link/tls.py builds the SSLContext of MicroPython's built-in
+`tls` module, lib/link/mqtt.py (the node's own MQTT client, lib/link/mqttproto.py) wraps its socket
+with it on the MicroPython unix port exactly as on a device. A recording TCP proxy sits between node and broker
 so every byte the node sends is checked: TLS records only, never a plaintext MQTT packet."""
 import datetime
 import json
@@ -176,8 +176,6 @@ def node_fs(tmp, fleet, node, ca_from=None):
 # one MicroPython process runs a list of connection attempts; each prints its outcome
 LINK_SCRIPT = r"""
 import json, sys
-import ussl
-ussl.patch()
 from link import tls
 from link.mqtt import MqttLink
 from simclock import SimClock
@@ -189,7 +187,8 @@ for c in cases:
         cfg = {"tls": {"enabled": c["tls"], "ca": "ca.pem", "cert": "client.pem" if c.get("key") else None,
                        "key": c.get("key")}}
         ctx = tls.context(cfg)
-        l = MqttLink(c["client_id"], c["host"], c["port"], SimClock(), ssl=ctx, timeout_s=5, keepalive=30)
+        l = MqttLink(c["client_id"], c["host"], c["port"], SimClock(), ssl=ctx, timeout_s=5, keepalive=30,
+                   backoff_min_ms=0)  # a refused subscribe: reconnect at once
         res["up"] = l.connect()
         res["error"] = l.last_error
         if res["up"]:
@@ -201,7 +200,6 @@ for c in cases:
                 ok = l.subscribe(t, 1)
                 res.setdefault("subscribed", []).append(ok)
                 if not ok:
-                    l._next_try = l.clock.ticks_ms()
                     l.connect()
             if c.get("listen"):
                 import time

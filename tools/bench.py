@@ -83,7 +83,7 @@ print("RESULT " + json.dumps({"impl": e.impl, "us": time.ticks_diff(t1, t0) / wi
 
 def env():
     e = dict(os.environ)
-    e["MICROPYPATH"] = os.path.join(BUILD, "lib") + ":" + os.path.join(ROOT, ".venv", "mpylib")
+    e["MICROPYPATH"] = os.path.join(BUILD, "lib")
     return e
 
 

@@ -135,7 +135,7 @@ def main():
     with open(os.path.join(fs, "config.json"), "w") as f:
         json.dump(demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None, a.chip, a.temp), f, indent=1)
     env = dict(os.environ)
-    env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib") + ":" + os.path.join(ROOT, ".venv", "mpylib")
+    env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib")
     node_log = open(os.path.join(workdir, "node.log"), "w")
     node = subprocess.Popen([MPY, "-c", "import hostboot; hostboot.run()"], cwd=fs, env=env, stdout=node_log,
                             stderr=subprocess.STDOUT, start_new_session=True)

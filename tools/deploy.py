@@ -3,11 +3,11 @@
 
 Steps, all through mpremote over the serial port:
   1. check the port answers and runs MicroPython (clear error otherwise)
-  2. `mip install umqtt.simple` (the device needs network for this, or pre-copied /lib/umqtt)
-  3. build the board's tree (tools/build.py) and copy it: main.py and /lib/...
-  4. copy the node's filesystem (config.json, secrets.json, certificates) from --node-dir, as
+  2. build the board's tree (tools/build.py) and copy it: main.py and /lib/... (the MQTT client
+     is the node's own lib/link: nothing is fetched from the network)
+  3. copy the node's filesystem (config.json, secrets.json, certificates) from --node-dir, as
      rendered by `tools/provision.py --out DIR`
-  5. reset the device
+  4. reset the device
 """
 import argparse
 import os
@@ -45,14 +45,11 @@ def main():
     ap.add_argument("--board", required=True)
     ap.add_argument("--port", required=True)
     ap.add_argument("--node-dir", help="the node's rendered filesystem (tools/provision.py --out DIR)")
-    ap.add_argument("--skip-mip", action="store_true", help="don't `mip install umqtt.simple`")
     a = ap.parse_args()
     if a.board == "host":
         sys.exit("deploy: the host board runs on this machine (`make demo`), there is nothing to flash")
     check_device(a.port)
     out = buildmod.build(a.board)
-    if not a.skip_mip:
-        mpremote(a.port, "mip", "install", "umqtt.simple")
     mpremote(a.port, "fs", "mkdir", ":lib", check=False)
     for dp, dns, fns in os.walk(out):
         rel = os.path.relpath(dp, out)

@@ -27,7 +27,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPY64 = os.path.join(ROOT, ".venv", "bin", "micropython")
-MPYLIB = os.path.join(ROOT, ".venv", "mpylib")
 PROBE = os.path.join(ROOT, "tests", "mpy", "memprobe.py")
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
 FEATURES = {"bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
@@ -91,7 +90,7 @@ class Probe:
     def __init__(self, mpy, tree):
         self.mpy = mpy
         self.env = dict(os.environ)
-        self.env["MICROPYPATH"] = os.path.join(tree, "lib") + ":" + MPYLIB
+        self.env["MICROPYPATH"] = os.path.join(tree, "lib")
 
     def fs(self, port):
         d = tempfile.mkdtemp(prefix="vn-mem-fs-")

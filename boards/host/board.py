@@ -7,12 +7,6 @@
 # and hands the node the same things an ESP32 board does: clock, buses, pins, WDT, WLAN.
 import machine
 import network
-try:
-    import ussl
-except ImportError:  # a build without TLS (the 32-bit interpreter that measures memory)
-    ussl = None
-else:
-    ussl.patch()  # PyPI umqtt.simple 1.3.4 takes the devices' MQTTClient(ssl=SSLContext) call (see ussl.py)
 
 from simclock import SimClock
 from simulator import MachineSim

@@ -30,7 +30,7 @@ class Inbox:
         self.received = 0
         self.dropped = 0  # messages that arrived while the inbox was full
 
-    def on_message(self, topic, msg, head, size):
+    def on_message(self, topic, msg, head, size, retain=False):
         self.received += 1
         if len(self.msgs) >= _INBOX:
             self.dropped += 1

@@ -35,9 +35,9 @@ class Outbox:
                              user=m.get("user"), password=m.get("password"), will_topic=t.status,
                              will_msg=json.dumps({"state": "offline", "node": nid}),
                              timeout_s=m.get("timeout_s", 5), ssl=ssl, log=log, wifi=wifi,
+                             dns=lk.get("dns"),  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
                              backoff_min_ms=int(lk.get("backoff_min_s", 0.5) * 1000),
                              backoff_max_ms=int(lk.get("backoff_max_s", 60) * 1000))
-        self.link.dns = lk.get("dns")  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
         self.enc = Encoder(2048)  # early, while the heap still has a free 2 KB block
         st = cfg.get("store") or {}
         self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))

@@ -118,7 +118,7 @@ for i in range(100):
 assert len(node.queue) == 100, len(node.queue)
 # phase 2: the broker is there
 link.port = port
-link._next_try = clock.ticks_ms()
+clock.sleep_ms(link.backoff_max_ms * 3 // 2 + 1)  # the longest backoff (with jitter) has passed
 
 
 def on_up(lk):
