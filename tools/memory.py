@@ -131,7 +131,9 @@ class Probe:
             shutil.rmtree(fs, ignore_errors=True)
         for ln in out.splitlines()[::-1]:
             if ln.startswith("RESULT "):
-                return json.loads(ln[7:]), out
+                res = json.loads(ln[7:])
+                res["modules"] = sorted(m[7:] for m in out.splitlines() if m.startswith("MODULE "))
+                return res, out
         return None, out
 
     def node_ok(self, kb, cycles):

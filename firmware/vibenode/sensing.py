@@ -32,22 +32,16 @@ class Sensing:
         self._temp_retry = 500
         self._temp_next = None
         self._early = None
-        if early:
-            # the sensors first: detection code and drivers load (and the detection code leaves)
-            # before the node's code and largest buffers, so its peak and its holes come first
+        if early:  # the buffers first (see _early_buffers), then the sensors
+            self._early = self._early_buffers(s["rate"])
             self.ensure_temp()
             self._find_accel()
 
     def buffers(self):
-        """The node's largest buffers, made once the node's code is loaded: the sampler and the
-        feature engine for the sensor found, else (no sensor yet) reserved for the configured
-        rate and taken over by ensure()."""
-        import features.setup  # noqa: F401  (the engine's setup code, which the engine drops: below the buffers)
-        gc.collect()
+        """The sampler and the feature engine for the sensor found at construction, on the
+        buffers made then (else ensure() starts them once a sensor is found)."""
         if self.accel is not None:
             self._run(self.accel)
-        else:
-            self._early = self._early_buffers(self.cfg["sampling"]["rate"])
 
     def _early_buffers(self, rate):
         """The window and feature buffers (the node's largest blocks: 3 x 2n + 9.1 n bytes, 31 KB
