@@ -24,8 +24,9 @@ _INBOX = const(16)
 class Inbox:
     """Commands from the link (its callback may run inside a publish: only queue, bounded)."""
 
-    def __init__(self, node):
+    def __init__(self, node, ctl=None):
         self.node = node
+        self.ctl = ctl  # a fixed control object (tests of the reporting path), else vibenode.control's
         self.msgs = []
         self.received = 0
         self.dropped = 0  # messages that arrived while the inbox was full
@@ -39,6 +40,8 @@ class Inbox:
 
     def _handler(self):
         from vibenode.commands import Commands
+        if self.ctl is not None:
+            return Commands(self.ctl)
         from vibenode.control import Control
         return Commands(Control(self.node))
 
@@ -65,7 +68,7 @@ class Inbox:
             n += 1
             ack = h.handle(topic, msg, head, size)
             if ack is not None:
-                self.node.out.ack(ack)
+                h.ctl.ack(ack)
         h = None
         self._unload()
         return n

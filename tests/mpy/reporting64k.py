@@ -72,7 +72,7 @@ class StubNode:  # the reporting parts, and the control interface the command ha
 
 
 node = StubNode()
-cmds = Inbox(node)
+cmds = Inbox(None, ctl=node)
 link = MqttLink("mem-1", "127.0.0.1", port + 1 if port < 65535 else 1, clock, keepalive=10, timeout_s=2,
                 will_topic=node.topics.status, will_msg='{"state": "offline", "node": "mem-1"}')
 link.on_msg = cmds.on_message
