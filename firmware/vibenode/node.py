@@ -96,12 +96,15 @@ class Node:
         # are looked for (detection code comes and goes), then the rest of the node's code and data
         early = sup is None or not sup.safe_mode
         self.sense = Sensing(cfg, board, self, early=early)
+        from report.encode import Encoder
+        enc = Encoder(2048)  # the outbox's one 2 KB buffer, while there is a free 2 KB block
         from vibenode.outbox import Outbox
         from report.alarm import Alarms
         from report import reading  # noqa: F401
         if early:
             self.sense.buffers()
-        self.out = out = Outbox(cfg, board, ssl, self.set_error)
+        self.out = out = Outbox(cfg, board, enc, ssl, self.set_error)
+        enc = None
         self.link = out.link
         self.topics = out.topics
         self.seqc = out.seqc

@@ -8,7 +8,7 @@ import json
 from micropython import const
 
 from link.mqtt import MqttLink
-from report.encode import Encoder, dumps, replayed
+from report.encode import dumps, replayed
 from report.topics import Topics
 from store.queue import Queue
 from store.seqno import SeqCounter
@@ -19,7 +19,7 @@ K_ALARM = const(1)
 
 
 class Outbox:
-    def __init__(self, cfg, board, ssl=None, on_error=None):
+    def __init__(self, cfg, board, enc, ssl=None, on_error=None):
         m = cfg["mqtt"]
         self.node_id = nid = cfg["node_id"]
         self.clock = clock = board.clock
@@ -38,7 +38,7 @@ class Outbox:
                              dns=lk.get("dns"),  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
                              backoff_min_ms=int(lk.get("backoff_min_s", 0.5) * 1000),
                              backoff_max_ms=int(lk.get("backoff_max_s", 60) * 1000))
-        self.enc = Encoder(2048)  # early, while the heap still has a free 2 KB block
+        self.enc = enc  # report.encode.Encoder: every reading is encoded into its buffer
         st = cfg.get("store") or {}
         self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))
         # the queue's replay buffer is the encoder's (1 KB less; a replay never overlaps an

@@ -32,10 +32,11 @@ class Sensing:
         self._temp_retry = 500
         self._temp_next = None
         self._early = None
-        if early:  # the buffers first (see _early_buffers), then the sensors
-            self._early = self._early_buffers(s["rate"])
+        if early:  # the sensors first, then the buffers (see _early_buffers)
             self.ensure_temp()
             self._find_accel()
+            gc.collect()
+            self._early = self._early_buffers(s["rate"])
 
     def buffers(self):
         """The sampler and the feature engine for the sensor found at construction, on the
