@@ -13,7 +13,7 @@ RPM     ?=
 TEMP    ?=
 STAMP   := .venv/.setup-stamp
 
-.PHONY: setup build build-all deploy demo test test-32 bench clean provision fleet monitor firmware
+.PHONY: setup build build-all deploy demo test test-32 bench clean provision fleet monitor firmware memory
 
 $(STAMP): requirements-host.txt tools/setup.py
 	python3 tools/setup.py
@@ -85,7 +85,11 @@ test-32: setup
 	VN_MPY=$(MPY32) VN_RV32=$(RV32) $(PY) -m pytest -q -rs -m device tests
 
 bench: setup
-	RV32=$(RV32) $(PY) tools/bench.py
+	RV32=$(RV32) $(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/bench.py
+
+# the node's heap on a 32-bit MicroPython (an ESP32's object sizes): make memory [MPY32=<path>]
+memory: setup
+	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py
 
 clean:
 	rm -rf build dist .pytest_cache

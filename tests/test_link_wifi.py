@@ -124,7 +124,7 @@ import json
 import network
 import board as board_mod
 from vibenode import config
-from vibenode.app import Node
+from vibenode.node import Node
 cfg = config.load()
 node = Node(cfg, board_mod.make(cfg))
 node.run(cycles=5)                       # on "plant"

@@ -1,15 +1,16 @@
 """Memory: 1000 reconnect cycles show no downward heap trend; the reporting path runs in a
 24 KB share of a 64 KB data heap; the whole node runs through a broker outage in a bounded heap.
 
-The unix port loads every module's bytecode into the heap (~170 KB for the node and the host
-board's emulated world); on the device the code is frozen into flash. So heap budgets here are
-"measured code base + data budget"."""
+The unix port loads every module's bytecode into the heap, as a device does with .mpy files
+(frozen code stays in flash). The whole-node budgets are the node's code + data, with the host
+board's emulated world (measured alone, tests/mpy/memprobe.py) on top."""
 import json
 import os
 import subprocess
 import time
 
 import numpy as np
+import pytest
 
 from conftest import MPY, ROOT, Broker, Subscriber, free_port, mpy_env, node_config, start_node, write_fs
 from netfaults import BlackholeProxy
@@ -33,13 +34,25 @@ def test_thousand_reconnect_cycles_no_heap_trend(broker, tmp_path):
 
 
 DATA_BUDGET = 24 * 1024  # what the reporting path may use of the node's 64 KB data heap
-NODE_BUDGET = 80 * 1024  # data over the code the node loads (tests/mpy/codebase.py loads every module a node
-# boot loads, sensors.max31865 included: the temperature detection probes it). Measured: passes at code + 64 KB
-# (3 of 3) and fails at + 52 KB with umqtt.simple; with the node's own MQTT client (link.mqtt + link.mqttproto)
-# a boot passes at code + 78 KB and fails at + 76 KB, for the same total heap (~248 KB on the 64-bit port):
-# codebase.py's figure shrank by 16.7 KB, ~14 KB of it an allocation in board.make() that only happened
-# after `import umqtt.simple` (not in the node's own need). The data, ~40 KB steady: windows 12.3 KB, feature
-# buffers 18.6 KB, engine tables ~5.6 KB, link/queue/encoder ~5 KB, plus the reading while it is built.
+
+# The whole node's budgets (docs/memory.md; measured by `make memory`, tools/memory.py): the code a boot
+# keeps, and the heap the whole node runs in (3 x 2048 at 3200 Hz, full features, readings queued through
+# a broker outage and replayed, Mosquitto) over the host board's emulated world, measured alone.
+# 32-bit interpreter (an ESP32's object sizes), measured: code 58.6 KB, node 136.4 KB (smallest heap
+# 176 KB - world 39.6 KB). The issue's target is <= 60 KB code and <= 120 KB node: the code meets it,
+# the node does not yet, so I386_NODE_BUDGET holds the measured figure (+ 3.6 KB) against regrowth.
+# 64-bit port (pointers and objects twice the size), measured with the same code: code 79.7 KB, node
+# 191.3 KB (smallest heap 247 KB - world 55.7 KB); budgets a few KB above, and the check is shown to
+# fail 12 KB under the measured node figure (test_whole_node_budget_check_can_fail).
+X64_CODE_BUDGET = 82 * 1024
+X64_NODE_MEASURED = 191 * 1024
+X64_NODE_BUDGET = 196 * 1024
+I386_CODE_BUDGET = 60 * 1024
+I386_NODE_BUDGET = 140 * 1024
+MPY32 = os.environ.get("MPY32") or os.path.join(os.path.dirname(ROOT), "shared", "tools", "micropython-i386",
+                                                "micropython")
+if not os.path.exists(MPY32):
+    MPY32 = "/work/shared/tools/micropython-i386/micropython"
 
 
 def _result(r):
@@ -73,22 +86,71 @@ def test_reporting_path_heap_budget(broker, tmp_path):
     assert all(len(json.dumps(m)) < 1024 for m in tel)  # 3 axes with peaks and bands under 1 KB
 
 
+def _code_and_world(mpy):
+    """(resident code of a boot, the host board's world) in bytes, on interpreter `mpy`."""
+    import memory
+    probe = memory.Probe(mpy, memory.build_tree(memory.arch_of(mpy)))
+    res, log = probe.run(["node", 12], outage=True)
+    assert res is not None, log[-3000:]
+    w, _ = probe.run(["world"])
+    c, log = probe.run(["code"] + res["modules"])
+    assert c is not None, log[-3000:]
+    return probe, c["code"], w["world"]
+
+
+def check_node_budget(mpy, code_budget, node_budget, cycles=40):
+    """The code a boot keeps within code_budget, and the whole node (3 x 2048 at 3200 Hz, full
+    features, readings queued through a broker outage and replayed, Mosquitto) runs in the host
+    board's world + node_budget of heap; returns the figures."""
+    probe, code, world = _code_and_world(mpy)
+    heap = (world + node_budget) // 1024
+    ok = probe.node_ok(heap, cycles)
+    print("%s: code %.1f KB (budget %.1f), node in world %.1f KB + %.1f KB = %d KB heap: %s"
+          % (os.path.basename(mpy), code / 1024, code_budget / 1024, world / 1024, node_budget / 1024, heap,
+             "ok" if ok else "FAILED"))
+    return code, ok
+
+
+def test_whole_node_within_its_budget_x64():
+    code, ok = check_node_budget(MPY, X64_CODE_BUDGET, X64_NODE_BUDGET)
+    assert code <= X64_CODE_BUDGET, code
+    assert ok
+
+
+def test_whole_node_within_its_budget_i386():
+    """The device figures themselves, on the 32-bit interpreter (../shared/tools/micropython-i386 or
+    $MPY32): code <= 60 KB, whole node <= 140 KB (target 120 KB, see above)."""
+    if not os.path.exists(MPY32):
+        pytest.skip("no 32-bit MicroPython (MPY32=<path>): the x64 budgets above stand in for it")
+    code, ok = check_node_budget(MPY32, I386_CODE_BUDGET, I386_NODE_BUDGET)
+    assert code <= I386_CODE_BUDGET, code
+    assert ok
+
+
+def test_whole_node_budget_check_can_fail():
+    """The same check fails 12 KB under the measured figure (so the budgets above are real)."""
+    code, ok = check_node_budget(MPY, X64_CODE_BUDGET, X64_NODE_MEASURED - 12 * 1024, cycles=40)
+    assert not ok
+    assert code > X64_CODE_BUDGET - 8 * 1024  # and the code budget is tight: 8 KB less would fail
+
+
 def test_whole_node_bounded_heap_through_an_outage(tmp_path):
-    """The whole node (default 2048-sample window, 3 axes, full feature engine, queue, MQTT) in
-    code base + NODE_BUDGET: readings queued while the broker is down, replayed, none lost."""
+    """The whole node (default 2048-sample window, 3 axes, default features, queue, MQTT) in the
+    host board's world + X64_NODE_BUDGET: 120 readings, the first ones queued while the broker is
+    down, replayed in order, none lost (seen by a subscriber)."""
     port = free_port()
     fs = write_fs(str(tmp_path / "fs"), node_config(port))
-    r = subprocess.run([MPY, "-X", "heapsize=1m", os.path.join(ROOT, "tests", "mpy", "codebase.py")], cwd=fs,
-                       env=mpy_env(), capture_output=True, text=True, timeout=60)
+    r = subprocess.run([MPY, "-X", "heapsize=1m", os.path.join(ROOT, "tests", "mpy", "memprobe.py"), "world"],
+                       cwd=fs, env=mpy_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
-    base = _result(r)["base"]
+    world = _result(r)["world"]
     for f in os.listdir(fs):
         if f != "config.json":
             p = os.path.join(fs, f)
             if os.path.isfile(p):
                 os.remove(p)
-    heap = (base + NODE_BUDGET + 1023) // 1024
-    print("whole node: code + host world %d bytes, heap %d KB" % (base, heap))
+    heap = (world + X64_NODE_BUDGET + 1023) // 1024
+    print("whole node: host world %d bytes, heap %d KB" % (world, heap))
     node = start_node(fs, cycles=120, heapsize="%dk" % heap)
     lines = []
     broker = sub = gate = None

@@ -1,2 +1,16 @@
 # vibenode: the application that runs on a node (sensor -> window -> features -> report -> link).
 VERSION = "0.1.0"
+
+
+def drop(name):
+    """Unload a rarely used module (its .mpy code sits in the heap): the next use imports it
+    again. The package attribute goes too, or the module object would stay referenced."""
+    import sys
+    sys.modules.pop(name, None)
+    pkg, _, leaf = name.rpartition(".")
+    parent = sys.modules.get(pkg)
+    if parent is not None:
+        try:
+            delattr(parent, leaf)
+        except (AttributeError, KeyError, TypeError):  # (MicroPython: KeyError)
+            pass

@@ -14,23 +14,34 @@
 #
 # Never executed (vibenode/cmdcheck.py): a payload that is not well-formed UTF-8; a message the
 # broker delivers as retained (a retained command would run again on every reconnect: it is
-# answered once with an error); a state-changing command whose id was already applied (answered
-# ok with "duplicate": true, applied once, remembered across reboots).
+# answered once per boot with an error); a state-changing command whose id was already applied
+# (answered ok with "duplicate": true, applied once, remembered on flash across reboots).
 #
 # Every field is checked (type, range, size, unknown fields) before anything changes; a bad
 # command gets {"id", "ok": false, "error": "<field>: <problem>"} and changes nothing. Accepted
-# settings are applied at once and persisted with config.save (validated, temp file + rename,
-# last good copy kept). Messages arrive through a bounded inbox (the link's callback only
-# queues them), so a flood on `cmd` costs the node a bounded slice of time between windows and
-# never runs inside a publish.
+# settings are applied at once and persisted (config.save: validated, atomic, last good copy
+# kept). Messages arrive through the node's bounded inbox (vibenode/node.py: the link's
+# callback only queues them), so a flood on `cmd` costs the node a bounded slice of time
+# between windows and never runs inside a publish. This module is loaded to handle what the
+# inbox holds and dropped after (its code would otherwise sit in the heap).
+#
+# The handler talks to the node through a narrow control object `ctl`:
+#   ctl.node_id, ctl.cmd_topic, ctl.max_window
+#   ctl.ping() -> dict                       ctl.config() -> the running config (dict)
+#   ctl.save(section, upd, replace) -> None or an error text (persisted in config.json)
+#   ctl.set_sampling(interval_s, window) -> {"interval_s", "window"} now in force
+#   ctl.set_alarms(spec)                     ctl.identify(seconds)      ctl.reboot()
+#   ctl.capture(id, kind, axis) -> the topic it will go to, or an error text (ValueError)
+#   ctl.time() -> UTC seconds (below 1600000000: the clock was never set)
 import json
+
+from micropython import const
 
 from vibenode.cmdcheck import Applied, printable, utf8_ok
 
-MAX_PAYLOAD = 4096
-MAX_DEPTH = 6
-MAX_ID = 64
-INBOX = 16
+MAX_PAYLOAD = const(4096)
+MAX_DEPTH = const(6)
+MAX_ID = const(64)
 STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot")  # applied once per id
 
 # telemetry feature names a threshold can watch (per axis, or top-level like temp_c)
@@ -122,50 +133,31 @@ def _valid_id(v):
 
 
 class Commands:
-    def __init__(self, node):
-        self.node = node
-        self.inbox = []
-        self.received = 0
-        self.dropped = 0  # messages that arrived while the inbox was full
+    def __init__(self, ctl, retained=None):
+        self.ctl = ctl
         self.handled = 0
         self.errors = 0
         self.applied = Applied()
-        self._retained = []  # crc32 of retained messages already answered (this boot)
-
-    # ---- from the link (may run inside a publish: only queue) ------------------------------
-    def on_message(self, topic, msg, head, size, retain=False):
-        self.received += 1
-        if len(self.inbox) >= INBOX:
-            self.dropped += 1
-            return
-        self.inbox.append((topic, msg, head, size, retain))
-
-    def pending(self):
-        return len(self.inbox)
-
-    def process(self, limit=INBOX):
-        """Handle up to `limit` queued messages; returns how many."""
-        n = 0
-        while self.inbox and n < limit:
-            topic, msg, head, size, retain = self.inbox.pop(0)
-            n += 1
-            ack = self.handle(topic, msg, head, size, retain)
-            if ack is not None:
-                if not utf8_ok(json.dumps(ack).encode()):  # never publish an invalid ack
-                    ack = self._err(None, None, "internal error: ack text not UTF-8")
-                self.node.send_ack(ack)
-        return n
+        # crc32 of the retained messages answered this boot (a list the inbox keeps across batches)
+        self.retained = [] if retained is None else retained
 
     # ---- one message -------------------------------------------------------------------------
     def handle(self, topic, msg, head=None, size=None, retain=False):
-        """The ack (dict) for one message, or None when it is not for this node."""
-        node = self.node
+        """The ack (dict) for one message, or None when it is not for this node. An ack is
+        never invalid UTF-8 (nothing the sender wrote is echoed unchecked)."""
+        ack = self._handle(topic, msg, head, size, retain)
+        if ack is not None and not utf8_ok(json.dumps(ack).encode()):
+            ack = self._err(None, None, "internal error: ack text not UTF-8")
+        return ack
+
+    def _handle(self, topic, msg, head, size, retain):
+        ctl = self.ctl
         if isinstance(topic, (bytes, bytearray)):
             try:
                 topic = bytes(topic).decode()
             except Exception:
                 return None
-        if topic != node.topics.cmd:
+        if topic != ctl.cmd_topic:
             return None
         self.handled += 1
         if isinstance(msg, str):
@@ -193,7 +185,7 @@ class Commands:
                 return self._err(None, c if isinstance(c, str) and c in _HANDLERS else None,
                                  "id: required, 1 to %d printable characters or a 32-bit integer" % MAX_ID)
             target = req.get("node")
-            if target is not None and target != node.cfg["node_id"]:
+            if target is not None and target != ctl.node_id:
                 self.handled -= 1
                 return None  # another node's command: not ours to answer
             cmd = req.get("cmd")
@@ -221,11 +213,11 @@ class Commands:
         reconnect (a retained reboot reboots for ever). Answered once per boot."""
         import binascii
         key = binascii.crc32(bytes(data or b""))
-        if key in self._retained:
+        if key in self.retained:
             return None
-        self._retained.append(key)
-        if len(self._retained) > 8:
-            self._retained.pop(0)
+        self.retained.append(key)
+        if len(self.retained) > 8:
+            self.retained.pop(0)
         rid = None
         if data is not None and len(data) <= MAX_PAYLOAD and utf8_ok(data):
             try:
@@ -242,7 +234,7 @@ class Commands:
             return
         if isinstance(exp, bool) or not isinstance(exp, int) or exp < 0:
             raise Invalid("expires: must be a unix time in whole seconds")
-        now = self.node.clock.time()
+        now = self.ctl.time()
         if now < 1600000000:
             raise Invalid("expires: the node's clock is not set, so it cannot tell whether the command expired")
         if now > exp:
@@ -258,38 +250,32 @@ class Commands:
     # ---- the commands --------------------------------------------------------------------
     def c_ping(self, req):
         _only(req, ("id", "cmd", "node"))
-        n = self.node
-        r = {"uptime_s": n.clock.now_us() // 1000000, "seq": n.seqc.last(), "queued": len(n.queue)}
-        sup = getattr(n, "sup", None)
-        if sup is not None:
-            r["wdt_feeds"] = sup.feeds
-            r["wdt_refused"] = sup.refused  # feeds withheld because a subsystem stalled
-        return r
+        return self.ctl.ping()
 
     def c_set(self, req):
+        from vibenode.config import INTERVAL_S, WINDOW
         _only(req, ("id", "cmd", "node", "interval_s", "window"))
         iv = req.get("interval_s")
         win = req.get("window")
         if iv is None and win is None:
             raise Invalid("set: give interval_s and/or window")
         if iv is not None:
-            _num(iv, "interval_s", 0.1, 86400)
+            _num(iv, "interval_s", INTERVAL_S[0], INTERVAL_S[1])
         if win is not None:
-            _int(win, "window", 64, 4096)
+            _int(win, "window", WINDOW[0], WINDOW[1])
             if win & (win - 1):
                 raise Invalid("window: must be a power of two")
-            if win > self.node.max_window:
-                raise Invalid("window: at most %d on this node (memory)" % self.node.max_window)
+            if win > self.ctl.max_window:
+                raise Invalid("window: at most %d on this node (memory)" % self.ctl.max_window)
         upd = {}
         if iv is not None:
             upd["interval_s"] = iv
         if win is not None:
             upd["window"] = win
-        err = self.node.persist("sampling", upd)
+        err = self.ctl.save("sampling", upd, False)
         if err:
             raise Invalid("not saved: %s" % err)
-        self.node.apply_sampling(iv, win)
-        return {"sampling": {"interval_s": self.node.interval_ms / 1000, "window": self.node.n}}
+        return {"sampling": self.ctl.set_sampling(iv, win)}
 
     def c_set_thresholds(self, req):
         _only(req, ("id", "cmd", "node", "rules", "hysteresis"))
@@ -314,40 +300,35 @@ class Commands:
                 raise Invalid("%s: alarm must not be below warn" % f)
             out.append({"metric": m, "axis": ax, "warn": w, "alarm": a})
         spec = {"hysteresis": hy, "rules": out}
-        err = self.node.persist("alarms", spec, replace=True)
+        err = self.ctl.save("alarms", spec, True)
         if err:
             raise Invalid("not saved: %s" % err)
-        self.node.alarms.configure(spec)
+        self.ctl.set_alarms(spec)
         return {"rules": len(out)}
 
     def c_capture(self, req):
         _only(req, ("id", "cmd", "node", "kind", "axis"))
         kind = _choice(req.get("kind"), "kind", ("waveform", "spectrum"))
         ax = _choice(req.get("axis", "all"), "axis", ("x", "y", "z", "all"))
-        n = self.node
-        if n.sampler is None:
-            raise Invalid("capture: no sensor running")
-        if kind == "spectrum" and not n.has_spectrum():
-            raise Invalid("capture: spectrum unavailable (the feature engine does not export one)")
-        if n.capture_req is not None:
-            raise Invalid("capture: one already pending")
-        n.capture_req = (req["id"], kind, ax)
-        return {"kind": kind, "axis": ax, "topic": n.topics.waveform if kind == "waveform" else n.topics.spectrum}
+        r = self.ctl.capture(req["id"], kind, ax)
+        if isinstance(r, ValueError):
+            raise Invalid("capture: %s" % r)
+        return {"kind": kind, "axis": ax, "topic": r}
 
     def c_identify(self, req):
         _only(req, ("id", "cmd", "node", "seconds"))
         s = _int(req.get("seconds", 10), "seconds", 1, 600)
-        self.node.identify(s)
+        self.ctl.identify(s)
         return {"seconds": s}
 
     def c_reboot(self, req):
         _only(req, ("id", "cmd", "node"))
-        self.node.reboot_req = True
+        self.ctl.reboot()
         return None
 
     def c_get_config(self, req):
         _only(req, ("id", "cmd", "node"))
-        return redact(self.node.cfg)
+        return redact(self.ctl.config())
 
 
 _SECRET = ("password", "psk", "key", "client_key", "portal_psk", "user")

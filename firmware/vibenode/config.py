@@ -41,6 +41,10 @@ KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", 
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RANGES_G = (2, 4, 8, 16)
+# sampling limits (config and the `set` command): seconds between windows, samples per window
+# (a power of two). Below 0.1 s the loop has no time left for the link between windows.
+INTERVAL_S = (0.1, 86400)
+WINDOW = (64, 4096)
 MAX_NETWORKS = 5
 
 # what load() found, for the node's status topic (never holds a secret value)
@@ -253,9 +257,9 @@ def check(raw, secrets=None, exists=None, warnings=None):
     if s["range_g"] not in RANGES_G or not _is_int(s["range_g"]):
         _fail("sampling.range_g", "one of 2, 4, 8, 16, got %r" % (s["range_g"],))
     n = s["window"]
-    if not _is_int(n) or n < 64 or n > 4096 or n & (n - 1):
-        _fail("sampling.window", "a power of two from 64 to 4096, got %r" % (n,))
-    _num(s["interval_s"], "sampling.interval_s", 0.001, 86400)
+    if not _is_int(n) or n < WINDOW[0] or n > WINDOW[1] or n & (n - 1):
+        _fail("sampling.window", "a power of two from %d to %d, got %r" % (WINDOW[0], WINDOW[1], n))
+    _num(s["interval_s"], "sampling.interval_s", INTERVAL_S[0], INTERVAL_S[1])
     b = cfg["board"]
     if not isinstance(b.get("name"), str) or not b["name"]:
         _fail("board.name", "required, the board module's name")
@@ -347,31 +351,16 @@ def _load_pair(cname, sname, warnings):
     return check(raw, sec, exists, warnings), cdata, sdata
 
 
-def write_atomic(name, data):
-    """temp + rename: after a power cut the file holds either the old or the new content."""
-    tmp = name + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        try:
-            f.flush()
-        except AttributeError:
-            pass
-    try:
-        os.sync()
-    except (AttributeError, OSError):
-        pass
-    try:
-        os.rename(tmp, name)
-    except OSError:  # filesystems that refuse to rename onto an existing file (FAT)
-        os.remove(name)
-        os.rename(tmp, name)
+def _write(name, data):
+    from store import atomic  # .new + rename: after a power cut the old or the new content
+    atomic.write(name, data, keep=False)  # (the last good copy is GOOD / SECRETS_GOOD)
 
 
 def _cleanup():
     for n in (PATH, SECRETS, GOOD, SECRETS_GOOD):
-        if exists(n + ".tmp"):
+        if exists(n + ".new"):
             try:
-                os.remove(n + ".tmp")  # a write cut short by power loss
+                os.remove(n + ".new")  # a write cut short by power loss (store.atomic)
             except OSError:
                 pass
 
@@ -379,12 +368,12 @@ def _cleanup():
 def _remember(cdata, sdata):
     """Keep a validated pair as the last good one (written only when it changed)."""
     if _safe_read(GOOD) != cdata:
-        write_atomic(GOOD, cdata)
+        _write(GOOD, cdata)
     if sdata is None:
         if exists(SECRETS_GOOD):
             os.remove(SECRETS_GOOD)
     elif _safe_read(SECRETS_GOOD) != sdata:
-        write_atomic(SECRETS_GOOD, sdata)
+        _write(SECRETS_GOOD, sdata)
 
 
 def _safe_read(name):
@@ -444,8 +433,8 @@ def save(raw, secrets=None):
     except ConfigError:
         pass
     if sdata is not None:
-        write_atomic(SECRETS, sdata)
-    write_atomic(PATH, cdata)
+        _write(SECRETS, sdata)
+    _write(PATH, cdata)
 
 
 def node_id_hint():

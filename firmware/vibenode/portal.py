@@ -19,12 +19,12 @@ import time
 
 from vibenode import config
 from vibenode.log import log
+from vibenode.offline import REQUEST_FILE, OfflineWatch, passphrase, requested  # noqa: F401
 
 MAX_HEAD = 1024
 MAX_BODY = 2048
 CONN_TIMEOUT_S = 2  # per socket call
 REQUEST_MS = 5000  # per request, however slowly a client trickles bytes in
-REQUEST_FILE = "portal.req"  # present at boot: open the portal even with a good config
 IDENTITY = "identity.json"  # {"node_id": ...}: the id an unconfigured node announces
 FIELDS = ("node_id", "name", "ssid1", "psk1", "ssid2", "psk2", "host", "port", "plaintext", "token")
 
@@ -36,10 +36,6 @@ class BadRequest(Exception):
         self.msg = msg
 
 
-def requested():
-    return config.exists(REQUEST_FILE)
-
-
 def listen_port():
     try:
         import os
@@ -49,20 +45,6 @@ def listen_port():
     except (AttributeError, ImportError, ValueError):
         pass
     return 80
-
-
-def passphrase():
-    """The per-device portal passphrase from secrets.json (or the last good copy); None if none."""
-    for name in (config.SECRETS, config.SECRETS_GOOD):
-        try:
-            with open(name) as f:
-                import json
-                p = json.load(f).get("portal_psk")
-            if isinstance(p, str) and 8 <= len(p) <= 63:
-                return p
-        except Exception:
-            pass
-    return None
 
 
 def node_id():
@@ -490,33 +472,6 @@ class Portal:
             if s is not None:
                 s.close()
         self.sock = self.udp = None
-
-
-class OfflineWatch:
-    """Offers the portal to a node that cannot get online (wrong Wi-Fi passphrase or broker typed
-    in the field): after cfg portal.offline_s without the link up it requests the portal and
-    resets; that boot serves the portal for portal.timeout_s, then measures again. The node's loop
-    calls check(link.up) between windows. offline_s = 0 turns it off."""
-
-    def __init__(self, cfg, clock):
-        self.clock = clock
-        self.limit_ms = int((cfg.get("portal") or {}).get("offline_s", 900)) * 1000
-        self.since = clock.ticks_ms()
-        self.armed = passphrase() is not None and self.limit_ms > 0
-
-    def check(self, up):
-        now = self.clock.ticks_ms()
-        if up or not self.armed:
-            self.since = now
-            return False
-        if self.clock.ticks_diff(now, self.since) < self.limit_ms:
-            return False
-        log("portal", "offline for %d s: opening the provisioning portal" % (self.limit_ms // 1000))
-        with open(REQUEST_FILE, "w") as f:
-            f.write("offline")
-        import machine
-        machine.reset()
-        return True
 
 
 def start_ap(nid, psk):

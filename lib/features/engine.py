@@ -4,7 +4,6 @@
 #   eng.compute(axis, samples, scale_g, clip_lo, clip_hi)   # integer kernels only: no allocation
 #   eng.result(axis)                                        # compact dict for telemetry (allocates)
 #   eng.spectrum_u16(axis) -> (array('H'), df Hz, g per unit)   amplitude spectrum, on request
-#   eng.envelope_u16(axis) -> (array('H'), df Hz, g per unit)   envelope spectrum, on request
 #   eng.impl                                                "viper" or "python"
 #
 # Per axis and window: mean (removed before everything else), RMS, peak, peak-to-peak, crest,
@@ -30,7 +29,7 @@
 #                                       (the default when a bearing is configured)
 #   "bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}}
 #              or {"geometry": {"balls": 9, "ball_d": 7.94, "pitch_d": 39.04, "angle": 0}}
-#   "envelope": {"band": [lo, hi], "harmonics": 3, "tol": 0.01, "alarm": 4.0, "bins": 256}
+#   "envelope": {"band": [lo, hi], "harmonics": 3, "tol": 0.01, "alarm": 4.0}
 #                                       resonance band (default 30-95 % of Nyquist), harmonics
 #                                       per defect, search tolerance (fraction of the line, at
 #                                       least 1 bin), alarm when the strongest defect's line is
@@ -41,7 +40,7 @@
 # (mm/s), iso ("A".."D"), f1 (measured shaft Hz, with rpm "auto"), and with a bearing: env
 # {dom: strongest defect, r: its line / envelope RMS, a: its line in g, alarm: true}. Three
 # significant digits (MicroPython's float repr still prints some as 16 digits). All defect
-# lines and harmonics: envelope(axis); spectra on request: spectrum_u16 / envelope_u16.
+# lines and harmonics: envelope(axis); the spectrum on request: spectrum_u16.
 import array
 import gc
 import io
@@ -325,7 +324,6 @@ class FeatureEngine:
         ev[j] = o[0]
         ev[j + 1] = o[1]
         ev[j + 2] = top - 1
-        k.export_u16(p, 0, len(self.envx[axis]), 1, self.envx[axis])
 
     # ---- results (floating point, allocates; once per window) --------------------------------
     def _amp_scale(self, axis):
@@ -516,17 +514,14 @@ class FeatureEngine:
             del r["env"]
         return r
 
+    def work(self):
+        """The engine's work buffers (work_buffers() order), for an engine made again on them."""
+        return self.buf, self.p, self.tw, self.win
+
     def spectrum_u16(self, axis):
         """(array('H') amplitudes, bin spacing Hz, g per unit): peak-hold over groups of bins;
         bin i covers i*df .. (i+1)*df."""
         return self.sx[axis], self.df * self.sx_grp, self._amp_scale(axis)
-
-    def envelope_u16(self, axis):
-        if self.env is None:
-            return None
-        mm = self.env[2]
-        sc = 4.0 / mm * 2.0 / self.n * (2.0 ** self.ex[axis][_EE]) * self.scale[axis]
-        return self.envx[axis], self.df, sc
 
 
 def clip_limits(range_g, scale_g):

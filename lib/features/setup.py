@@ -158,8 +158,6 @@ def configure(self, cfg):
         self.env_mq8 = array.array("i", [int(self.mult[d] * h * 256 + 0.5) for d in self.env_names
                                         for h in range(1, self.env_h + 1)])
         self.ev = [_zeros("i", len(self.env_mq8) + 3) for _ in AXES]
-        nbe = int(ec.get("bins", 256))
-        self.envx = [_zeros("H", min(nbe, mm // 2)) for _ in AXES]
     ex = cfg.get("export") or {}
     nb = int(ex.get("bins", 256))
     grp = 1

@@ -127,18 +127,6 @@ class ADXL345:
             o += 3
         return n
 
-    def read_g(self):
-        """One sample in g as a tuple (for humans; allocates)."""
-        self.regs.read_into(_DATAX0, self._b6)
-        b = self._b6
-        out = []
-        for i in range(3):
-            v = b[2 * i] | (b[2 * i + 1] << 8)
-            if v & 0x8000:
-                v -= 0x10000
-            out.append(v * self.scale)
-        return tuple(out)
-
     def self_test(self, sleep_ms=None, n=16):
         """Datasheet self-test: output change with SELF_TEST set must lie within limits.
         Returns (ok, (dx, dy, dz)) in LSB at 3.9 mg/LSB. Leaves the chip reconfigured."""

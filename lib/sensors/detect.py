@@ -7,6 +7,8 @@
 # I2C slots are first filtered by an address scan (one scan per bus), then every candidate is
 # tried by its ID register (MAX31865: by a threshold register's read-back); the first that
 # answers correctly wins. Errors name every slot tried.
+import sys
+
 from sensors.errors import ABSENT, SensorError
 from sensors.regbus import I2CRegs, SPIRegs
 
@@ -36,7 +38,12 @@ def chip_class(name):
     raise OSError("unsupported sensor chip %r" % (name,))
 
 
-accel_class = chip_class  # (older name)
+def _unload(mod):
+    sys.modules.pop(mod, None)
+    try:
+        delattr(sys.modules["sensors"], mod[8:])  # (the package's attribute holds it too)
+    except (AttributeError, KeyError, TypeError):
+        pass
 
 
 def regs_for(board, cls, bus_name, where):
@@ -81,11 +88,16 @@ def _find(board, cfg, attr, kind, make):
             if found and where not in found:  # (an empty scan may be a stuck bus: probe anyway)
                 errors.append("%s@%s:0x%02x: no ACK in scan" % (chip, bus_name, where))
                 continue
+        mod = "sensors." + chip
+        loaded = mod in sys.modules
         try:
             cls = chip_class(chip)
             return make(cls, regs_for(board, cls, bus_name, where), want)
         except OSError as e:
             errors.append("%s@%s:%s: %s" % (chip, bus_name, where, e))
+        cls = None
+        if not loaded:  # a driver for a chip that is not there: its code leaves the heap
+            _unload(mod)
     raise SensorError(ABSENT, "no %s found (%s)" % ("accelerometer" if kind == "accel" else "temperature sensor",
                                                     "; ".join(errors[-4:]) or "no slots"))
 
@@ -109,7 +121,3 @@ def _make_temp(cls, regs, want):
 def find_temp(board, cfg):
     """The first temperature sensor that answers in board.TEMP_SLOTS, configured."""
     return _find(board, cfg, "TEMP_SLOTS", "temp", _make_temp)
-
-
-def describe(dev):
-    return "%s@%s" % (dev.NAME, dev.regs.describe())

@@ -1,6 +1,7 @@
 # Small files replaced atomically, with the last good copy kept.
 #
 #   write(path, data): data -> path.new (closed, so committed), path -> path.bak, path.new -> path
+#                      (keep=False: path.new -> path, no .bak)
 #   read(path, ok):    path if ok(data), else path.bak if ok(data), else None
 #
 # A power cut at any point leaves either the old or the new content readable: before the first
@@ -43,9 +44,10 @@ def _rename(src, dst):
         os.rename(src, dst)
 
 
-def write(path, data):
+def write(path, data, keep=True):
     """Raises OSError when the filesystem refuses (full, read-only); `path` then still holds the
-    old content and no partial path.new is left behind to take space."""
+    old content and no partial path.new is left behind to take space. keep=False: no .bak copy
+    (a caller that keeps its own last good copy)."""
     tmp = path + ".new"
     try:
         with open(tmp, "wb") as f:
@@ -57,7 +59,7 @@ def write(path, data):
         except OSError:
             pass
         raise
-    if _exists(path):
+    if keep and _exists(path):
         _rename(path, path + ".bak")
     _rename(tmp, path)
 

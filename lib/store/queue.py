@@ -55,7 +55,7 @@ def _crc(kind, payload):
 
 
 class Queue:
-    def __init__(self, dirpath, capacity=1000, seg_records=32, checkpoint=16, log=None):
+    def __init__(self, dirpath, capacity=1000, seg_records=32, checkpoint=16, log=None, buf=None):
         self.dir = dirpath
         self.capacity = max(1, capacity)
         self.seg_records = seg_records
@@ -70,7 +70,7 @@ class Queue:
         self._hdr = bytearray(HDR)
         self._since_ckpt = 0
         self._hl = None  # length of the record peek() returned (pop needs no re-read)
-        self._buf = None  # peek()'s reusable read buffer
+        self._buf = buf  # peek()'s reusable read buffer (buf: one shared with a stage that never overlaps a peek)
         self._open()
 
     # ---- files ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import sys
 
 import board as board_mod
 from vibenode import config
-from vibenode.app import Node
+from vibenode.node import Node
 
 cfg = config.load()
 node = Node(cfg, board_mod.make(cfg))

@@ -5,6 +5,7 @@ import json
 import os
 
 from vibenode import config
+from store import atomic  # config's files are written by store.atomic
 
 
 def check(args):
@@ -132,13 +133,13 @@ def save_load_powercut(args):
         config.save(A, SA)
         config.load()  # A is current and last good
         budget[0] = k
-        config.open = cut_open
+        config.open = atomic.open = cut_open
         try:
             config.save(B, SB)
             done = True
         except Cut:
             done = False
-        config.open = real_open
+        config.open = atomic.open = real_open
         try:
             c = config.load()  # the reboot after the power cut
             w = who(c) + ("/fallback" if config.status().get("error") else "")

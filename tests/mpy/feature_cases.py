@@ -55,7 +55,7 @@ def viper_vs_reference(args):
             f.readinto(x)
         for e in (ev, ep):
             e.compute(1, x, 0.001, -4000, 4000)
-        for name in ("td", "ex", "pk", "bs", "vs", "sx", "ev", "envx"):
+        for name in ("td", "ex", "pk", "bs", "vs", "sx", "ev"):
             a = getattr(ev, name, None)
             if a is None:
                 continue

@@ -70,7 +70,7 @@ def engine_case(kind, n, fs):
     x = signal(kind, n, fs)
     e.compute(0, x, 0.001, -30000, 30000)
     state = {}
-    for name in ("td", "ex", "pk", "bs", "vs", "sx", "ev", "envx"):
+    for name in ("td", "ex", "pk", "bs", "vs", "sx", "ev"):
         a = getattr(e, name, None)
         if a is not None:
             state[name] = digest(a[0])

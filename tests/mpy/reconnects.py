@@ -7,7 +7,7 @@ import sys
 
 import board as board_mod
 from vibenode import config
-from vibenode.app import Node
+from vibenode.node import Node
 
 N = int(sys.argv[1])
 cfg = config.load()

@@ -15,9 +15,10 @@ from report.encode import replayed
 from report.topics import Topics
 from store.queue import Queue
 from store.seqno import SeqCounter
-from vibenode.commands import Commands
+from vibenode.node import Inbox
 
 if sys.argv[1] == "base":  # heap taken by the code alone (frozen in flash on a device)
+    import vibenode.commands, vibenode.control  # noqa: E401  (loaded while commands are handled)
     gc.collect()
     print("RESULT " + json.dumps({"base": gc.mem_alloc()}))
     sys.exit(0)
@@ -25,10 +26,11 @@ port = int(sys.argv[1])
 clock = simclock.SimClock()
 
 
-class StubNode:  # what the command handler needs from the node
+class StubNode:  # the reporting parts, and the control interface the command handler talks to
     def __init__(self):
-        self.cfg = {"node_id": "mem-1"}
+        self.node_id = "mem-1"
         self.topics = Topics("vibenode", "plant1", "mem-1")
+        self.cmd_topic = self.topics.cmd
         self.clock = clock
         self.seqc = SeqCounter("seq.json")
         self.queue = Queue("queue", capacity=500)
@@ -36,30 +38,41 @@ class StubNode:  # what the command handler needs from the node
         self.interval_ms = 1000
         self.n = 2048
         self.max_window = 4096
-        self.sampler = None
-        self.capture_req = None
         self.acks = 0
 
-    def persist(self, section, upd, replace=False):
+    def ping(self):
+        return {"uptime_s": clock.now_us() // 1000000, "seq": self.seqc.last(), "queued": len(self.queue)}
+
+    def config(self):
+        return {"node_id": self.node_id}
+
+    def save(self, section, upd, replace=False):
         return None
 
-    def apply_sampling(self, iv, win):
+    def set_sampling(self, iv, win):
         if iv is not None:
             self.interval_ms = int(iv * 1000)
+        return {"interval_s": self.interval_ms / 1000, "window": self.n}
 
-    def has_spectrum(self):
-        return False
+    def set_alarms(self, spec):
+        self.alarms.configure(spec)
+
+    def capture(self, rid, kind, axis):
+        return ValueError("no sensor running")
 
     def identify(self, s):
         pass
 
-    def send_ack(self, ack):
+    def reboot(self):
+        pass
+
+    def ack(self, ack):
         if link.publish(self.topics.cmd_ack, json.dumps(ack), qos=0):
             self.acks += 1
 
 
 node = StubNode()
-cmds = Commands(node)
+cmds = Inbox(None, ctl=node)
 link = MqttLink("mem-1", "127.0.0.1", port + 1 if port < 65535 else 1, clock, keepalive=10, timeout_s=2,
                 will_topic=node.topics.status, will_msg='{"state": "offline", "node": "mem-1"}')
 link.on_msg = cmds.on_message

@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""`make memory`: the node's heap on a MicroPython with an ESP32's object sizes, measured in one run.
+
+    make memory MPY32=/path/to/32-bit/micropython     (the x64 port of .venv when none is given)
+
+The node: 3 axes x 2048 samples at 3200 Hz, the full feature set, the store-and-forward queue
+(readings queued through a broker outage, then replayed), MQTT without TLS against a real
+Mosquitto on 127.0.0.1. The node runs on the host board, whose emulated world (emulated chips,
+machine simulator, simulated clock, unix machine/network shims) a device does not have: its
+share is measured alone and subtracted. Prints:
+  - code: the heap taken by the modules a boot loads and keeps (bytecode, constants, qstrs;
+    on a device imported .mpy code sits in the GC heap, frozen code stays in flash);
+  - steady data: the node's live data after its windows (a collection between windows);
+  - smallest heap: the smallest -X heapsize the whole run works in (at that size and the next
+    three: near the limit success is not monotonic), less the world's share = what the node
+    needs (code + peak data, fragmentation included); peak data = that less the code.
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MPY64 = os.path.join(ROOT, ".venv", "bin", "micropython")
+PROBE = os.path.join(ROOT, "tests", "mpy", "memprobe.py")
+MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
+FEATURES = {"bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
+            "rpm": "auto", "rpm_range": [600, 3600], "envelope": {"band": [800, 1550]}, "top_k": 5}
+CYCLES = 40
+OUTAGE = 3  # readings queued before the broker comes up
+
+
+def arch_of(mpy):
+    r = subprocess.run([mpy, "-c", "import sys; print(sys.implementation._mpy)"], capture_output=True, text=True)
+    v = int(r.stdout.strip())
+    return {1: "x86", 2: "x64"}.get((v >> 10) & 0xF, "other")
+
+
+def build_tree(arch):
+    args = [sys.executable, os.path.join(ROOT, "tools", "build.py"), "host"] + (["--arch", arch] if arch != "x64"
+                                                                                  else [])
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return os.path.join(ROOT, "build", "host" if arch == "x64" else "host-" + arch)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def node_config(port):
+    return {"node_id": "mem-0001", "site": "plant1",
+            "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
+            "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
+            "features": FEATURES,
+            "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}}}
+
+
+class Broker:
+    def __init__(self, port):
+        self.dir = tempfile.mkdtemp(prefix="vn-mem-broker-")
+        conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Probe:
+    def __init__(self, mpy, tree):
+        self.mpy = mpy
+        self.env = dict(os.environ)
+        self.env["MICROPYPATH"] = os.path.join(tree, "lib")
+
+    def fs(self, port):
+        d = tempfile.mkdtemp(prefix="vn-mem-fs-")
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(node_config(port), f)
+        return d
+
+    def run(self, args, heap="4m", port=None, outage=False, timeout=300):
+        """(RESULT dict or None, output). outage: the broker comes up once OUTAGE readings are
+        queued (the node boots with no broker)."""
+        port = port or free_port()
+        fs = self.fs(port)
+        broker = None
+        cmd = [self.mpy, "-X", "heapsize=%s" % heap, PROBE] + [str(a) for a in args]
+        try:
+            if not outage:
+                broker = Broker(port) if args[0] == "node" else None
+                r = subprocess.run(cmd, cwd=fs, env=self.env, capture_output=True, text=True, timeout=timeout)
+                out = r.stdout + r.stderr
+            else:
+                p = subprocess.Popen(cmd, cwd=fs, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+                lines = []
+                try:
+                    for ln in p.stdout:
+                        lines.append(ln)
+                        if broker is None and "queued (%d)" % OUTAGE in ln:
+                            broker = Broker(port)
+                    p.wait(timeout=timeout)
+                finally:
+                    if p.poll() is None:
+                        p.kill()
+                        p.wait()
+                out = "".join(lines)
+        finally:
+            if broker:
+                broker.stop()
+            shutil.rmtree(fs, ignore_errors=True)
+        for ln in out.splitlines()[::-1]:
+            if ln.startswith("RESULT "):
+                res = json.loads(ln[7:])
+                res["modules"] = sorted(m[7:] for m in out.splitlines() if m.startswith("MODULE "))
+                return res, out
+        return None, out
+
+    def node_ok(self, kb, cycles):
+        res, out = self.run(["node", cycles], heap="%dk" % kb, outage=True)
+        if res is None or "MemoryError" in out or "Traceback" in out:
+            return False
+        c = res.get("counters") or {}
+        return c.get("queued") == 0 and c.get("replayed", 0) >= OUTAGE and c.get("sent", 0) + c.get("replayed", 0) \
+            >= cycles and not res.get("errors")
+
+
+def smallest_heap(probe, cycles, lo, hi, step=2):
+    """Smallest heap (KB, in steps of `step`) from which the run works there and at the next three
+    sizes; coarse descent from hi, then a scan up from just below the first failure."""
+    ok = {}
+
+    def good(kb):
+        if kb not in ok:
+            ok[kb] = probe.node_ok(kb, cycles)
+        return ok[kb]
+
+    while not good(hi):
+        if hi > 4 * lo:
+            return None
+        hi += 64
+    kb = hi
+    coarse = 8
+    while kb - coarse >= lo and good(kb - coarse):
+        kb -= coarse
+    start = max(lo, kb - coarse)
+    for k in range(start, hi + 1, step):
+        if all(good(k + i * step) for i in range(4)):
+            return k
+    return hi
+
+
+def kb(b):
+    return "%.1f KB" % (b / 1024)
+
+
+def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
+    arch = arch_of(mpy)
+    tree = build_tree(arch)
+    probe = Probe(mpy, tree)
+    res, log = probe.run(["node", cycles], outage=True)
+    if res is None:
+        raise SystemExit("memory: the node did not run:\n" + log[-3000:])
+    mods = res["modules"]
+    w, _ = probe.run(["world"])
+    c, log = probe.run(["code"] + mods)
+    if c is None:
+        raise SystemExit("memory: importing the node's modules failed:\n" + log[-3000:])
+    world = w["world"]
+    code = c["code"]
+    steady = res["total"] - world - code
+    fig = {"interpreter": mpy, "arch": arch, "world": world, "code": code, "steady": steady, "modules": mods,
+           "counters": res["counters"]}
+    out("memory model on %s (%s%s)" % (mpy, arch, "" if arch == "x86" else ": 64-bit objects, pointers twice an "
+                                        "ESP32's; give MPY32=<32-bit micropython> for device figures"))
+    out("  node: 3 axes x 2048 at 3200 Hz, full features, queue (%d readings through an outage), MQTT without "
+        "TLS, Mosquitto; %d windows" % (OUTAGE, cycles))
+    out("  host board's world (emulators, simulator, shims; excluded below): %s" % kb(world))
+    out("  code a boot loads (%d modules): %s" % (len(mods), kb(code)))
+    out("  steady data after the windows: %s" % kb(steady))
+    if find_smallest:
+        guess = (world + code + steady) // 1024
+        s = smallest_heap(probe, cycles, guess, guess + 48)
+        if s is None:
+            out("  smallest heap: the run fails even at %d KB" % (4 * guess))
+        else:
+            need = s * 1024 - world
+            fig.update(smallest=s * 1024, need=need, peak=need - code)
+            out("  smallest heap the run works in: %d KB, less the world = the node needs %s" % (s, kb(need)))
+            out("  peak data (node need - code, fragmentation included): %s" % kb(need - code))
+    return fig
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--mpy", default=os.environ.get("MPY32") or None,
+                    help="32-bit MicroPython (default $MPY32, else the x64 port of .venv)")
+    ap.add_argument("--cycles", type=int, default=CYCLES)
+    ap.add_argument("--no-smallest", action="store_true", help="skip the smallest-heap search (slow)")
+    ap.add_argument("--json", help="also write the figures to this file")
+    a = ap.parse_args(argv)
+    mpy = a.mpy
+    if not mpy:
+        mpy = MPY64
+        print("memory: no MPY32 given: measuring on the 64-bit unix port (%s); device figures need a 32-bit "
+              "MicroPython (MPY32=<path>)" % mpy)
+    if os.sep in mpy:
+        mpy = os.path.abspath(mpy)  # (the probes run in scratch folders)
+    fig = measure(mpy, a.cycles, not a.no_smallest)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(fig, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
