@@ -64,3 +64,23 @@ def test_missing_sensor_reported_on_status(broker, tmp_path):
     sub.close()
     assert m is not None, out
     assert json.loads(m[1])["state"] == "online"
+
+
+def test_iso_zone_change_is_an_alarm(broker, tmp_path):
+    """A machine whose velocity lies in ISO 10816-3 zone C: the node says so on `alarm` (zone A ->
+    C at the first reading) without any threshold configured, and the telemetry carries the zone."""
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port, features={"rpm": 1480, "velocity": {"band": [10, 1000], "group": 2,
+                                                                       "foundation": "rigid"}})
+    cfg["board"]["sim"] = {"rpm": 1480, "imbalance_g": [0.25, 0.0, 0.0], "noise_g": 0.0, "gravity_g": [0.0, 0.0, 0.0]}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=3)
+    out, _ = node.communicate(timeout=120)
+    assert node.returncode == 0, out
+    assert sub.wait_for(lambda m: m[0].endswith("/telemetry") and b'"seq": 3' in m[1], timeout=20), out[-2000:]
+    tel = sub.json_on("telemetry")
+    alarms = sub.json_on("alarm")
+    sub.close()
+    zone = tel[0]["x"]["iso"]
+    assert zone in ("C", "D"), tel[0]["x"]  # 0.25 g at 24.7 Hz: ~16 mm/s RMS
+    assert [(a["metric"], a["prev"], a["state"]) for a in alarms] == [("vel", "A", zone)], alarms

@@ -222,6 +222,9 @@ class Node:
     def publish_reading(self, rep):
         from report import reading as rd
         self.out.telemetry(rep)
+        iso = getattr(self.sense.engine, "iso", None)
+        if iso and self.alarms.zone_rule is None:
+            self.alarms.set_zones(iso)  # ISO 10816-3 zone changes are alarms too
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
