@@ -234,6 +234,6 @@ class Duty:
         awake = self.clock.ticks_ms()
         if not self.keep(awake):
             n.seqc.save_exact()
-        log("duty", "wake %d awake %d ms, seq next %d, queued %d; deep sleep %d ms" %
-            (self.st["wakes"], awake, n.seqc.next, len(q), ms))
+        log("duty", "wake %d awake %d ms, seq next %d, queued %d; deep sleep %d ms (socket clock %d ms)" %
+            (self.st["wakes"], awake, n.seqc.next, len(q), ms, ticks_diff(ticks_ms(), self.r0)))
         n.board.deepsleep(ms)
