@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 
-from conftest import MPY, Broker, Subscriber, mpy_env, node_config, write_fs
+from conftest import MPY, MPYTESTS, Broker, Subscriber, mpy_env, mpy_result, node_config, write_fs
 
 BASE = "vibenode/plant1/sim-0001/"
 REAL = []  # per wake: ms by the socket calls' clock (real on the host: its network and CPU time)
@@ -158,3 +158,14 @@ def test_a_broker_that_never_answers_cannot_keep_the_node_awake(tmp_path):
     assert real < 5 + 2.5, real  # the socket waits (real time) end by the bound too (plus process start)
     _, mem = rtc(fs)
     assert mem["err"].startswith("connect:") and mem["seq"] == 2
+
+
+def test_the_sleep_modes_heap_cost():
+    """duty.py is loaded only in sleep mode; its code and the RTC state on this interpreter (on the
+    32-bit one, VN_MPY, the ESP32's object sizes: the figure docs/memory.md gives)."""
+    with open(os.path.join(MPYTESTS, "sleepmem.py")) as f:
+        r = mpy_result(f.read())
+    assert r["rtc_bytes"] < 2048 // 4  # RTC memory: 2 KB on the ESP32, a quarter of it at most
+    code_max = 6500 if r["bits"] == 32 else 8500  # measured: 5264 (32-bit), 6912 (x64)
+    assert 1000 < r["code"] <= code_max, r
+    assert r["rtc_state"] <= (400 if r["bits"] == 32 else 800), r
