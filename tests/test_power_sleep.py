@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 
 from conftest import MPY, MPYTESTS, Broker, Subscriber, mpy_env, mpy_result, node_config, write_fs
@@ -169,3 +170,19 @@ def test_the_sleep_modes_heap_cost():
     code_max = 6500 if r["bits"] == 32 else 8500  # measured: 5264 (32-bit), 6912 (x64)
     assert 1000 < r["code"] <= code_max, r
     assert r["rtc_state"] <= (400 if r["bits"] == 32 else 800), r
+
+
+def test_power_tool_computes_the_table_from_the_awake_time(tmp_path):
+    """tools/power.py: charge per cycle = each phase's time x current + the sleep's; the awake time
+    is the flag's or the median of a node log's duty lines."""
+    log = tmp_path / "node.log"
+    log.write_text("[0.6] duty: wake 1 awake 600 ms, seq\n[0.7] duty: wake 2 awake 700 ms, seq\n"
+                   "[0.9] duty: wake 3 awake 900 ms, seq\n")
+    tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "power.py")
+    r = subprocess.run([sys.executable, tool, "--log", str(log),
+                        "--boot-ms", "0", "--compute-ms", "0", "--wifi-ms", "0", "--mqtt-ms", "0", "--cpu-ma", "100",
+                        "--sleep-ua", "100", "--sensor-ua", "0", "--battery-mah", "1000", "--derate", "1"],
+                       capture_output=True, text=True, check=True)
+    assert "measured by the node: 700 ms" in r.stdout
+    # 10 min: 0.7 s x 100 mA + 599.3 s x 0.1 mA = 129.93 mAs; / 600 s = 0.21655 mA -> 1000 mAh / that = 192 days
+    assert "| 10 min | 0.70 s | 129.9 mAs | 0.217 mA | 192 days |" in r.stdout, r.stdout
