@@ -71,6 +71,10 @@ class ESP32Board:
 
     # ---- deep sleep (vibenode/duty.py): the RTC keeps its memory (2 KB) and the time ----------
     def deepsleep(self, ms):
+        try:
+            network.WLAN(network.STA_IF).active(False)  # the radio off first (ESP-IDF: esp_wifi_stop before sleep)
+        except Exception:
+            pass
         machine.deepsleep(ms)  # never returns: the chip boots with reset cause "deepsleep"
 
     def rtc_memory(self, data=None):

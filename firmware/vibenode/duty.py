@@ -224,6 +224,10 @@ class Duty:
     def sleep(self):
         n = self.node
         link = n.link
+        if link.up and n.cmds.msgs:  # taken (PUBACKed) but not handled when the bound came: answer them
+            n.cmds.process()
+            if n.reboot_req:
+                n.reboot()
         if link.up and not self.said:
             self.say()
         q = n.queue
