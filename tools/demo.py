@@ -121,6 +121,8 @@ def main():
     ap.add_argument("--chip", choices=ACCELS, help="emulated accelerometer (default adxl345)")
     ap.add_argument("--temp", choices=TEMPS, help="emulated temperature sensor (default tmp117)")
     ap.add_argument("--monitor-port", type=int, default=0, help="port of the dashboard (default: a free one)")
+    ap.add_argument("--sleep", type=int, default=0,
+                    help="battery node: deep sleep between wakes, one every this many seconds (>= 10; docs/power.md)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="vibenode-demo-")
     host = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -137,7 +139,11 @@ def main():
     fs = os.path.join(workdir, "fs")
     os.makedirs(fs)
     with open(os.path.join(fs, "config.json"), "w") as f:
-        json.dump(demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None, a.chip, a.temp), f, indent=1)
+        cfg = demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None,
+                          a.chip, a.temp)
+        if a.sleep:  # (the host board's deep sleep really waits: it runs in real time here)
+            cfg["power"] = {"mode": "sleep", "interval_s": max(10, a.sleep), "awake_max_s": min(30, max(10, a.sleep) - 1)}
+        json.dump(cfg, f, indent=1)
     env = dict(os.environ)
     env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib")
     node_log = open(os.path.join(workdir, "node.log"), "w")

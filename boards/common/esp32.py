@@ -69,6 +69,20 @@ class ESP32Board:
     def wdt(self, timeout_ms):
         return machine.WDT(timeout=timeout_ms)
 
+    # ---- deep sleep (vibenode/duty.py): the RTC keeps its memory (2 KB) and the time ----------
+    def deepsleep(self, ms):
+        try:
+            network.WLAN(network.STA_IF).active(False)  # the radio off first (ESP-IDF: esp_wifi_stop before sleep)
+        except Exception:
+            pass
+        machine.deepsleep(ms)  # never returns: the chip boots with reset cause "deepsleep"
+
+    def rtc_memory(self, data=None):
+        """RTC slow memory (kept across deep sleep and resets, lost at power-on): bytes, or store data."""
+        if data is None:
+            return machine.RTC().memory()
+        machine.RTC().memory(data)
+
     def wlan(self):
         return network.WLAN(network.STA_IF)
 

@@ -77,6 +77,9 @@ class HostBoard:
             self.clock.epoch_offset = int(time.time())  # the host's clock stands in for NTP
         else:
             self.clock.epoch_offset = int(bcfg.get("epoch", 1764000000))
+            w = machine.rtc_wake_s()  # after a deep sleep the RTC kept the time (plus the sleep)
+            if w is not None:
+                self.clock.epoch_offset = w
         machine._clock = self.clock
         self.sim = MachineSim(bcfg.get("sim") or {})
         self.i2c_bus = machine.VirtualI2CBus("i2c0")
@@ -152,6 +155,14 @@ class HostBoard:
 
     def wdt(self, timeout_ms):
         return machine.WDT(timeout=timeout_ms)
+
+    def deepsleep(self, ms):
+        machine.deepsleep(ms)  # ends this boot (machine.py): hostboot boots the node again
+
+    def rtc_memory(self, data=None):
+        if data is None:
+            return machine.RTC().memory()
+        machine.RTC().memory(data)
 
     def wlan(self):
         return network.WLAN(network.STA_IF)

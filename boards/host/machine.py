@@ -34,6 +34,64 @@ def reset():
     raise ResetRequested(HARD_RESET)
 
 
+# ---- deep sleep and RTC memory -----------------------------------------------------------
+# The chip's RTC keeps its slow memory and the time through deep sleep (the memory through every
+# reset but power-on). Here: module state, written through to RTC_FILE in the node's filesystem
+# (the working directory), so the node boots with reset cause DEEPSLEEP_RESET and the memory kept
+# whether hostboot's loop boots it again in this process or a new process starts on that
+# directory. Emulated time (board realtime false) moves on by the sleep without waiting.
+RTC_FILE = "rtc.json"
+_rtc_mem = b""
+_wake_us = None  # epoch microseconds at the wake from deep sleep (the RTC's clock)
+
+
+def _rtc_save(sleeping):
+    import json
+    try:
+        with open(RTC_FILE, "w") as f:
+            f.write(json.dumps({"sleeping": sleeping, "wake_us": _wake_us, "mem": _rtc_mem.hex()}))
+    except OSError:
+        pass
+
+
+def _rtc_load():
+    """A new process on a node directory whose node went to deep sleep wakes from it (once)."""
+    global _rtc_mem, _wake_us, _reset_cause
+    import json
+    try:
+        with open(RTC_FILE) as f:
+            st = json.loads(f.read())
+    except (OSError, ValueError):
+        return
+    if st.get("sleeping"):
+        _reset_cause = DEEPSLEEP_RESET
+        _rtc_mem = bytes.fromhex(st.get("mem", ""))
+        _wake_us = st.get("wake_us")
+        _rtc_save(False)  # killed while awake, the next start is a power-on
+
+
+def deepsleep(ms=None):
+    """Ends the boot like the chip's deep sleep: ResetRequested(DEEPSLEEP_RESET) unwinds to
+    hostboot; the RTC's time moves on by ms (a realtime board really waits)."""
+    global _wake_us
+    ms = ms or 0
+    c = _clock
+    if c is not None:
+        if c.realtime:
+            c.sleep_ms(ms)
+        _wake_us = (c.epoch_offset * 1000000 + c.now_us()) + (0 if c.realtime else ms * 1000)
+    _rtc_save(True)
+    raise ResetRequested(DEEPSLEEP_RESET)
+
+
+def rtc_wake_s():
+    """UTC seconds the RTC kept through a deep sleep (None unless this boot woke from one)."""
+    if _reset_cause != DEEPSLEEP_RESET or _wake_us is None:
+        return None
+    _rtc_save(False)  # awake now: a process killed from here on starts at power-on
+    return _wake_us // 1000000  # (whole seconds, like the RTC's time() after a wake)
+
+
 def soft_reset():
     raise ResetRequested(SOFT_RESET)
 
@@ -327,6 +385,15 @@ class RTC:
     def __init__(self, id=0):
         pass
 
+    def memory(self, data=None):
+        """RTC slow memory (2 KB on the ESP32; longer data raises ValueError as there)."""
+        global _rtc_mem
+        if data is None:
+            return _rtc_mem
+        if len(data) > 2048:
+            raise ValueError("buffer too long")
+        _rtc_mem = bytes(data)
+
     def datetime(self, dt=None):
         import time
         if dt is None:
@@ -354,3 +421,6 @@ class Timer:
 
     def deinit(self):
         pass
+
+
+_rtc_load()

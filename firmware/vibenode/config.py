@@ -37,7 +37,7 @@ DEFAULTS = {
 
 # sections owned by other parts of the firmware: checked to be objects here, their content by their owners
 OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp")
-KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal") + OPEN_SECTIONS
+KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal", "power") + OPEN_SECTIONS
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RANGES_G = (2, 4, 8, 16)
@@ -165,6 +165,20 @@ def is_loopback(host):
     return host in LOOPBACK
 
 
+def _check_power(cfg, warnings):
+    """power: {"mode": "always" | "sleep", "interval_s": s between wakes, "awake_max_s": bound on one
+    awake period} (vibenode/duty.py); defaults filled in when the section is there."""
+    p = cfg.get("power")
+    if p is None:
+        return
+    p = cfg["power"] = _obj(p, "power")
+    _unknown(p, ("mode", "interval_s", "awake_max_s"), "power", warnings)
+    if p.setdefault("mode", "always") not in ("always", "sleep"):
+        _fail("power.mode", "\"always\" or \"sleep\", got %r" % (p["mode"],))
+    _int(p.setdefault("interval_s", 600), "power.interval_s", 10, 86400)
+    _int(p.setdefault("awake_max_s", 30), "power.awake_max_s", 5, min(600, p["interval_s"] - 1))
+
+
 # ---- the schema ---------------------------------------------------------------------------
 def check(raw, secrets=None, exists=None, warnings=None):
     """Validate a raw config (as read from config.json) and its secrets; return the full config
@@ -268,6 +282,8 @@ def check(raw, secrets=None, exists=None, warnings=None):
     _int(p["timeout_s"], "portal.timeout_s", 30, 86400)
     if not (_is_int(p["offline_s"]) and p["offline_s"] == 0):
         _int(p["offline_s"], "portal.offline_s", 60, 604800)
+
+    _check_power(cfg, warnings)
 
     # secrets
     _unknown(sec, SECRET_KEYS, "secrets", warnings)

@@ -307,6 +307,9 @@ class Node:
         safe = sup is not None and sup.safe_mode
         log("boot", "vibenode %s on board %s, node %s%s" % (VERSION, self.board.NAME, self.cfg["node_id"],
                                                            " (SAFE MODE)" if safe else ""))
+        if (self.cfg.get("power") or {}).get("mode") == "sleep":
+            from vibenode.duty import wake
+            return wake(self)  # one awake period, then deep sleep (vibenode/duty.py)
         if not safe:
             self.sense.ensure()  # so the birth message names what was found
         self.link.connect()

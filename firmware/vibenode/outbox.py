@@ -37,7 +37,9 @@ class Outbox:
                              timeout_s=m.get("timeout_s", 5), ssl=ssl, log=log, wifi=wifi,
                              dns=lk.get("dns"),  # "dhcp" / "a.b.c.d[:port]": bounded lookups (link/dns.py)
                              backoff_min_ms=int(lk.get("backoff_min_s", 0.5) * 1000),
-                             backoff_max_ms=int(lk.get("backoff_max_s", 60) * 1000))
+                             backoff_max_ms=int(lk.get("backoff_max_s", 60) * 1000),
+                             # a sleepy node's session persists: commands sent while it sleeps wait at the broker
+                             clean=(cfg.get("power") or {}).get("mode") != "sleep")
         self.enc = enc  # report.encode.Encoder: every reading is encoded into its buffer
         st = cfg.get("store") or {}
         self.seqc = SeqCounter(st.get("seq_file", "seq.json"), block=st.get("seq_block", 100))

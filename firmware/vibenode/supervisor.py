@@ -40,8 +40,8 @@ class Supervisor:
         except Exception:
             self.reset_cause = "unknown"
         crashed = st.get("crash_boot") == self.boots - 1
-        if stable:
-            quick = 0  # the previous boot ran long enough: whatever ended it was no crash loop
+        if stable or self.reset_cause == "deepsleep":
+            quick = 0  # the previous boot ran long enough, or ended in deep sleep: no crash loop
         elif crashed or self.reset_cause == "watchdog":
             quick += 1  # (a power cut or deliberate reboot during a short boot keeps the count)
         self.quick = quick

@@ -24,8 +24,9 @@ DRAIN = 2000  # packets read per service() call at most (a flood is drained, not
 class MqttLink:
     def __init__(self, client_id, host, port, clock, keepalive=30, user=None, password=None, ssl=None,
                  will_topic=None, will_msg=None, timeout_s=5, backoff_min_ms=500, backoff_max_ms=60000,
-                 log=None, wifi=None, dns=None):
+                 log=None, wifi=None, dns=None, clean=True):
         self.client_id = client_id
+        self.clean = clean  # False: a persistent session (the broker queues QoS 1 messages meanwhile)
         self.host = host
         self.port = port
         self.clock = clock
@@ -115,7 +116,7 @@ class MqttLink:
             self.client = c
             c.open(addr, self.host, self.ssl)
             c.connect(self.client_id, self.keepalive, self.user, self.password, self.will_topic, self.will_msg,
-                      deadline)
+                      deadline, self.clean)
         except Exception as e:  # any failure (OSError, ProtocolError, MqttError, ValueError, ...)
             self._fail("connect", e)
             return False

@@ -4,7 +4,7 @@
 # and one bounded writer (_send): the socket is non-blocking and each wait is a poll() up to a
 # deadline, so nothing here can block longer than the deadline it was given - TCP connect,
 # TLS handshake (driven by the first write, as asyncio does), CONNECT/CONNACK, PUBACK, SUBACK.
-# Packets: CONNECT (clean session, will QoS 1 retained), CONNACK, PUBLISH QoS 0/1 (DUP set on a
+# Packets: CONNECT (clean or persistent session, will QoS 1 retained), CONNACK, PUBLISH QoS 0/1 (DUP set on a
 # resend), PUBACK, SUBSCRIBE/SUBACK, PINGREQ/PINGRESP, DISCONNECT. QoS 2 is never used.
 #
 # An incoming PUBLISH bigger than MAX_IN (up to MQTT's 268435455) is never allocated: its first
@@ -152,9 +152,10 @@ class Proto:
                     pass
         self.s = self.raw = None
 
-    def connect(self, cid, keepalive, user, password, will_topic, will_msg, deadline):
-        """CONNECT (clean session; will QoS 1 retained) and its CONNACK, by the deadline."""
-        flags = 0x02
+    def connect(self, cid, keepalive, user, password, will_topic, will_msg, deadline, clean=True):
+        """CONNECT (clean session unless clean is False; will QoS 1 retained) and its CONNACK, by
+        the deadline."""
+        flags = 0x02 if clean else 0
         fields = [cid]
         if will_topic:
             flags |= 0x2C

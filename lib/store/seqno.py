@@ -40,6 +40,14 @@ class SeqCounter:
     def last(self):
         return self.next - 1
 
+    def resume(self, n):
+        """Continue exactly at n (the number kept in RTC memory through a deep sleep) when it lies
+        within the reservation on flash; True when taken."""
+        if isinstance(n, int) and 1 <= n <= self.limit:
+            self.next = self.first = n
+            return True
+        return False
+
     def save_exact(self):
         """Before a deliberate restart: the next boot continues exactly at `next`."""
         self.limit = self.next
