@@ -142,6 +142,7 @@ def test_a_broker_that_never_answers_cannot_keep_the_node_awake(tmp_path):
     srv.listen(16)  # (never accepted: the kernel completes the handshakes)
     port = srv.getsockname()[1]
     cfg = sleepy(port)
+    cfg["board"]["sim"]["imbalance_g"] = [0.02, 0.0, 0.0]  # ISO zone A: no zone alarm, the reading is the one record
     cfg["power"]["awake_max_s"] = 5
     cfg["mqtt"]["timeout_s"] = 3
     fs = write_fs(str(tmp_path / "node"), cfg)

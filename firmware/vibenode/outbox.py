@@ -85,11 +85,11 @@ class Outbox:
         lk = self.link
         if not len(q) and lk.up:
             if lk.publish(self._topic(kind), payload, qos=1):
-                self.sent += 1
+                self.sent += kind == K_TELEMETRY  # (counters count readings, not alarms)
                 return True
         try:
             q.push(kind, payload)
-            self.queued += 1
+            self.queued += kind == K_TELEMETRY
             self._store_health()  # the first write that works again clears the error
             if kind == K_TELEMETRY:
                 log("report", "seq %d not delivered (%s); queued (%d)" % (obj["seq"], lk.last_error or
@@ -131,7 +131,7 @@ class Outbox:
                 break
             q.pop()  # (a checkpoint the filesystem refuses: q.error; peek pauses the replay)
             n += 1
-            self.replayed += 1
+            self.replayed += kind == K_TELEMETRY
         if n and not len(q):
             q.save_head()
             self.event("replayed", {"count": self.replayed, "dropped": q.dropped})
