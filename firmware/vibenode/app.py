@@ -3,7 +3,9 @@
 #   import vibenode.app; vibenode.app.main()        (firmware/main.py; boards/host/hostboot.py)
 #
 # A config that does not validate falls back to the last good one (status says why); with none
-# usable the node offers the provisioning portal instead of MQTT. The config validation, the
+# usable the node offers the provisioning portal instead of MQTT. A config becomes the last good
+# one once the node published a reading on it (node.py); when the boot raises on config.json's
+# content, the node runs on the last good pair for this boot (status says why). The config validation, the
 # TLS setup and the portal are loaded for the boot and dropped after (imported .mpy code sits in
 # the heap). An unhandled error keeps its traceback for the next boot's crash event (supervisor)
 # and restarts the chip.
@@ -35,17 +37,43 @@ def _portal(cfg):
     gc.collect()
 
 
+def _tls(cfg):
+    if not (cfg.get("tls") or {}).get("enabled"):  # (link.tls loads only for TLS: code is RAM)
+        return None
+    from link import tls
+    ssl = tls.context(cfg)  # CA + client cert/key for mutual TLS
+    tls = None
+    drop("link.tls")
+    return ssl
+
+
+def _fallback(e, cst):
+    """config.json validated but the boot raised on its content (e): (cfg, ssl, config state)
+    from the last good pair, config.json marked bad for this boot (status says why); None when
+    the node already runs on the last good pair or there is none (then it is a crash)."""
+    if cst.get("source") != "config.json":
+        return None
+    why = "boot failed on config.json: %s: %s" % (type(e).__name__, e)
+    log("config", why + "; running on the last good config")
+    from vibenode import config
+    try:
+        cfg = config.load(why)
+        r = cfg, _tls(cfg), config.status()
+    except ValueError as e2:
+        log("config", "no fallback: %s" % (e2,))
+        r = None
+    config = None
+    drop("vibenode.config")
+    gc.collect()
+    return r
+
+
 def _boot():
     """(cfg, ssl context or None, config state for status) or None when the portal ran instead."""
     from vibenode import config
     try:
         cfg = config.load()  # falls back to the last good config (status says why)
-        ssl = None
-        if (cfg.get("tls") or {}).get("enabled"):  # (link.tls loads only for TLS: code is RAM)
-            from link import tls
-            ssl = tls.context(cfg)  # CA + client cert/key for mutual TLS
-            tls = None
-            drop("link.tls")
+        ssl = _tls(cfg)
     except ValueError as e:  # config.ConfigError, tls.TLSConfigError: no MQTT at all
         log("config", "%s: provisioning mode, no MQTT" % (e,))
         _portal(None)
@@ -74,7 +102,16 @@ def main(cycles=None):
     node = None
     try:
         from vibenode.node import Node
-        node = Node(cfg, board, ssl, sup, cst)
+        try:
+            node = Node(cfg, board, ssl, sup, cst)
+        except Exception as e:  # from config content? then on the last good one (never a reboot loop)
+            b = None if type(e).__name__ == "ResetRequested" else _fallback(e, cst)
+            if b is None:
+                raise
+            cfg, ssl, cst = b
+            b = e = None
+            gc.collect()
+            node = Node(cfg, board, ssl, sup, cst)
         node.offline = offline
         offline = None
         node.run(cycles)

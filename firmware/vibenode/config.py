@@ -35,7 +35,7 @@ DEFAULTS = {
     "portal": {"timeout_s": 300, "offline_s": 900},
 }
 
-# sections owned by other parts of the firmware: checked to be objects here, their content by their owners
+# the other sections: every key typed and range-checked by the tables in vibenode/cfgspec.py
 OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp")
 KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal") + OPEN_SECTIONS
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
@@ -124,7 +124,7 @@ def _int(v, field, lo, hi):
 
 
 def _num(v, field, lo, hi):
-    if not _is_num(v) or v < lo or v > hi:
+    if not _is_num(v) or not lo <= v <= hi:  # (also refuses NaN)
         _fail(field, "a number from %s to %s, got %r" % (lo, hi, v))
     return v
 
@@ -142,11 +142,7 @@ def _unknown(d, known, field, warnings):
 
 
 def _copy(v):
-    if isinstance(v, dict):
-        return {k: _copy(v[k]) for k in v}
-    if isinstance(v, list):
-        return [_copy(x) for x in v]
-    return v
+    return {k: _copy(v[k]) for k in v} if isinstance(v, dict) else [_copy(x) for x in v] if isinstance(v, list) else v
 
 
 def _merge(base, over):
@@ -226,31 +222,6 @@ def check(raw, secrets=None, exists=None, warnings=None):
     elif not is_loopback(h):
         warnings.append("tls.enabled: false: MQTT to %s in plaintext" % h)
 
-    # wifi
-    w = cfg["wifi"]
-    _unknown(w, ("networks", "country", "hostname"), "wifi", warnings)
-    nets = w["networks"]
-    if not isinstance(nets, list) or len(nets) > MAX_NETWORKS:
-        _fail("wifi.networks", "a list of at most %d networks" % MAX_NETWORKS)
-    seen = []
-    for i, n in enumerate(nets):
-        f = "wifi.networks[%d]" % i
-        _obj(n, f)
-        _unknown(n, ("ssid", "open", "hidden"), f, warnings)
-        if "ssid" not in n:
-            _fail(f + ".ssid", "required")
-        _text(n["ssid"], f + ".ssid", 1, 32)
-        if n["ssid"] in seen:
-            _fail(f + ".ssid", "network %r listed twice" % n["ssid"])
-        seen.append(n["ssid"])
-        for k in ("open", "hidden"):
-            if k in n and not isinstance(n[k], bool):
-                _fail(f + "." + k, "true or false")
-    if "country" in w:
-        c = w["country"]
-        if not isinstance(c, str) or len(c) != 2 or not c.isalpha():
-            _fail("wifi.country", "a two-letter country code, got %r" % (c,))
-
     # measurement
     s = cfg["sampling"]
     _int(s["rate"], "sampling.rate", 1, 25600)
@@ -263,11 +234,15 @@ def check(raw, secrets=None, exists=None, warnings=None):
     b = cfg["board"]
     if not isinstance(b.get("name"), str) or not b["name"]:
         _fail("board.name", "required, the board module's name")
-    p = cfg["portal"]
-    _unknown(p, ("timeout_s", "offline_s"), "portal", warnings)
-    _int(p["timeout_s"], "portal.timeout_s", 30, 86400)
-    if not (_is_int(p["offline_s"]) and p["offline_s"] == 0):
-        _int(p["offline_s"], "portal.offline_s", 60, 604800)
+
+    # wifi, portal and the OPEN_SECTIONS: by their tables (cfgspec)
+    sections(cfg, warnings)
+    nets = cfg["wifi"]["networks"]
+    seen = []
+    for i, n in enumerate(nets):
+        if n["ssid"] in seen:
+            _fail("wifi.networks[%d].ssid" % i, "network %r listed twice" % n["ssid"])
+        seen.append(n["ssid"])
 
     # secrets
     _unknown(sec, SECRET_KEYS, "secrets", warnings)
@@ -302,8 +277,18 @@ def check(raw, secrets=None, exists=None, warnings=None):
     psk = sec.get("portal_psk")
     if psk is not None:
         _text(psk, "secrets.portal_psk", 8, 63, secret=True)
-    p["psk"] = psk
+    cfg["portal"]["psk"] = psk
     return cfg
+
+
+def sections(cfg, warnings):
+    """The OPEN_SECTIONS by their tables (vibenode/cfgspec.py, loaded for the check, then dropped)."""
+    from vibenode import cfgspec, drop
+    try:
+        cfgspec.check(cfg, warnings)
+    finally:
+        cfgspec = None
+        drop("vibenode.cfgspec")
 
 
 # ---- files --------------------------------------------------------------------------------
@@ -383,8 +368,20 @@ def _safe_read(name):
         return None
 
 
-def load():
-    """The config to run with: config.json + secrets.json if they validate, else the last good
+def promote():
+    """config.json + secrets.json become the last good pair: the node calls this once it ran on
+    them (its first published reading). False when they do not validate or cannot be written."""
+    try:
+        _, cdata, sdata = _load_pair(PATH, SECRETS, [])
+        _remember(cdata, sdata)
+        return True
+    except (ConfigError, OSError):
+        return False
+
+
+def load(bad=None):
+    """The config to run with: config.json + secrets.json if they validate (and `bad` is None:
+    else it says why config.json failed this boot), else the last good
     pair (state says why). Raises Unprovisioned when there is no config at all, ConfigError when
     nothing usable exists; either way the node must not talk MQTT."""
     state["source"] = None
@@ -393,14 +390,12 @@ def load():
     _cleanup()
     warnings = []
     try:
-        cfg, cdata, sdata = _load_pair(PATH, SECRETS, warnings)
+        if bad is not None:  # config.json validated but the boot failed on it (app.py)
+            raise ConfigError(bad)
+        cfg, _, _ = _load_pair(PATH, SECRETS, warnings)
         state["source"] = PATH
         state["warnings"] = warnings
-        try:
-            _remember(cdata, sdata)
-        except OSError as e:
-            warnings.append("could not keep last good config: %s" % (e,))
-        return cfg
+        return cfg  # last good only once the node ran on it (promote())
     except ConfigError as e:
         first = str(e)
     if not exists(PATH) and not exists(GOOD):
@@ -419,19 +414,14 @@ def load():
 
 
 def save(raw, secrets=None):
-    """Validate and store a new config (and secrets, if given) atomically; the current pair is
-    kept as last good first if it validates. Raises ConfigError without touching any file."""
+    """Validate and store a new config (and secrets, if given) atomically; it becomes last good
+    once the node ran on it (promote()). Raises ConfigError without touching any file."""
     cdata = json.dumps(raw).encode()
     sdata = None if secrets is None else json.dumps(secrets).encode()
     if secrets is None:
         sdata = _safe_read(SECRETS)
         secrets = None if sdata is None else _parse(SECRETS, sdata)
     check(raw, secrets, exists, [])
-    try:
-        _, c0, s0 = _load_pair(PATH, SECRETS, [])
-        _remember(c0, s0)
-    except ConfigError:
-        pass
     if sdata is not None:
         _write(SECRETS, sdata)
     _write(PATH, cdata)

@@ -91,6 +91,7 @@ class Node:
         self.reboot_req = False
         self.ident_until = None
         self._hash = None
+        self.promoted = False  # config.promote() after the first published reading
         self.out = None  # (errors found while the sensors are looked for go out with the first status)
         # heap order (measured by tools/memory.py, the smallest heap of a few orders): the largest
         # buffers first, while the heap is in one piece (windows, feature engine), then the sensors
@@ -221,7 +222,13 @@ class Node:
 
     def publish_reading(self, rep):
         from report import reading as rd
-        self.out.telemetry(rep)
+        if self.out.telemetry(rep) and not self.promoted:
+            self.promoted = True  # the node ran on its config: it becomes the last good one
+            if self.config_state.get("source") == "config.json":
+                from vibenode import config
+                config.promote()
+                config = None
+                drop("vibenode.config")
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
