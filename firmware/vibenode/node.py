@@ -185,6 +185,8 @@ class Node:
     def _on_link_up(self, link):
         log("link", "connected to %s:%d" % (link.host, link.port))
         out = self.out
+        if link.takeover:  # (sessions cut right after CONNACK: another client has our id)
+            self.errors["link"] = link.takeover
         if not out.status(self.status()):
             return
         if not link.subscribe(self.topics.cmd, 1):
@@ -193,6 +195,8 @@ class Node:
         ev["outage_ms"] = link.last_down_ms
         ev["last_error"] = link.down_error
         out.event("link_up", ev)
+        if link.takeover:
+            out.event("takeover", {"error": link.takeover, "count": link.takeovers, "session_ms": link.last_session_ms})
         d = out.dropped_since()
         if d:
             out.event("dropped", {"count": d, "total": self.queue.dropped})
@@ -334,6 +338,8 @@ class Node:
                 self.out.event("capture_failed", {"id": rid, "kind": kind, "error": "no sensor running"})
             if sup is not None:
                 sup.progress("sampler")
+            if self.link.takeover != self.errors.get("link"):
+                self.set_error("link", self.link.takeover)  # (cleared once a session holds)
             done += 1
             if offline is not None:
                 offline.check(self.link.up)
