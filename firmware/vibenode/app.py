@@ -47,27 +47,6 @@ def _tls(cfg):
     return ssl
 
 
-def _fallback(e, cst):
-    """config.json validated but the boot raised on its content (e): (cfg, ssl, config state)
-    from the last good pair, config.json marked bad for this boot (status says why); None when
-    the node already runs on the last good pair or there is none (then it is a crash)."""
-    if cst.get("source") != "config.json":
-        return None
-    why = "boot failed on config.json: %s: %s" % (type(e).__name__, e)
-    log("config", why + "; running on the last good config")
-    from vibenode import config
-    try:
-        cfg = config.load(why)
-        r = cfg, _tls(cfg), config.status()
-    except ValueError as e2:
-        log("config", "no fallback: %s" % (e2,))
-        r = None
-    config = None
-    drop("vibenode.config")
-    gc.collect()
-    return r
-
-
 def _boot():
     """(cfg, ssl context or None, config state for status) or None when the portal ran instead."""
     from vibenode import config
@@ -96,6 +75,7 @@ def main(cycles=None):
     board = board_mod.make(cfg)
     offline = offline_watch(cfg, board.clock)
     drop("vibenode.config")
+    drop("vibenode.lastgood")
     gc.collect()
     from vibenode.supervisor import Supervisor
     sup = Supervisor(board, board.clock, log=log)
@@ -104,14 +84,21 @@ def main(cycles=None):
         from vibenode.node import Node
         try:
             node = Node(cfg, board, ssl, sup, cst)
-        except Exception as e:  # from config content? then on the last good one (never a reboot loop)
-            b = None if type(e).__name__ == "ResetRequested" else _fallback(e, cst)
-            if b is None:
+        except Exception as e:  # from config.json's content: the last good config (no reboot loop)
+            if type(e).__name__ == "ResetRequested" or cst.get("source") != "config.json":
                 raise
-            cfg, ssl, cst = b
-            b = e = None
+            from vibenode import config
+            cfg = config.fallback(e)  # (None: there is none)
+            cst = config.status()
+            config = None
+            drop("vibenode.config")
+            drop("vibenode.lastgood")
+            if cfg is None:
+                raise
+            log("config", "running on the last good config: %s" % cst["error"])
+            e = None
             gc.collect()
-            node = Node(cfg, board, ssl, sup, cst)
+            node = Node(cfg, board, _tls(cfg), sup, cst)
         node.offline = offline
         offline = None
         node.run(cycles)

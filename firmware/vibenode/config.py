@@ -16,10 +16,7 @@
 import json
 import os
 
-PATH = "config.json"
-SECRETS = "secrets.json"
-GOOD = "config.good.json"
-SECRETS_GOOD = "secrets.good.json"
+from vibenode.lastgood import GOOD, PATH, SECRETS, SECRETS_GOOD, keep  # noqa: F401 (names for callers)
 
 MAX_FILE = 16384  # a config bigger than this is not ours: refuse before parsing
 
@@ -350,17 +347,6 @@ def _cleanup():
                 pass
 
 
-def _remember(cdata, sdata):
-    """Keep a validated pair as the last good one (written only when it changed)."""
-    if _safe_read(GOOD) != cdata:
-        _write(GOOD, cdata)
-    if sdata is None:
-        if exists(SECRETS_GOOD):
-            os.remove(SECRETS_GOOD)
-    elif _safe_read(SECRETS_GOOD) != sdata:
-        _write(SECRETS_GOOD, sdata)
-
-
 def _safe_read(name):
     try:
         return _read(name)
@@ -369,14 +355,23 @@ def _safe_read(name):
 
 
 def promote():
-    """config.json + secrets.json become the last good pair: the node calls this once it ran on
-    them (its first published reading). False when they do not validate or cannot be written."""
+    """config.json + secrets.json become the last good pair if they validate (the node itself
+    calls vibenode.lastgood.promote() after its first published reading: no validator in RAM)."""
     try:
         _, cdata, sdata = _load_pair(PATH, SECRETS, [])
-        _remember(cdata, sdata)
+        keep(cdata, sdata)
         return True
     except (ConfigError, OSError):
         return False
+
+
+def fallback(e):
+    """The boot raised on config.json's content (e): the last good config for this boot, with
+    config.json marked bad (status says why); None when there is none."""
+    try:
+        return load("boot failed on config.json: %s: %s" % (type(e).__name__, e))
+    except ConfigError:
+        return None
 
 
 def load(bad=None):

@@ -47,7 +47,7 @@ class Inbox:
         return Commands(Control(self.node), self.retained)
 
     def _unload(self):
-        for m in ("vibenode.commands", "vibenode.control", "vibenode.config"):
+        for m in ("vibenode.commands", "vibenode.control", "vibenode.config", "vibenode.lastgood"):
             drop(m)
         gc.collect()
 
@@ -229,10 +229,13 @@ class Node:
         if self.out.telemetry(rep) and not self.promoted:
             self.promoted = True  # the node ran on its config: it becomes the last good one
             if self.config_state.get("source") == "config.json":
-                from vibenode import config
-                config.promote()
-                config = None
-                drop("vibenode.config")
+                try:
+                    from vibenode import lastgood
+                    lastgood.promote()
+                except Exception as e:  # (full flash, no heap): the old last good pair stays
+                    log("config", "not kept as last good: %r" % (e,))
+                lastgood = None
+                drop("vibenode.lastgood")
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
