@@ -4,8 +4,10 @@
 #   config.json         what the node is and does (schema: schemas/config.schema.json, docs/provisioning.md)
 #   secrets.json        Wi-Fi passphrases, MQTT credentials, TLS client key, portal passphrase
 #   ca.pem, client.pem  broker CA and the node's client certificate (names set in config "tls")
-#   config.good.json,   the last pair that validated; used when config.json/secrets.json are
-#   secrets.good.json   missing, corrupt or invalid (status says why: see status())
+#   config.good.json,   the last pair the node ran on (published a reading: vibenode/lastgood.py);
+#   secrets.good.json   used when config.json/secrets.json are missing, corrupt or invalid, or the
+#                       boot raised on their content (app.py; status says why: see status())
+# The sections' keys are checked by the tables in vibenode/cfgspec.py (loaded for check()).
 #
 # The same code validates on the host (tools/provision.py imports this file under CPython) and on
 # the device at boot, so both give the same verdict and the same error text: "<field>: <what is wrong>".
