@@ -3,12 +3,14 @@ cut the node's session right after CONNACK, again and again. The node names it o
 event instead of flapping silently, backs off harder, and clears the error once a session holds.
 Real Mosquitto, a real paho impostor, the node on the unix port in real time."""
 import json
+import os
 import threading
 import time
 
+import jsonschema
 import paho.mqtt.client as mqtt
 
-from conftest import Subscriber, node_config, start_node, write_fs
+from conftest import ROOT, Subscriber, node_config, start_node, write_fs
 
 BASE = "vibenode/plant1/sim-0001/"
 TAKEOVER = "link: session taken over (client id in use elsewhere?)"
@@ -51,6 +53,8 @@ def test_node_names_a_takeover_backs_off_and_clears_it(broker, tmp_path):
         assert st is not None, "no takeover on status"
         assert json.loads(st[1])["errors"]["link"] == TAKEOVER
         assert ev is not None and json.loads(ev[1])["count"] >= 1
+        with open(os.path.join(ROOT, "schemas", "event.schema.json")) as f:
+            jsonschema.validate(json.loads(ev[1]), json.load(f))  # the published contract knows it
         time.sleep(10)  # the impostor keeps at it
         stop.set()
         th.join()

@@ -11,7 +11,9 @@
 #   (L, n, rule) a list of at most n items     (Z, rule) null, or the rule     (F, fn) fn(v, field)
 # Errors: "<section>.<key>[i].<key>: <what is wrong>" (config.ConfigError).
 #
-# Add a section: one entry in SECTIONS (name -> spec), its property in the schema, a case in the test.
+# Add a section: its name in config.OPEN_SECTIONS and one entry in SECTIONS (name -> spec table, or a
+# function fn(sec, field, warnings) that raises through _fail), its property in the schema, cases in
+# tests/test_config_sections.py.
 from vibenode.config import MAX_NETWORKS, _fail, _fname, _int, _is_int, _is_num, _num, _obj, _text, _unknown
 
 I, N, B, S, E, P, O, L, Z, F = "I", "N", "B", "S", "E", "P", "O", "L", "Z", "F"
@@ -164,8 +166,13 @@ def check(cfg, warnings):
     """Every section of SECTIONS present in cfg (None counts as absent), in table order."""
     for name in SECTIONS:
         v = cfg.get(name)
-        if v is not None:
-            obj(v, SECTIONS[name], name, warnings, POST.get(name))
+        spec = SECTIONS[name]
+        if v is None:
+            continue
+        if isinstance(spec, dict):
+            obj(v, spec, name, warnings, POST.get(name))
+        else:
+            spec(v, name, warnings)  # a section checked by a function of its own
     s = cfg.get("sampling") or {}
     nyq = s.get("rate", 3200) / 2
     for b in (cfg.get("features") or {}).get("bands") or ():
