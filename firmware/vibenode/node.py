@@ -91,7 +91,7 @@ class Node:
         self.reboot_req = False
         self.ident_until = None
         self._hash = None
-        self.promoted = False  # config.promote() after the first published reading
+        self.promoted = False  # lastgood.promote() after the first published reading
         self.out = None  # (errors found while the sensors are looked for go out with the first status)
         # heap order (measured by tools/memory.py, the smallest heap of a few orders): the largest
         # buffers first, while the heap is in one piece (windows, feature engine), then the sensors
@@ -196,7 +196,8 @@ class Node:
         ev["last_error"] = link.down_error
         out.event("link_up", ev)
         if link.takeover:
-            out.event("takeover", {"error": link.takeover, "count": link.takeovers, "session_ms": link.last_session_ms})
+            out.event("takeover", {"error": link.takeover, "count": link.takeovers,
+                                   "session_ms": link.last_session_ms})
         d = out.dropped_since()
         if d:
             out.event("dropped", {"count": d, "total": self.queue.dropped})
