@@ -184,6 +184,7 @@ def test_last_good_config_survives_corruption_and_power_cuts(tmp_path):
     fs.mkdir()
     r = mpy_case("config_cases", "save_load_powercut", {"A": A, "SA": SA, "B": B, "SB": SB}, cwd=str(fs))
     log = {e[0]: e[1:] for e in r["log"]}
+    assert "config.good.json" not in log["loaded"][0]  # load() alone never promotes
     assert log["saved"][0] == "plant" and log["saved"][1] == {"source": "config.json"}
     assert "config.good.json" in log["saved"][2] and "secrets.good.json" in log["saved"][2]
     for what, field in (("truncated", "config.json: not valid JSON"), ("garbage", "config.json: not valid JSON"),
@@ -218,7 +219,7 @@ def test_node_boots_on_last_good_config_and_says_why(broker, tmp_path):
                         "--site", str(tmp_path / "site.json"), "--secrets", str(tmp_path / "secrets.json"),
                         "--out", str(fs), "--label", str(tmp_path / "labels.csv")], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    out1, _ = start_node(str(fs), cycles=1).communicate(timeout=60)
+    out1, _ = start_node(str(fs), cycles=8).communicate(timeout=60)  # last good once it published
     assert (fs / "config.good.json").exists(), out1
     raw = (fs / "config.json").read_bytes()
     (fs / "config.json").write_bytes(raw[:40])  # power cut / flash corruption
@@ -237,11 +238,11 @@ def test_node_boots_on_last_good_config_and_says_why(broker, tmp_path):
         assert s not in out1 + out2 + r.stdout + json.dumps(st)
 
 
-def test_oversize_config_is_refused_by_size_and_the_last_good_one_runs(tmp_path):
+def test_oversize_config_is_refused_by_size_and_the_last_good_one_runs(broker, tmp_path):
     """A config.json far larger than any real one (a runaway editor, flash garbage) is refused by
     its size, without reading it, and the node runs on the last good config, in a small heap."""
     from conftest import node_config, write_fs
-    fs = write_fs(str(tmp_path / "fs"), node_config(1))
+    fs = write_fs(str(tmp_path / "fs"), node_config(broker.port))  # (last good once it published)
     out1, _ = start_node(fs, cycles=1).communicate(timeout=60)
     assert os.path.exists(os.path.join(fs, "config.good.json")), out1
     with open(os.path.join(fs, "config.json"), "w") as f:

@@ -10,7 +10,7 @@ def test_node_publishes_rms_of_simulated_machine(broker, tmp_path):
     node = start_node(fs, cycles=4)
     out, _ = node.communicate(timeout=120)
     assert node.returncode == 0, out
-    tel = sub.wait_for(lambda m: m[0].endswith("/telemetry") and b'"seq": 4' in m[1], timeout=20)
+    tel = sub.wait_for(lambda m: m[0].endswith("/telemetry") and json.loads(m[1])["seq"] == 4, timeout=20)
     assert tel is not None, "no telemetry; node output:\n" + out
     reports = sub.json_on("telemetry")
     sub.close()

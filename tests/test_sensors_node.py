@@ -24,7 +24,7 @@ def run_node(broker, tmp_path, chips, cycles=3, **over):
     node = start_node(fs, cycles=cycles)
     out, _ = node.communicate(timeout=120)
     assert node.returncode == 0, out
-    sub.wait_for(lambda m: m[0].endswith("/telemetry") and b'"seq": %d' % cycles in m[1], timeout=10)
+    sub.wait_for(lambda m: m[0].endswith("/telemetry") and json.loads(m[1])["seq"] == cycles, timeout=10)
     tel = sub.json_on("telemetry")
     status = [json.loads(p) for t, p, r in sub.msgs if t.endswith("/status")]
     sub.close()

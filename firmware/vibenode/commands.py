@@ -37,6 +37,7 @@ import json
 
 from micropython import const
 
+from vibenode import drop
 from vibenode.cmdcheck import Applied, printable, utf8_ok
 
 MAX_PAYLOAD = const(4096)
@@ -44,9 +45,6 @@ MAX_DEPTH = const(6)
 MAX_ID = const(64)
 STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot")  # applied once per id
 
-# telemetry feature names a threshold can watch (per axis, or top-level like temp_c)
-METRICS = ("rms", "pk", "p2p", "cf", "ku", "sk", "mean", "vel", "hf", "f0", "temp_c")
-AXES = ("x", "y", "z", "any")
 
 
 class Invalid(ValueError):
@@ -280,25 +278,23 @@ class Commands:
     def c_set_thresholds(self, req):
         _only(req, ("id", "cmd", "node", "rules", "hysteresis"))
         rules = req.get("rules")
-        hy = req.get("hysteresis", 0.1)
-        _num(hy, "hysteresis", 0, 0.5)
-        if not isinstance(rules, list) or len(rules) > 8:
-            raise Invalid("rules: a list of at most 8 rules")
-        out = []
-        for i, r in enumerate(rules):
-            f = "rules[%d]" % i
-            if not isinstance(r, dict):
-                raise Invalid("%s: must be an object" % f)
-            for k in r:
-                if k not in ("metric", "axis", "warn", "alarm"):
-                    raise Invalid("%s: unknown field %r" % (f, k if isinstance(k, str) and len(k) < 32 else "?"))
-            m = _choice(r.get("metric"), f + ".metric", METRICS)
-            ax = _choice(r.get("axis", "any"), f + ".axis", AXES)
-            w = _num(r.get("warn"), f + ".warn", 0, 1e6)
-            a = _num(r.get("alarm"), f + ".alarm", 0, 1e6)
-            if a < w:
-                raise Invalid("%s: alarm must not be below warn" % f)
-            out.append({"metric": m, "axis": ax, "warn": w, "alarm": a})
+        if rules is None:
+            raise Invalid("rules: required")
+        spec = {"hysteresis": req.get("hysteresis", 0.1), "rules": rules}
+        from vibenode import cfgspec  # the alarms section's rules: config's table, the one place
+        w = []
+        try:
+            cfgspec.obj(spec, cfgspec.SECTIONS["alarms"], "alarms", w)
+        except ValueError as e:
+            raise Invalid(str(e))
+        finally:
+            cfgspec = None
+            drop("vibenode.cfgspec")
+        if w:
+            raise Invalid(w[0].replace("unknown key, ignored", "unknown field"))
+        hy = spec["hysteresis"]
+        out = [{"metric": r["metric"], "axis": r.get("axis", "any"), "warn": r["warn"], "alarm": r["alarm"]}
+               for r in rules]
         spec = {"hysteresis": hy, "rules": out}
         err = self.ctl.save("alarms", spec, True)
         if err:

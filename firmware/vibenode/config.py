@@ -4,8 +4,10 @@
 #   config.json         what the node is and does (schema: schemas/config.schema.json, docs/provisioning.md)
 #   secrets.json        Wi-Fi passphrases, MQTT credentials, TLS client key, portal passphrase
 #   ca.pem, client.pem  broker CA and the node's client certificate (names set in config "tls")
-#   config.good.json,   the last pair that validated; used when config.json/secrets.json are
-#   secrets.good.json   missing, corrupt or invalid (status says why: see status())
+#   config.good.json,   the last pair the node ran on (published a reading: vibenode/lastgood.py);
+#   secrets.good.json   used when config.json/secrets.json are missing, corrupt or invalid, or the
+#                       boot raised on their content (app.py; status says why: see status())
+# The sections' keys are checked by the tables in vibenode/cfgspec.py (loaded for check()).
 #
 # The same code validates on the host (tools/provision.py imports this file under CPython) and on
 # the device at boot, so both give the same verdict and the same error text: "<field>: <what is wrong>".
@@ -16,10 +18,7 @@
 import json
 import os
 
-PATH = "config.json"
-SECRETS = "secrets.json"
-GOOD = "config.good.json"
-SECRETS_GOOD = "secrets.good.json"
+from vibenode.lastgood import GOOD, PATH, SECRETS, SECRETS_GOOD, keep  # noqa: F401 (names for callers)
 
 MAX_FILE = 16384  # a config bigger than this is not ours: refuse before parsing
 
@@ -35,7 +34,7 @@ DEFAULTS = {
     "portal": {"timeout_s": 300, "offline_s": 900},
 }
 
-# sections owned by other parts of the firmware: checked to be objects here, their content by their owners
+# the other sections: every key typed and range-checked by the tables in vibenode/cfgspec.py
 OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp")
 KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal", "power") + OPEN_SECTIONS
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
@@ -124,7 +123,7 @@ def _int(v, field, lo, hi):
 
 
 def _num(v, field, lo, hi):
-    if not _is_num(v) or v < lo or v > hi:
+    if not _is_num(v) or not lo <= v <= hi:  # (also refuses NaN)
         _fail(field, "a number from %s to %s, got %r" % (lo, hi, v))
     return v
 
@@ -142,11 +141,7 @@ def _unknown(d, known, field, warnings):
 
 
 def _copy(v):
-    if isinstance(v, dict):
-        return {k: _copy(v[k]) for k in v}
-    if isinstance(v, list):
-        return [_copy(x) for x in v]
-    return v
+    return {k: _copy(v[k]) for k in v} if isinstance(v, dict) else [_copy(x) for x in v] if isinstance(v, list) else v
 
 
 def _merge(base, over):
@@ -240,31 +235,6 @@ def check(raw, secrets=None, exists=None, warnings=None):
     elif not is_loopback(h):
         warnings.append("tls.enabled: false: MQTT to %s in plaintext" % h)
 
-    # wifi
-    w = cfg["wifi"]
-    _unknown(w, ("networks", "country", "hostname"), "wifi", warnings)
-    nets = w["networks"]
-    if not isinstance(nets, list) or len(nets) > MAX_NETWORKS:
-        _fail("wifi.networks", "a list of at most %d networks" % MAX_NETWORKS)
-    seen = []
-    for i, n in enumerate(nets):
-        f = "wifi.networks[%d]" % i
-        _obj(n, f)
-        _unknown(n, ("ssid", "open", "hidden"), f, warnings)
-        if "ssid" not in n:
-            _fail(f + ".ssid", "required")
-        _text(n["ssid"], f + ".ssid", 1, 32)
-        if n["ssid"] in seen:
-            _fail(f + ".ssid", "network %r listed twice" % n["ssid"])
-        seen.append(n["ssid"])
-        for k in ("open", "hidden"):
-            if k in n and not isinstance(n[k], bool):
-                _fail(f + "." + k, "true or false")
-    if "country" in w:
-        c = w["country"]
-        if not isinstance(c, str) or len(c) != 2 or not c.isalpha():
-            _fail("wifi.country", "a two-letter country code, got %r" % (c,))
-
     # measurement
     s = cfg["sampling"]
     _int(s["rate"], "sampling.rate", 1, 25600)
@@ -277,11 +247,15 @@ def check(raw, secrets=None, exists=None, warnings=None):
     b = cfg["board"]
     if not isinstance(b.get("name"), str) or not b["name"]:
         _fail("board.name", "required, the board module's name")
-    p = cfg["portal"]
-    _unknown(p, ("timeout_s", "offline_s"), "portal", warnings)
-    _int(p["timeout_s"], "portal.timeout_s", 30, 86400)
-    if not (_is_int(p["offline_s"]) and p["offline_s"] == 0):
-        _int(p["offline_s"], "portal.offline_s", 60, 604800)
+
+    # wifi, portal and the OPEN_SECTIONS: by their tables (cfgspec)
+    sections(cfg, warnings)
+    nets = cfg["wifi"]["networks"]
+    seen = []
+    for i, n in enumerate(nets):
+        if n["ssid"] in seen:
+            _fail("wifi.networks[%d].ssid" % i, "network %r listed twice" % n["ssid"])
+        seen.append(n["ssid"])
 
     _check_power(cfg, warnings)
 
@@ -318,8 +292,18 @@ def check(raw, secrets=None, exists=None, warnings=None):
     psk = sec.get("portal_psk")
     if psk is not None:
         _text(psk, "secrets.portal_psk", 8, 63, secret=True)
-    p["psk"] = psk
+    cfg["portal"]["psk"] = psk
     return cfg
+
+
+def sections(cfg, warnings):
+    """The OPEN_SECTIONS by their tables (vibenode/cfgspec.py, loaded for the check, then dropped)."""
+    from vibenode import cfgspec, drop
+    try:
+        cfgspec.check(cfg, warnings)
+    finally:
+        cfgspec = None
+        drop("vibenode.cfgspec")
 
 
 # ---- files --------------------------------------------------------------------------------
@@ -381,17 +365,6 @@ def _cleanup():
                 pass
 
 
-def _remember(cdata, sdata):
-    """Keep a validated pair as the last good one (written only when it changed)."""
-    if _safe_read(GOOD) != cdata:
-        _write(GOOD, cdata)
-    if sdata is None:
-        if exists(SECRETS_GOOD):
-            os.remove(SECRETS_GOOD)
-    elif _safe_read(SECRETS_GOOD) != sdata:
-        _write(SECRETS_GOOD, sdata)
-
-
 def _safe_read(name):
     try:
         return _read(name)
@@ -399,8 +372,29 @@ def _safe_read(name):
         return None
 
 
-def load():
-    """The config to run with: config.json + secrets.json if they validate, else the last good
+def promote():
+    """config.json + secrets.json become the last good pair if they validate (the node itself
+    calls vibenode.lastgood.promote() after its first published reading: no validator in RAM)."""
+    try:
+        _, cdata, sdata = _load_pair(PATH, SECRETS, [])
+        keep(cdata, sdata)
+        return True
+    except (ConfigError, OSError):
+        return False
+
+
+def fallback(e):
+    """The boot raised on config.json's content (e): the last good config for this boot, with
+    config.json marked bad (status says why); None when there is none."""
+    try:
+        return load("boot failed on config.json: %s: %s" % (type(e).__name__, e))
+    except ConfigError:
+        return None
+
+
+def load(bad=None):
+    """The config to run with: config.json + secrets.json if they validate (and `bad` is None:
+    else it says why config.json failed this boot), else the last good
     pair (state says why). Raises Unprovisioned when there is no config at all, ConfigError when
     nothing usable exists; either way the node must not talk MQTT."""
     state["source"] = None
@@ -409,14 +403,12 @@ def load():
     _cleanup()
     warnings = []
     try:
-        cfg, cdata, sdata = _load_pair(PATH, SECRETS, warnings)
+        if bad is not None:  # config.json validated but the boot failed on it (app.py)
+            raise ConfigError(bad)
+        cfg, _, _ = _load_pair(PATH, SECRETS, warnings)
         state["source"] = PATH
         state["warnings"] = warnings
-        try:
-            _remember(cdata, sdata)
-        except OSError as e:
-            warnings.append("could not keep last good config: %s" % (e,))
-        return cfg
+        return cfg  # last good only once the node ran on it (promote())
     except ConfigError as e:
         first = str(e)
     if not exists(PATH) and not exists(GOOD):
@@ -435,19 +427,14 @@ def load():
 
 
 def save(raw, secrets=None):
-    """Validate and store a new config (and secrets, if given) atomically; the current pair is
-    kept as last good first if it validates. Raises ConfigError without touching any file."""
+    """Validate and store a new config (and secrets, if given) atomically; it becomes last good
+    once the node ran on it (promote()). Raises ConfigError without touching any file."""
     cdata = json.dumps(raw).encode()
     sdata = None if secrets is None else json.dumps(secrets).encode()
     if secrets is None:
         sdata = _safe_read(SECRETS)
         secrets = None if sdata is None else _parse(SECRETS, sdata)
     check(raw, secrets, exists, [])
-    try:
-        _, c0, s0 = _load_pair(PATH, SECRETS, [])
-        _remember(c0, s0)
-    except ConfigError:
-        pass
     if sdata is not None:
         _write(SECRETS, sdata)
     _write(PATH, cdata)

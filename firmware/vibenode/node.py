@@ -47,7 +47,7 @@ class Inbox:
         return Commands(Control(self.node), self.retained)
 
     def _unload(self):
-        for m in ("vibenode.commands", "vibenode.control", "vibenode.config"):
+        for m in ("vibenode.commands", "vibenode.control", "vibenode.config", "vibenode.lastgood"):
             drop(m)
         gc.collect()
 
@@ -91,6 +91,7 @@ class Node:
         self.reboot_req = False
         self.ident_until = None
         self._hash = None
+        self.promoted = False  # lastgood.promote() after the first published reading
         self.out = None  # (errors found while the sensors are looked for go out with the first status)
         # heap order (measured by tools/memory.py, the smallest heap of a few orders): the largest
         # buffers first, while the heap is in one piece (windows, feature engine), then the sensors
@@ -184,6 +185,8 @@ class Node:
     def _on_link_up(self, link):
         log("link", "connected to %s:%d" % (link.host, link.port))
         out = self.out
+        if link.takeover:  # (sessions cut right after CONNACK: another client has our id)
+            self.errors["link"] = link.takeover
         if not out.status(self.status()):
             return
         if not link.subscribe(self.topics.cmd, 1):
@@ -192,6 +195,9 @@ class Node:
         ev["outage_ms"] = link.last_down_ms
         ev["last_error"] = link.down_error
         out.event("link_up", ev)
+        if link.takeover:
+            out.event("takeover", {"error": link.takeover, "count": link.takeovers,
+                                   "session_ms": link.last_session_ms})
         d = out.dropped_since()
         if d:
             out.event("dropped", {"count": d, "total": self.queue.dropped})
@@ -221,7 +227,16 @@ class Node:
 
     def publish_reading(self, rep):
         from report import reading as rd
-        self.out.telemetry(rep)
+        if self.out.telemetry(rep) and not self.promoted:
+            self.promoted = True  # the node ran on its config: it becomes the last good one
+            if self.config_state.get("source") == "config.json":
+                try:
+                    from vibenode import lastgood
+                    lastgood.promote()
+                except Exception as e:  # (full flash, no heap): the old last good pair stays
+                    log("config", "not kept as last good: %r" % (e,))
+                lastgood = None
+                drop("vibenode.lastgood")
         iso = getattr(self.sense.engine, "iso", None)
         if iso and self.alarms.zone_rule is None:
             self.alarms.set_zones(iso)  # ISO 10816-3 zone changes are alarms too
@@ -333,6 +348,8 @@ class Node:
                 self.out.event("capture_failed", {"id": rid, "kind": kind, "error": "no sensor running"})
             if sup is not None:
                 sup.progress("sampler")
+            if self.link.takeover != self.errors.get("link"):
+                self.set_error("link", self.link.takeover)  # (cleared once a session holds)
             done += 1
             if offline is not None:
                 offline.check(self.link.up)

@@ -98,9 +98,9 @@ def configure(self, cfg):
     self.cfg = cfg
     m = self.m
     nyq = self.rate_hz / 2.0
+    # the section's keys are typed and range-checked by the node's config validator (one table:
+    # firmware/vibenode/cfgspec.py "features"); what depends on rate and window is checked here
     self.K = int(cfg.get("top_k", 3))
-    if not 1 <= self.K <= 16:
-        raise ValueError("features.top_k: 1..16")
     self.pk = [_zeros("i", 4 * self.K) for _ in AXES]  # idx, p[k-1], p[k], p[k+1]
     self.pidx = _zeros("i", self.K)
     self.pval = _zeros("i", self.K)

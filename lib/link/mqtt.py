@@ -19,6 +19,16 @@ from time import ticks_ms, ticks_add, ticks_diff
 from link.mqttproto import Proto, HINT, MAX_IN  # noqa: F401 (limits for callers)
 
 DRAIN = 2000  # packets read per service() call at most (a flood is drained, not left queued)
+# Takeover: another client with our client id makes the broker close our session right after
+# CONNACK, again and again. TAKEOVER_N sessions each shorter than SHORT_MS within WINDOW_MS set
+# `takeover` (the error text); reconnects then wait at least TAKEOVER_BACKOFF_MS (capped by
+# backoff_max_ms), and a session that lasts CLEAR_MS clears it.
+SHORT_MS = 5000
+TAKEOVER_N = 3
+WINDOW_MS = 60000
+TAKEOVER_BACKOFF_MS = 30000
+CLEAR_MS = 20000
+TAKEOVER = "link: session taken over (client id in use elsewhere?)"
 
 
 class MqttLink:
@@ -57,6 +67,10 @@ class MqttLink:
         self.last_down_ms = 0  # how long the last outage lasted
         self.down_error = None  # the error that started it
         self.last_session_ms = None  # how long the last session lasted (a takeover: again and again short)
+        self.takeover = None  # TAKEOVER while sessions keep being cut right after CONNACK
+        self.takeovers = 0  # times a takeover was recognised
+        self._short = 0  # short sessions in a row (within WINDOW_MS of the first)
+        self._short_at = now
         self._up_at = now
         self._backoff = backoff_min_ms
         self._next_try = now
@@ -161,6 +175,8 @@ class MqttLink:
         self.log("link", self.last_error)
         self._ended()
         self._close()
+        if self.takeover:  # someone else holds our client id: don't flap at full speed
+            self._backoff = max(self._backoff, min(TAKEOVER_BACKOFF_MS, self.backoff_max_ms))
         jitter = random.getrandbits(16) * self._backoff // 65536 // 2
         self._next_try = self.clock.ticks_add(self.clock.ticks_ms(), self._backoff + jitter)
         self._backoff = min(self._backoff * 2, self.backoff_max_ms)
@@ -181,7 +197,18 @@ class MqttLink:
     def _ended(self):
         if self.up:
             now = self.down_since = self.clock.ticks_ms()
-            self.last_session_ms = self.clock.ticks_diff(now, self._up_at)
+            self.last_session_ms = ms = self.clock.ticks_diff(now, self._up_at)
+            if ms >= SHORT_MS:
+                self._short = 0
+            else:
+                if not self._short or self.clock.ticks_diff(now, self._short_at) > WINDOW_MS:
+                    self._short = 0
+                    self._short_at = now
+                self._short += 1
+                if self._short >= TAKEOVER_N and not self.takeover:
+                    self.takeover = TAKEOVER
+                    self.takeovers += 1
+                    self.log("link", "%s: %d sessions cut within %d ms of CONNACK" % (TAKEOVER, self._short, ms))
         self.up = False
 
     def drop(self, why):
@@ -235,6 +262,9 @@ class MqttLink:
                     break
             clk = self.clock
             now = clk.ticks_ms()
+            if self.takeover and clk.ticks_diff(now, self._up_at) >= CLEAR_MS:
+                self.takeover = None  # the session held: the other client is gone
+                self._short = 0
             ka = self.keepalive * 1000
             if ka:
                 if self._ping_at is not None:

@@ -86,6 +86,8 @@ def save_load_powercut(args):
     wipe()
     config.save(A, SA)
     c = config.load()
+    log.append(["loaded", sorted(os.listdir("."))])  # not last good before the node ran on it
+    config.promote()  # (the node's first published reading)
     log.append(["saved", who(c), config.status(), sorted(os.listdir("."))])
     raw = real_open("config.json", "rb").read()
     put("config.json", raw[: len(raw) // 2])
@@ -131,7 +133,8 @@ def save_load_powercut(args):
     while True:
         wipe()
         config.save(A, SA)
-        config.load()  # A is current and last good
+        config.load()
+        config.promote()  # A is current and last good
         budget[0] = k
         config.open = atomic.open = cut_open
         try:
