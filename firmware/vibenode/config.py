@@ -37,7 +37,7 @@ DEFAULTS = {
 
 # sections owned by other parts of the firmware: checked to be objects here, their content by their owners
 OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp")
-KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal") + OPEN_SECTIONS
+KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal", "ha", "sparkplug") + OPEN_SECTIONS
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RANGES_G = (2, 4, 8, 16)
@@ -303,7 +303,29 @@ def check(raw, secrets=None, exists=None, warnings=None):
     if psk is not None:
         _text(psk, "secrets.portal_psk", 8, 63, secret=True)
     p["psk"] = psk
+    _check_ha(cfg, warnings)
+    _check_sparkplug(cfg, warnings)
     return cfg
+
+
+def _check_ha(cfg, warnings):
+    """ha: {"enabled": bool, "prefix": HA's discovery prefix} (vibenode/integrations.py)."""
+    h = cfg.get("ha")
+    if h is not None:
+        _unknown(_obj(h, "ha"), ("enabled", "prefix"), "ha", warnings)
+        if not isinstance(h.get("enabled", False), bool):
+            _fail("ha.enabled", "true or false, got %r" % (h["enabled"],))
+        _ident(h.setdefault("prefix", "homeassistant"), "ha.prefix")
+
+
+def _check_sparkplug(cfg, warnings):
+    """sparkplug: {"enabled": bool, "group": Sparkplug group id} (vibenode/sparkplug.py)."""
+    s = cfg.get("sparkplug")
+    if s is not None:
+        _unknown(_obj(s, "sparkplug"), ("enabled", "group"), "sparkplug", warnings)
+        if not isinstance(s.get("enabled", False), bool):
+            _fail("sparkplug.enabled", "true or false, got %r" % (s["enabled"],))
+        _ident(s.setdefault("group", cfg["site"]), "sparkplug.group")
 
 
 # ---- files --------------------------------------------------------------------------------

@@ -33,6 +33,9 @@ class Inbox:
         self.retained = []  # retained commands answered this boot (vibenode/commands.py)
 
     def on_message(self, topic, msg, head, size, retain=False):
+        ig = getattr(self.node, "integ", None)  # Home Assistant's birth, Sparkplug NCMD
+        if ig is not None and ig.on_message(topic, msg):
+            return
         self.received += 1
         if len(self.msgs) >= _INBOX:
             self.dropped += 1
@@ -115,6 +118,10 @@ class Node:
         self.cmds = Inbox(self)
         self.link.on_msg = self.cmds.on_message
         self.link.on_up = self._on_link_up
+        self.integ = None  # Home Assistant discovery, Sparkplug B (vibenode/integrations.py)
+        if (cfg.get("ha") or {}).get("enabled") or (cfg.get("sparkplug") or {}).get("enabled"):
+            from vibenode.integrations import Integrations
+            self.integ = Integrations(self, cfg)
         nt = cfg.get("ntp") or {}
         self.ntp = None
         if nt.get("host") or clock.time() < 1600000000:  # configured, or the clock was never set
@@ -171,7 +178,7 @@ class Node:
               "sensors": self.sense.names(), "engine": eng.impl if eng else None, "errors": self.errors,
               "reset_cause": self.board.reset_cause(), "config": self.config_state,
               "config_hash": self.config_hash(), "seq0": self.seqc.first, "queued": len(self.queue),
-              "lost_storage": self.queue.lost_storage,
+              "lost_storage": self.queue.lost_storage, "link_failures": self.link.failures,
               "interval_s": self.interval_ms / 1000, "window": self.sense.n, "boot": None, "safe_mode": None}
         if sup is not None:
             st["boot"] = sup.info()
@@ -199,6 +206,8 @@ class Node:
         if sup is not None and sup.crash_trace and link.up:
             if out.event("crash", {"boot": sup.boots - 1, "trace": sup.crash_trace}):
                 sup.crash_published()
+        if self.integ is not None and link.up:
+            self.integ.on_up(link)
 
     # ---- one reading -------------------------------------------------------------------------
     def reading(self, safe):
@@ -222,6 +231,8 @@ class Node:
     def publish_reading(self, rep):
         from report import reading as rd
         self.out.telemetry(rep)
+        if self.integ is not None:
+            self.integ.reading(rep)
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
@@ -271,6 +282,8 @@ class Node:
             self.sup.clear_safe_mode()
         if self.link.up:
             self.out.status(self.status("rebooting"))
+            if self.integ is not None:
+                self.integ.death()
         self.link.disconnect()
         import machine
         machine.reset()
@@ -357,6 +370,8 @@ class Node:
             if link.up:
                 self.out.pump(next_ms)
                 self.cmds.process()
+                if self.integ is not None:
+                    self.integ.service()
             if self.reboot_req:
                 self.reboot()
             self._blink()

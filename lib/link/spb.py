@@ -1,0 +1,188 @@
+# Sparkplug B payloads (org.eclipse.tahu.protobuf.Payload / Payload.Metric, proto2) written by
+# hand into one preallocated buffer: varints, fixed64 doubles and length-delimited fields, no
+# code generation and no message objects on the device. Only the fields the node uses:
+#
+#   Payload: timestamp=1 (uint64), metrics=2 (Metric), seq=3 (uint64)
+#   Metric:  name=1, alias=2, timestamp=3 (uint64), datatype=4 (uint32), is_null=7 (bool),
+#            long_value=11 (uint64), double_value=13 (double), boolean_value=14, string_value=15
+#
+# A metric is written with a one-byte length (its body < 128 bytes: our names and values are
+# short, and a longer one raises ValueError instead of corrupting the buffer), so nothing is
+# moved or copied. The reader (decode) takes what an NCMD carries: metric name or alias, value.
+import struct
+
+from micropython import const
+
+# Sparkplug B datatypes (the DataType enum of sparkplug_b.proto)
+UINT32 = const(7)
+UINT64 = const(8)
+DOUBLE = const(10)
+BOOLEAN = const(11)
+STRING = const(12)
+
+
+class Writer:
+    """One Sparkplug payload at a time into buf (bytearray); payload() is a memoryview of it,
+    valid until the next begin()."""
+
+    def __init__(self, buf):
+        self.buf = buf
+        self.mv = memoryview(buf)
+        self.i = 0
+        self.m = 0  # where the open metric's body starts
+
+    def _vi(self, v):
+        b = self.buf
+        i = self.i
+        while v > 0x7F:
+            b[i] = (v & 0x7F) | 0x80
+            v >>= 7
+            i += 1
+        b[i] = v
+        self.i = i + 1
+
+    def _key(self, field, wt):
+        self.buf[self.i] = field << 3 | wt  # (every field number here is < 16: one byte)
+        self.i += 1
+
+    def _bytes(self, field, s):
+        if isinstance(s, str):
+            s = s.encode()
+        n = len(s)
+        self._key(field, 2)
+        self._vi(n)
+        self.buf[self.i:self.i + n] = s
+        self.i += n
+
+    def begin(self, ts_ms, seq=None):
+        """A new payload: its timestamp (ms UTC) and seq (None for NDEATH)."""
+        self.i = 0
+        self._key(1, 0)
+        self._vi(ts_ms)
+        if seq is not None:
+            self._key(3, 0)
+            self._vi(seq)
+
+    def metric(self, name, alias, dtype, value, ts_ms=None):
+        """One metric: by name (birth, death) and/or alias (data); value None is is_null."""
+        if self.i + 140 > len(self.buf):
+            raise ValueError("sparkplug payload over %d bytes" % len(self.buf))
+        self._key(2, 2)
+        ln = self.i
+        self.i += 1  # the body's length, one byte
+        self.m = body = self.i
+        if name is not None:
+            self._bytes(1, name)
+        if alias is not None:
+            self._key(2, 0)
+            self._vi(alias)
+        if ts_ms is not None:
+            self._key(3, 0)
+            self._vi(ts_ms)
+        self._key(4, 0)
+        self._vi(dtype)
+        if value is None:
+            self._key(7, 0)
+            self._vi(1)
+        elif dtype == DOUBLE:
+            self._key(13, 1)
+            struct.pack_into("<d", self.buf, self.i, value)
+            self.i += 8
+        elif dtype == BOOLEAN:
+            self._key(14, 0)
+            self._vi(1 if value else 0)
+        elif dtype == STRING:
+            self._bytes(15, value)
+        else:  # (U)Int8..64: uint64 long_value, two's complement for negatives
+            self._key(11, 0)
+            self._vi(value & 0xFFFFFFFFFFFFFFFF if value < 0 else value)
+        n = self.i - body
+        if n > 127:
+            raise ValueError("sparkplug metric %r: body %d bytes (max 127)" % (name or alias, n))
+        self.buf[ln] = n
+
+    def payload(self):
+        return self.mv[:self.i]
+
+
+def _rvi(b, i):
+    v = 0
+    s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << s
+        if not c & 0x80:
+            return v, i
+        s += 7
+        if s > 63:
+            raise ValueError("varint too long")
+
+
+def _skip(b, i, wt):
+    if wt == 0:
+        return _rvi(b, i)[1]
+    if wt == 1:
+        return i + 8
+    if wt == 5:
+        return i + 4
+    if wt == 2:
+        n, i = _rvi(b, i)
+        return i + n
+    raise ValueError("wire type %d" % wt)
+
+
+def _metric(b, i, end):
+    name = alias = val = None
+    dt = 0
+    while i < end:
+        k, i = _rvi(b, i)
+        f = k >> 3
+        wt = k & 7
+        if wt == 2 and f in (1, 15):
+            n, i = _rvi(b, i)
+            if i + n > end:
+                raise ValueError("truncated")
+            s = str(bytes(b[i:i + n]), "utf-8")
+            i += n
+            if f == 1:
+                name = s
+            else:
+                val = s
+        elif wt == 0 and f in (2, 4, 10, 11, 14):
+            v, i = _rvi(b, i)
+            if f == 2:
+                alias = v
+            elif f == 4:
+                dt = v
+            else:
+                val = bool(v) if f == 14 else v
+        else:
+            i = _skip(b, i, wt)
+    if i != end:
+        raise ValueError("truncated metric")
+    return name, alias, dt, val
+
+
+def decode(b):
+    """The metrics of a payload (an NCMD): [(name or None, alias or None, datatype, value)].
+    ValueError on a malformed payload."""
+    out = []
+    i = 0
+    end = len(b)
+    try:
+        while i < end:
+            k, i = _rvi(b, i)
+            if k == 0x12:  # metrics, length-delimited
+                n, i = _rvi(b, i)
+                if i + n > end:
+                    raise ValueError("truncated")
+                out.append(_metric(b, i, i + n))
+                i += n
+            else:
+                i = _skip(b, i, k & 7)
+    except IndexError:
+        raise ValueError("truncated payload")
+    if i != end:
+        raise ValueError("truncated payload")
+    return out
