@@ -24,7 +24,7 @@ class Integrations:
         self.ha_sent = 0
         if h.get("enabled"):
             p = h.get("prefix", "homeassistant")
-            self.ha = (p + "/device/" + cfg["node_id"] + "/config", p + "/status")
+            self.ha = (p + "/device/" + cfg["node_id"] + "/config", p + "/status", (p + "/status").encode())
         s = cfg.get("sparkplug") or {}
         self.spb = None
         if s.get("enabled"):
@@ -40,7 +40,11 @@ class Integrations:
 
     def on_message(self, topic, msg):
         """True when the message is ours (taken or queued here), False for the command inbox."""
-        if self.ha is not None and topic == self.ha[1]:
+        if isinstance(topic, str):
+            return False  # (the link passes bytes; a str is a command the node queued itself)
+        if not isinstance(topic, bytes):
+            topic = bytes(topic)
+        if self.ha is not None and topic == self.ha[2]:
             if msg is not None and bytes(msg) == b"online":
                 self.ha_due = True  # (HA restarted: it forgets discovery that is not retained)
             return True

@@ -37,6 +37,7 @@ class EdgeNode:
         self.t_data = base + "NDATA/" + nid
         self.t_death = base + "NDEATH/" + nid
         self.t_cmd = base + "NCMD/" + nid
+        self.t_cmd_b = self.t_cmd.encode()
         self.w = spb.Writer(buf)
         self.bd = 0  # bdSeq of the will installed for the next connect
         self.cur = None  # bdSeq of the session that is up
@@ -49,7 +50,7 @@ class EdgeNode:
         self._will()
 
     def _ts(self):
-        return self.clock.time() * 1000
+        return int(self.clock.time()) * 1000
 
     def _will(self):
         w = self.w
@@ -121,7 +122,7 @@ class EdgeNode:
             self.link.publish(self.t_death, w.payload(), qos=1)
 
     def on_message(self, topic, msg):
-        if topic != self.t_cmd:
+        if topic != self.t_cmd_b:
             return False
         if msg is not None and len(self.cmds) < 4:
             self.cmds.append(msg)
