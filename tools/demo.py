@@ -22,6 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build as buildmod  # noqa: E402
+import integ_demo  # noqa: E402
 import monitor  # noqa: E402
 
 MPY = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -121,6 +122,8 @@ def main():
     ap.add_argument("--chip", choices=ACCELS, help="emulated accelerometer (default adxl345)")
     ap.add_argument("--temp", choices=TEMPS, help="emulated temperature sensor (default tmp117)")
     ap.add_argument("--monitor-port", type=int, default=0, help="port of the dashboard (default: a free one)")
+    ap.add_argument("--ha", action="store_true", help="Home Assistant discovery on (homeassistant/device/...)")
+    ap.add_argument("--sparkplug", action="store_true", help="Sparkplug B edge node on (spBv1.0/demo-plant/...)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="vibenode-demo-")
     host = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -137,7 +140,7 @@ def main():
     fs = os.path.join(workdir, "fs")
     os.makedirs(fs)
     with open(os.path.join(fs, "config.json"), "w") as f:
-        json.dump(demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None, a.chip, a.temp), f, indent=1)
+        json.dump(integ_demo.config(demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None, a.chip, a.temp), a.ha, a.sparkplug), f, indent=1)
     env = dict(os.environ)
     env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib")
     node_log = open(os.path.join(workdir, "node.log"), "w")
@@ -148,6 +151,7 @@ def main():
     tracker = monitor.Tracker()
     client = monitor.subscribe(host, port, "vibenode/#", lambda l: print(l, flush=True), client_id="vibenode-demo",
                                tracker=tracker, persistent=True)
+    integ = integ_demo.watch(host, port) if a.ha or a.sparkplug else None
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *a: stop.update(now=True))
     t0 = time.time()
@@ -178,6 +182,8 @@ def main():
     finally:
         time.sleep(0.5)
         client.loop_stop()
+        if integ is not None:
+            integ.loop_stop()
         for line in tracker.summary():
             print("demo: " + line, flush=True)
         monitor.stop_dashboard(dash[0], dash[1])
