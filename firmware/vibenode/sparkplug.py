@@ -55,14 +55,14 @@ class EdgeNode:
     def _will(self):
         w = self.w
         w.begin(self._ts())
-        w.metric("bdSeq", None, spb.UINT64, self.bd)
+        w.metric("bdSeq", None, spb.UINT64, self.bd, False)
         self.link.will_msg = bytes(w.payload())
 
     def _next(self):
         self.seq = (self.seq + 1) & 0xFF
         return self.seq
 
-    def _values(self, rep, named, ts):
+    def _values(self, rep, named):
         w = self.w
         a = _ALIAS0
         for ax in AXES:
@@ -71,12 +71,12 @@ class EdgeNode:
                 v = None if f is None else f.get(key)
                 if v is not None or named:
                     w.metric(ax + "/" + name if named else None, a,
-                             spb.STRING if key == "iso" else spb.DOUBLE, v, ts)
+                             spb.STRING if key == "iso" else spb.DOUBLE, v)
                 a += 1
         for name, key, dt in _TOP:
             v = rep.get(key)
             if v is not None or named:
-                w.metric(name if named else None, a, dt, v, ts)
+                w.metric(name if named else None, a, dt, v)
             a += 1
 
     def on_up(self):
@@ -95,10 +95,10 @@ class EdgeNode:
         ts = self._ts()
         self.seq = 0
         w.begin(ts, 0)
-        w.metric("bdSeq", None, spb.UINT64, self.cur, ts)
+        w.metric("bdSeq", None, spb.UINT64, self.cur)
         for i in range(3):
-            w.metric(_CTL[i], i + 1, spb.STRING if i == 2 else spb.BOOLEAN, "" if i == 2 else False, ts)
-        self._values(self.last or {}, True, ts)
+            w.metric(_CTL[i], i + 1, spb.STRING if i == 2 else spb.BOOLEAN, "" if i == 2 else False)
+        self._values(self.last or {}, True)
         self.births += 1
         return self.link.publish(self.t_birth, w.payload(), qos=0)
 
@@ -110,7 +110,7 @@ class EdgeNode:
         w = self.w
         ts = self._ts()
         w.begin(ts, self._next())
-        self._values(rep, False, ts)
+        self._values(rep, False)
         return self.link.publish(self.t_data, w.payload(), qos=0)
 
     def death(self):
@@ -118,7 +118,7 @@ class EdgeNode:
         if self.link.up and self.cur is not None:
             w = self.w
             w.begin(self._ts())
-            w.metric("bdSeq", None, spb.UINT64, self.cur)
+            w.metric("bdSeq", None, spb.UINT64, self.cur, False)
             self.link.publish(self.t_death, w.payload(), qos=1)
 
     def on_message(self, topic, msg):

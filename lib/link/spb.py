@@ -21,6 +21,15 @@ BOOLEAN = const(11)
 STRING = const(12)
 
 
+def _wvi(b, i, v):
+    while v > 0x7F:
+        b[i] = (v & 0x7F) | 0x80
+        v >>= 7
+        i += 1
+    b[i] = v
+    return i + 1
+
+
 class Writer:
     """One Sparkplug payload at a time into buf (bytearray); payload() is a memoryview of it,
     valid until the next begin()."""
@@ -29,17 +38,21 @@ class Writer:
         self.buf = buf
         self.mv = memoryview(buf)
         self.i = 0
-        self.m = 0  # where the open metric's body starts
+        # the payload's timestamp as a varint, written once: a ms timestamp is a big int on a
+        # device (over 2**30), every shift of it a heap object, so metrics copy these bytes
+        self.ts = bytearray(10)
+        self.tsn = 0
 
     def _vi(self, v):
+        self.i = _wvi(self.buf, self.i, v)
+
+    def _ts(self):
         b = self.buf
+        t = self.ts
         i = self.i
-        while v > 0x7F:
-            b[i] = (v & 0x7F) | 0x80
-            v >>= 7
-            i += 1
-        b[i] = v
-        self.i = i + 1
+        for k in range(self.tsn):
+            b[i + k] = t[k]
+        self.i = i + self.tsn
 
     def _key(self, field, wt):
         self.buf[self.i] = field << 3 | wt  # (every field number here is < 16: one byte)
@@ -57,28 +70,30 @@ class Writer:
     def begin(self, ts_ms, seq=None):
         """A new payload: its timestamp (ms UTC) and seq (None for NDEATH)."""
         self.i = 0
+        self.tsn = _wvi(self.ts, 0, ts_ms)
         self._key(1, 0)
-        self._vi(ts_ms)
+        self._ts()
         if seq is not None:
             self._key(3, 0)
             self._vi(seq)
 
-    def metric(self, name, alias, dtype, value, ts_ms=None):
-        """One metric: by name (birth, death) and/or alias (data); value None is is_null."""
+    def metric(self, name, alias, dtype, value, ts=True):
+        """One metric: by name (birth, death) and/or alias (data), with the payload's timestamp
+        (ts); value None is is_null."""
         if self.i + 140 > len(self.buf):
             raise ValueError("sparkplug payload over %d bytes" % len(self.buf))
         self._key(2, 2)
         ln = self.i
         self.i += 1  # the body's length, one byte
-        self.m = body = self.i
+        body = self.i
         if name is not None:
             self._bytes(1, name)
         if alias is not None:
             self._key(2, 0)
             self._vi(alias)
-        if ts_ms is not None:
+        if ts:
             self._key(3, 0)
-            self._vi(ts_ms)
+            self._ts()
         self._key(4, 0)
         self._vi(dtype)
         if value is None:
