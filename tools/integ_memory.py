@@ -55,7 +55,13 @@ r["ha_payload_bytes"] = size
 r["ha_build_peak"] = peak
 d = hadisc = None
 vibenode.drop("vibenode.hadisc")
-r["ha_after_drop"] = a() - b
+r["ha_after_drop"] = a() - b  # (interned names stay in the qstr pool: flash when frozen)
+b = a()
+from vibenode import hadisc
+r["ha_code_reloaded"] = a() - b
+hadisc = None
+vibenode.drop("vibenode.hadisc")
+r["ha_after_2nd_drop"] = a() - b
 print("RESULT " + json.dumps(r))
 '''
 

@@ -27,34 +27,33 @@ ZONES = ["A", "B", "C", "D"]
 ACC_UNIT = "m/s\u00b2"  # (HA has no acceleration device class, and "g" would read as grams)
 
 
-def components(nid):
+def _c(key, name, dc, unit, prec, tpl, icon=None, sc="measurement", topic=None, options=None):
+    c = {"name": name, "value_template": tpl}
+    for k, v in (("device_class", dc), ("unit_of_measurement", unit), ("suggested_display_precision", prec),
+                 ("icon", icon), ("state_class", sc), ("state_topic", topic), ("options", options)):
+        if v is not None:
+            c[k] = v
+    if topic:
+        c["entity_category"] = "diagnostic"
+    return key, c
+
+
+def components():
     """(key, {component options}) of every entity, in order (a generator: one at a time)."""
     for a in "xyz":
         A = a.upper()
-        yield "vel_" + a, {"name": "Velocity RMS " + A, "device_class": "speed", "unit_of_measurement": "mm/s",
-                           "state_class": "measurement", "suggested_display_precision": 2,
-                           "value_template": _VEL % (a, a)}
-        yield "acc_rms_" + a, {"name": "Acceleration RMS " + A, "unit_of_measurement": ACC_UNIT,
-                               "state_class": "measurement", "suggested_display_precision": 2,
-                               "icon": "mdi:vibrate", "value_template": _ACC % (a, "rms", a)}
-        yield "acc_pk_" + a, {"name": "Acceleration peak " + A, "unit_of_measurement": ACC_UNIT,
-                              "state_class": "measurement", "suggested_display_precision": 2,
-                              "icon": "mdi:vibrate", "value_template": _ACC % (a, "pk", a)}
-    yield "temp", {"name": "Temperature", "device_class": "temperature", "unit_of_measurement": "\u00b0C",
-                   "state_class": "measurement", "suggested_display_precision": 1,
-                   "value_template": "{{ value_json.temp_c if value_json.temp_c is defined else none }}"}
-    yield "iso_zone", {"name": "ISO 10816-3 zone", "device_class": "enum", "options": ZONES,
-                       "value_template": _ISO}
-    yield "defect", {"name": "Dominant bearing defect", "device_class": "enum", "options": DEFECTS,
-                     "value_template": _DEFECT}
-    yield "f0", {"name": "Dominant frequency", "device_class": "frequency", "unit_of_measurement": "Hz",
-                 "state_class": "measurement", "suggested_display_precision": 1, "value_template": _F0}
-    yield "queued", {"name": "Queue backlog", "entity_category": "diagnostic", "state_class": "measurement",
-                     "unit_of_measurement": "readings", "icon": "mdi:tray-full", "state_topic": "status",
-                     "value_template": "{{ value_json.queued }}"}
-    yield "link_failures", {"name": "Link failures", "entity_category": "diagnostic",
-                            "state_class": "total_increasing", "icon": "mdi:lan-disconnect",
-                            "state_topic": "status", "value_template": "{{ value_json.link_failures | default(0) }}"}
+        yield _c("vel_" + a, "Velocity RMS " + A, "speed", "mm/s", 2, _VEL % (a, a))
+        yield _c("acc_rms_" + a, "Acceleration RMS " + A, None, ACC_UNIT, 2, _ACC % (a, "rms", a), "mdi:vibrate")
+        yield _c("acc_pk_" + a, "Acceleration peak " + A, None, ACC_UNIT, 2, _ACC % (a, "pk", a), "mdi:vibrate")
+    yield _c("temp", "Temperature", "temperature", "\u00b0C", 1,
+             "{{ value_json.temp_c if value_json.temp_c is defined else none }}")
+    yield _c("iso_zone", "ISO 10816-3 zone", "enum", None, None, _ISO, sc=None, options=ZONES)
+    yield _c("defect", "Dominant bearing defect", "enum", None, None, _DEFECT, sc=None, options=DEFECTS)
+    yield _c("f0", "Dominant frequency", "frequency", "Hz", 1, _F0)
+    yield _c("queued", "Queue backlog", None, "readings", None, "{{ value_json.queued }}", "mdi:tray-full",
+             topic="status")
+    yield _c("link_failures", "Link failures", None, None, None, "{{ value_json.link_failures | default(0) }}",
+             "mdi:lan-disconnect", "total_increasing", "status")
 
 
 def entity_id(nid, key):
@@ -91,7 +90,7 @@ class Discovery:
         nid = self.cfg["node_id"]
         yield self.head().encode()
         first = True
-        for key, c in components(nid):
+        for key, c in components():
             c["p"] = "sensor"
             c["unique_id"] = "vibenode_%s_%s" % (nid, key)
             c["default_entity_id"] = entity_id(nid, key)

@@ -15,6 +15,7 @@
 from micropython import const
 
 from link import spb
+from vibenode import drop
 
 _ALIAS0 = const(10)  # the first reading metric's alias (1..3: node control)
 AXES = ("x", "y", "z")
@@ -130,10 +131,11 @@ class EdgeNode:
 
     def service(self, node):
         """Handle queued NCMDs: Rebirth, Reboot, Command (into the node's command inbox)."""
+        from link.spbread import decode
         while self.cmds:
             msg = self.cmds.pop(0)
             try:
-                ms = spb.decode(msg)
+                ms = decode(msg)
             except ValueError as e:
                 self.log("sparkplug", "NCMD refused: %s" % e)
                 continue
@@ -149,3 +151,5 @@ class EdgeNode:
                     node.cmds.on_message(node.topics.cmd, v.encode(), None, len(v), False)
                 else:
                     self.log("sparkplug", "NCMD metric %r ignored" % (name or alias))
+        decode = None
+        drop("link.spbread")

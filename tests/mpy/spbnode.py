@@ -1,14 +1,14 @@
 # Sparkplug B on the unix port (tests/test_integrations_sparkplug.py):
 #   wrap: the edge node (vibenode/sparkplug.py) on the real link (link/mqtt.py) to the test's
 #         broker: NBIRTH, then `count` NDATA (seq 1..255, 0, 1, ...), heap allocated per NDATA
-#   decode: link/spb.py's reader on payloads the test encoded with Google's protobuf runtime
+#   decode: link/spbread.py on payloads the test encoded with Google's protobuf runtime
 import gc
 import sys
 import time
 
 from harness import main
 from link.mqtt import MqttLink
-from link import spb
+from link import spbread
 
 
 def wrap(a):
@@ -40,7 +40,7 @@ def decode(a):
     out = []
     for h in a["payloads"]:
         try:
-            out.append([list(m) for m in spb.decode(binascii.unhexlify(h))])
+            out.append([list(m) for m in spbread.decode(binascii.unhexlify(h))])
         except ValueError as e:
             out.append("ValueError: %s" % e)
     return out
