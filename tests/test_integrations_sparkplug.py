@@ -200,6 +200,10 @@ def test_sparkplug_node_birth_data_death_outage_rebirth_and_commands(tmp_path):
             m = pl.metrics[0]
             assert m.name == "bdSeq" and m.datatype == DT.Value("UInt64") and m.long_value == bd
     assert kinds.count("NBIRTH") == 3, kinds  # boot, after the outage, rebirth
+    # the NBIRTH is the first message of each session (before the node's JSON birth on status)
+    mine = [(t, p) for t, p, r in sub.msgs if "NCMD" not in t and not t.endswith("/cmd")]
+    births = [i for i, (t, p) in enumerate(mine) if t.endswith("/status") and json.loads(p)["state"] == "online"]
+    assert len(births) == 2 and all(mine[i - 1][0] == topic("NBIRTH") for i in births), mine[:3]
     assert kinds[kinds.index("NBIRTH", 1) + 1] == "NDATA"
     assert kinds[-1] == "NDEATH" and kinds.count("NDEATH") == 1
     assert bd == 1

@@ -190,6 +190,8 @@ class Node:
 
     def _on_link_up(self, link):
         log("link", "connected to %s:%d" % (link.host, link.port))
+        if self.integ is not None:  # (Sparkplug: the NBIRTH is the session's first message)
+            self.integ.on_up(link)
         out = self.out
         if not out.status(self.status()):
             return
@@ -206,8 +208,6 @@ class Node:
         if sup is not None and sup.crash_trace and link.up:
             if out.event("crash", {"boot": sup.boots - 1, "trace": sup.crash_trace}):
                 sup.crash_published()
-        if self.integ is not None and link.up:
-            self.integ.on_up(link)
 
     # ---- one reading -------------------------------------------------------------------------
     def reading(self, safe):

@@ -81,11 +81,11 @@ class EdgeNode:
             a += 1
 
     def on_up(self):
-        """A session is up (with the will of bdSeq self.bd): NBIRTH, NCMD subscription, and the
-        next connect's will."""
+        """A session is up (with the will of bdSeq self.bd): NCMD subscription (QoS 1, before
+        the birth), NBIRTH (the session's first message), and the next connect's will."""
         self.cur = self.bd
         self.bd = (self.bd + 1) & 0xFF
-        if self.birth() and self.link.subscribe(self.t_cmd, 1):
+        if self.link.subscribe(self.t_cmd, 1) and self.birth():
             self._will()
 
     def birth(self):
