@@ -89,7 +89,7 @@ bench: setup
 
 # the node's heap on a 32-bit MicroPython (an ESP32's object sizes): make memory [MPY32=<path>]
 memory: setup
-	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py $(if $(INTEGRATIONS),--integrations)
+	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py $(if $(INTEGRATIONS),--integrations $(INTEGRATIONS))
 
 clean:
 	rm -rf build dist .pytest_cache

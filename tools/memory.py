@@ -221,10 +221,13 @@ def main(argv=None):
     ap.add_argument("--cycles", type=int, default=CYCLES)
     ap.add_argument("--no-smallest", action="store_true", help="skip the smallest-heap search (slow)")
     ap.add_argument("--json", help="also write the figures to this file")
-    ap.add_argument("--integrations", action="store_true", help="with ha and sparkplug enabled (their cost)")
+    ap.add_argument("--integrations", choices=("ha", "sparkplug", "both"),
+                    help="with Home Assistant discovery and/or Sparkplug B enabled (their cost)")
     a = ap.parse_args(argv)
-    if a.integrations:
-        EXTRA.update(ha={"enabled": True}, sparkplug={"enabled": True, "group": "plant1"})
+    if a.integrations in ("ha", "both"):
+        EXTRA["ha"] = {"enabled": True}
+    if a.integrations in ("sparkplug", "both"):
+        EXTRA["sparkplug"] = {"enabled": True, "group": "plant1"}
     mpy = a.mpy
     if not mpy:
         mpy = MPY64
