@@ -173,6 +173,7 @@ def test_sparkplug_node_birth_data_death_outage_rebirth_and_commands(tmp_path):
     bd = None
     seq = None
     names = None
+    births_with_values = []
     kinds = []
     for t, p, r in sub.msgs:
         if not t.startswith("spBv1.0/"):
@@ -190,6 +191,13 @@ def test_sparkplug_node_birth_data_death_outage_rebirth_and_commands(tmp_path):
             bd = b_seq
             names = check_birth(pl, bd)
             seq = 0
+            vals = {m.name: value(m) for m in pl.metrics}
+            if vals["Reading seq"] is not None:  # the last reading's values (after the first birth)
+                births_with_values.append(vals["Reading seq"])
+                t = tel[vals["Reading seq"]]
+                for ax in "xyz":
+                    for name, key in AXIS:
+                        assert vals["%s/%s" % (ax, name)] == t[ax][key]
         elif kind == "NDATA":
             assert names is not None, "NDATA before any NBIRTH"
             assert pl.seq == (seq + 1) & 0xFF, (pl.seq, seq)
@@ -200,6 +208,7 @@ def test_sparkplug_node_birth_data_death_outage_rebirth_and_commands(tmp_path):
             m = pl.metrics[0]
             assert m.name == "bdSeq" and m.datatype == DT.Value("UInt64") and m.long_value == bd
     assert kinds.count("NBIRTH") == 3, kinds  # boot, after the outage, rebirth
+    assert len(births_with_values) == 2, births_with_values
     # the NBIRTH is the first message of each session (before the node's JSON birth on status)
     mine = [(t, p) for t, p, r in sub.msgs if "NCMD" not in t and not t.endswith("/cmd")]
     births = [i for i, (t, p) in enumerate(mine) if t.endswith("/status") and json.loads(p)["state"] == "online"]

@@ -35,8 +35,8 @@ r["sparkplug_code"] = a() - b
 b = a()
 cfg = {"node_id": "sim-0001", "site": "plant1", "sparkplug": {"group": "plant1"}}
 e = EdgeNode(cfg, link, buf, time, None)
-e.last = {"seq": 1, "temp_c": 21.5, "x": {"vel": 4.5, "rms": 0.7, "pk": 1.0, "f0": 24.7, "iso": "B"},
-          "y": {"vel": 0.1, "rms": 0.01, "pk": 0.02, "f0": 50.0, "iso": "A"}}
+e.reading({"seq": 1, "temp_c": 21.5, "x": {"vel": 4.5, "rms": 0.7, "pk": 1.0, "f0": 24.7, "iso": "B"},
+          "y": {"vel": 0.1, "rms": 0.01, "pk": 0.02, "f0": 50.0, "iso": "A"}})
 r["sparkplug_data"] = a() - b
 class B: NAME = "esp32_devkitc"; ARCH = "xtensawin"
 b = a()

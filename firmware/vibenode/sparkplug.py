@@ -43,7 +43,7 @@ class EdgeNode:
         self.bd = 0  # bdSeq of the will installed for the next connect
         self.cur = None  # bdSeq of the session that is up
         self.seq = 0
-        self.last = None  # the last live reading (NBIRTH carries its values)
+        self.vals = [None] * (len(AXES) * len(_AXIS) + len(_TOP))  # last values (NBIRTH), by alias - 10
         self.cmds = []  # NCMD payloads waiting (the link callback only queues; at most 4)
         self.births = 0
         self.link.will_topic = self.t_death
@@ -63,22 +63,44 @@ class EdgeNode:
         self.seq = (self.seq + 1) & 0xFF
         return self.seq
 
-    def _values(self, rep, named):
-        w = self.w
-        a = _ALIAS0
+    def _keep(self, rep):
+        """The reading's metric values kept for the next NBIRTH (floats only: the reading's dicts
+        are not held); returns the bit mask of the metrics it has."""
+        vals = self.vals
+        mask = 0
+        i = 0
         for ax in AXES:
             f = rep.get(ax)
             for name, key in _AXIS:
                 v = None if f is None else f.get(key)
-                if v is not None or named:
-                    w.metric(ax + "/" + name if named else None, a,
-                             spb.STRING if key == "iso" else spb.DOUBLE, v)
-                a += 1
+                if v is not None:
+                    vals[i] = v
+                    mask |= 1 << i
+                i += 1
         for name, key, dt in _TOP:
             v = rep.get(key)
-            if v is not None or named:
-                w.metric(name if named else None, a, dt, v)
-            a += 1
+            if v is not None:
+                vals[i] = v
+                mask |= 1 << i
+            i += 1
+        return mask
+
+    def _values(self, mask):
+        """The metrics in mask, by alias (NDATA), or every metric named (mask None: NBIRTH)."""
+        w = self.w
+        vals = self.vals
+        named = mask is None
+        i = 0
+        for ax in AXES:
+            for name, key in _AXIS:
+                if named or mask >> i & 1:
+                    w.metric(ax + "/" + name if named else None, _ALIAS0 + i,
+                             spb.STRING if key == "iso" else spb.DOUBLE, vals[i])
+                i += 1
+        for name, key, dt in _TOP:
+            if named or mask >> i & 1:
+                w.metric(name if named else None, _ALIAS0 + i, dt, vals[i])
+            i += 1
 
     def on_up(self):
         """A session is up (with the will of bdSeq self.bd): NCMD subscription (QoS 1, before
@@ -93,25 +115,23 @@ class EdgeNode:
         if self.cur is None:
             return False
         w = self.w
-        ts = self._ts()
         self.seq = 0
-        w.begin(ts, 0)
+        w.begin(self._ts(), 0)
         w.metric("bdSeq", None, spb.UINT64, self.cur)
         for i in range(3):
             w.metric(_CTL[i], i + 1, spb.STRING if i == 2 else spb.BOOLEAN, "" if i == 2 else False)
-        self._values(self.last or {}, True)
+        self._values(None)
         self.births += 1
         return self.link.publish(self.t_birth, w.payload(), qos=0)
 
     def reading(self, rep):
         """NDATA of a live reading (replayed ones stay on the JSON topics)."""
-        self.last = rep
+        mask = self._keep(rep)
         if not self.link.up or self.cur is None:
             return False
         w = self.w
-        ts = self._ts()
-        w.begin(ts, self._next())
-        self._values(rep, False)
+        w.begin(self._ts(), self._next())
+        self._values(mask)
         return self.link.publish(self.t_data, w.payload(), qos=0)
 
     def death(self):
