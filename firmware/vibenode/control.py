@@ -95,7 +95,7 @@ class Control:
         false so it is not announced again; the node keeps measuring."""
         ig = self._node.integ
         r = ig.decommission() if ig is not None else {}
-        if "ha_removed" in r:
+        if r.get("ha_removed"):
             e = self.save("ha", {"enabled": False})
             if e:
                 r["error"] = e

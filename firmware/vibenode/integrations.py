@@ -88,7 +88,8 @@ class Integrations:
         """Remove the node from Home Assistant (and stop announcing it). Returns what was done."""
         r = {}
         if self.ha is not None:
-            r["ha_removed"] = self.publish_ha(True)
-            self.ha_due = False
-            self.ha = None
+            r["ha_removed"] = ok = self.publish_ha(True)
+            if ok:  # (not delivered: still announced, the command may be sent again)
+                self.ha_due = False
+                self.ha = None
         return r
