@@ -242,6 +242,8 @@ def main():
     bench_ingest.main()
     import memory  # the whole node's heap (tools/memory.py; MPY32=<32-bit micropython> for device figures)
     memory.main([])
+    import integ_memory  # Home Assistant discovery and Sparkplug B: code and data (issue 14)
+    integ_memory.main([])
 
 
 if __name__ == "__main__":

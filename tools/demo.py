@@ -22,6 +22,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import build as buildmod  # noqa: E402
+import integ_demo  # noqa: E402
 import monitor  # noqa: E402
 
 MPY = os.path.join(ROOT, ".venv", "bin", "micropython")
@@ -123,6 +124,8 @@ def main():
     ap.add_argument("--monitor-port", type=int, default=0, help="port of the dashboard (default: a free one)")
     ap.add_argument("--sleep", type=int, default=0,
                     help="battery node: deep sleep between wakes, one every this many seconds (>= 10; docs/power.md)")
+    ap.add_argument("--ha", action="store_true", help="Home Assistant discovery on (homeassistant/device/...)")
+    ap.add_argument("--sparkplug", action="store_true", help="Sparkplug B edge node on (spBv1.0/demo-plant/...)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="vibenode-demo-")
     host = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -143,7 +146,7 @@ def main():
                           a.chip, a.temp)
         if a.sleep:  # (the host board's deep sleep really waits: it runs in real time here)
             cfg["power"] = {"mode": "sleep", "interval_s": max(10, a.sleep), "awake_max_s": min(30, max(10, a.sleep) - 1)}
-        json.dump(cfg, f, indent=1)
+        json.dump(integ_demo.config(cfg, a.ha, a.sparkplug), f, indent=1)
     env = dict(os.environ)
     env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib")
     node_log = open(os.path.join(workdir, "node.log"), "w")
@@ -154,6 +157,7 @@ def main():
     tracker = monitor.Tracker()
     client = monitor.subscribe(host, port, "vibenode/#", lambda l: print(l, flush=True), client_id="vibenode-demo",
                                tracker=tracker, persistent=True)
+    integ = integ_demo.watch(host, port) if a.ha or a.sparkplug else None
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *a: stop.update(now=True))
     t0 = time.time()
@@ -184,6 +188,8 @@ def main():
     finally:
         time.sleep(0.5)
         client.loop_stop()
+        if integ is not None:
+            integ.loop_stop()
         for line in tracker.summary():
             print("demo: " + line, flush=True)
         monitor.stop_dashboard(dash[0], dash[1])

@@ -56,8 +56,11 @@ def free_port():
     return p
 
 
+EXTRA = {}  # --integrations: Home Assistant discovery and Sparkplug B on (vibenode/integrations.py)
+
+
 def node_config(port):
-    return {"node_id": "mem-0001", "site": "plant1",
+    return {**EXTRA, "node_id": "mem-0001", "site": "plant1",
             "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
             "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
             "features": FEATURES,
@@ -218,7 +221,13 @@ def main(argv=None):
     ap.add_argument("--cycles", type=int, default=CYCLES)
     ap.add_argument("--no-smallest", action="store_true", help="skip the smallest-heap search (slow)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--integrations", choices=("ha", "sparkplug", "both"),
+                    help="with Home Assistant discovery and/or Sparkplug B enabled (their cost)")
     a = ap.parse_args(argv)
+    if a.integrations in ("ha", "both"):
+        EXTRA["ha"] = {"enabled": True}
+    if a.integrations in ("sparkplug", "both"):
+        EXTRA["sparkplug"] = {"enabled": True, "group": "plant1"}
     mpy = a.mpy
     if not mpy:
         mpy = MPY64

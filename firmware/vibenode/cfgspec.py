@@ -12,9 +12,9 @@
 # Errors: "<section>.<key>[i].<key>: <what is wrong>" (config.ConfigError).
 #
 # Add a section: its name in config.OPEN_SECTIONS and one entry in SECTIONS (name -> spec table, or a
-# function fn(sec, field, warnings) that raises through _fail), its property in the schema, cases in
+# function fn(sec, field, warnings, cfg) that raises through _fail), its property in the schema, cases in
 # tests/test_config_sections.py.
-from vibenode.config import MAX_NETWORKS, _fail, _fname, _int, _is_int, _is_num, _num, _obj, _text, _unknown
+from vibenode.config import MAX_NETWORKS, _fail, _fname, _ident, _int, _is_int, _is_num, _num, _obj, _text, _unknown
 
 I, N, B, S, E, P, O, L, Z, F = "I", "N", "B", "S", "E", "P", "O", "L", "Z", "F"
 NYQ = 12800  # the highest sampling.rate's Nyquist frequency, Hz
@@ -89,6 +89,32 @@ BUS = {"chip": (S, 1, 16), "bus": (S, 1, 16), "addr": (I, 0, 127)}
 TEMP = dict(BUS, rref=(N, 1, 100000), r0=(N, 1, 10000), wires=(E, (2, 3, 4)), filter_hz=(E, (50, 60)),
             averages=(I, 1, 64), cycle_ms=(I, 10, 3600000), low_c=(N, -273, 1000), high_c=(N, -273, 1000))
 
+def _power(p, f, warnings, cfg):
+    """{"mode": "always" | "sleep", "interval_s": s between wakes, "awake_max_s": bound on one awake
+    period} (vibenode/duty.py); defaults filled in when the section is there."""
+    _unknown(_obj(p, f), ("mode", "interval_s", "awake_max_s"), f, warnings)
+    if p.setdefault("mode", "always") not in ("always", "sleep"):
+        _fail(f + ".mode", "\"always\" or \"sleep\", got %r" % (p["mode"],))
+    _int(p.setdefault("interval_s", 600), f + ".interval_s", 10, 86400)
+    _int(p.setdefault("awake_max_s", 30), f + ".awake_max_s", 5, min(600, p["interval_s"] - 1))
+
+
+def _ha(h, f, warnings, cfg):
+    """{"enabled": bool, "prefix": HA's discovery prefix} (vibenode/integrations.py)."""
+    _unknown(_obj(h, f), ("enabled", "prefix"), f, warnings)
+    if not isinstance(h.get("enabled", False), bool):
+        _fail(f + ".enabled", "true or false, got %r" % (h["enabled"],))
+    _ident(h.setdefault("prefix", "homeassistant"), f + ".prefix")
+
+
+def _sparkplug(s, f, warnings, cfg):
+    """{"enabled": bool, "group": Sparkplug group id, default the site} (vibenode/sparkplug.py)."""
+    _unknown(_obj(s, f), ("enabled", "group"), f, warnings)
+    if not isinstance(s.get("enabled", False), bool):
+        _fail(f + ".enabled", "true or false, got %r" % (s["enabled"],))
+    _ident(s.setdefault("group", cfg["site"]), f + ".group")
+
+
 SECTIONS = {
     "wifi": {"networks": (L, MAX_NETWORKS, (O, {"ssid": (S, 1, 32), "open": (B,), "hidden": (B,)}, _ssid)),
              "country": (F, _country), "hostname": (S, 1, 63)},
@@ -116,6 +142,9 @@ SECTIONS = {
               "capacity": (I, 10, 10000000)},
     "link": {"dns": (F, _dns), "backoff_min_s": (N, 0.1, 3600), "backoff_max_s": (N, 1, 86400)},
     "ntp": {"host": (F, lambda v, f: _text(v, f, 1, 253)), "port": (I, 1, 65535), "timeout_s": (N, 0.1, 10)},
+    "power": _power,
+    "ha": _ha,
+    "sparkplug": _sparkplug,
 }
 POST = {"link": _backoff}
 
@@ -172,7 +201,7 @@ def check(cfg, warnings):
         if isinstance(spec, dict):
             obj(v, spec, name, warnings, POST.get(name))
         else:
-            spec(v, name, warnings)  # a section checked by a function of its own
+            spec(v, name, warnings, cfg)  # a section checked by a function of its own
     s = cfg.get("sampling") or {}
     nyq = s.get("rate", 3200) / 2
     for b in (cfg.get("features") or {}).get("bands") or ():

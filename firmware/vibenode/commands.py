@@ -7,7 +7,7 @@
 #   {"id": "r3", "cmd": "capture", "kind": "waveform", "axis": "x"}      (or "spectrum", "all")
 #   {"id": "r4", "cmd": "identify", "seconds": 10}
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
-#   {"id": "r7", "cmd": "ping"}
+#   {"id": "r7", "cmd": "ping"}            {"id": "r8", "cmd": "decommission"}  (Home Assistant: removed)
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
 # Optional "expires": unix time (s) after which the command must not run (refused when the
 # node's clock is not set, since it cannot tell).
@@ -31,6 +31,7 @@
 #   ctl.save(section, upd, replace) -> None or an error text (persisted in config.json)
 #   ctl.set_sampling(interval_s, window) -> {"interval_s", "window"} now in force
 #   ctl.set_alarms(spec)                     ctl.identify(seconds)      ctl.reboot()
+#   ctl.decommission() -> {"ha_removed": bool} (what the integrations did)
 #   ctl.capture(id, kind, axis) -> the topic it will go to, or an error text (ValueError)
 #   ctl.time() -> UTC seconds (below 1600000000: the clock was never set)
 import json
@@ -43,7 +44,7 @@ from vibenode.cmdcheck import Applied, printable, utf8_ok
 MAX_PAYLOAD = const(4096)
 MAX_DEPTH = const(6)
 MAX_ID = const(64)
-STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot")  # applied once per id
+STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot", "decommission")  # applied once per id
 
 
 
@@ -322,6 +323,10 @@ class Commands:
         self.ctl.reboot()
         return None
 
+    def c_decommission(self, req):
+        _only(req, ("id", "cmd", "node"))
+        return self.ctl.decommission()
+
     def c_get_config(self, req):
         _only(req, ("id", "cmd", "node"))
         return redact(self.ctl.config())
@@ -350,4 +355,5 @@ _HANDLERS = {
     "identify": Commands.c_identify,
     "reboot": Commands.c_reboot,
     "get_config": Commands.c_get_config,
+    "decommission": Commands.c_decommission,
 }

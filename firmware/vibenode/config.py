@@ -35,8 +35,9 @@ DEFAULTS = {
 }
 
 # the other sections: every key typed and range-checked by the tables in vibenode/cfgspec.py
-OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp")
-KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal", "power") + OPEN_SECTIONS
+OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp",
+                 "power", "ha", "sparkplug")
+KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal") + OPEN_SECTIONS
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RANGES_G = (2, 4, 8, 16)
@@ -160,20 +161,6 @@ def is_loopback(host):
     return host in LOOPBACK
 
 
-def _check_power(cfg, warnings):
-    """power: {"mode": "always" | "sleep", "interval_s": s between wakes, "awake_max_s": bound on one
-    awake period} (vibenode/duty.py); defaults filled in when the section is there."""
-    p = cfg.get("power")
-    if p is None:
-        return
-    p = cfg["power"] = _obj(p, "power")
-    _unknown(p, ("mode", "interval_s", "awake_max_s"), "power", warnings)
-    if p.setdefault("mode", "always") not in ("always", "sleep"):
-        _fail("power.mode", "\"always\" or \"sleep\", got %r" % (p["mode"],))
-    _int(p.setdefault("interval_s", 600), "power.interval_s", 10, 86400)
-    _int(p.setdefault("awake_max_s", 30), "power.awake_max_s", 5, min(600, p["interval_s"] - 1))
-
-
 # ---- the schema ---------------------------------------------------------------------------
 def check(raw, secrets=None, exists=None, warnings=None):
     """Validate a raw config (as read from config.json) and its secrets; return the full config
@@ -257,7 +244,6 @@ def check(raw, secrets=None, exists=None, warnings=None):
             _fail("wifi.networks[%d].ssid" % i, "network %r listed twice" % n["ssid"])
         seen.append(n["ssid"])
 
-    _check_power(cfg, warnings)
 
     # secrets
     _unknown(sec, SECRET_KEYS, "secrets", warnings)

@@ -90,5 +90,16 @@ class Control:
     def reboot(self):
         self._node.reboot_req = True
 
+    def decommission(self):
+        """Remove the node from Home Assistant (empty retained discovery) and save ha.enabled
+        false so it is not announced again; the node keeps measuring."""
+        ig = self._node.integ
+        r = ig.decommission() if ig is not None else {}
+        if r.get("ha_removed"):
+            e = self.save("ha", {"enabled": False})
+            if e:
+                r["error"] = e
+        return r
+
     def ack(self, ack):
         self._node.out.ack(ack)

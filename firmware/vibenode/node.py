@@ -33,6 +33,9 @@ class Inbox:
         self.retained = []  # retained commands answered this boot (vibenode/commands.py)
 
     def on_message(self, topic, msg, head, size, retain=False):
+        ig = getattr(self.node, "integ", None)  # Home Assistant's birth, Sparkplug NCMD
+        if ig is not None and ig.on_message(topic, msg):
+            return
         self.received += 1
         if len(self.msgs) >= _INBOX:
             self.dropped += 1
@@ -116,6 +119,10 @@ class Node:
         self.cmds = Inbox(self)
         self.link.on_msg = self.cmds.on_message
         self.link.on_up = self._on_link_up
+        self.integ = None  # Home Assistant discovery, Sparkplug B (vibenode/integrations.py)
+        if (cfg.get("ha") or {}).get("enabled") or (cfg.get("sparkplug") or {}).get("enabled"):
+            from vibenode.integrations import Integrations
+            self.integ = Integrations(self, cfg)
         nt = cfg.get("ntp") or {}
         self.ntp = None
         if nt.get("host") or clock.time() < 1600000000:  # configured, or the clock was never set
@@ -172,7 +179,7 @@ class Node:
               "sensors": self.sense.names(), "engine": eng.impl if eng else None, "errors": self.errors,
               "reset_cause": self.board.reset_cause(), "config": self.config_state,
               "config_hash": self.config_hash(), "seq0": self.seqc.first, "queued": len(self.queue),
-              "lost_storage": self.queue.lost_storage,
+              "lost_storage": self.queue.lost_storage, "link_failures": self.link.failures,
               "interval_s": self.interval_ms / 1000, "window": self.sense.n, "boot": None, "safe_mode": None}
         if sup is not None:
             st["boot"] = sup.info()
@@ -184,6 +191,8 @@ class Node:
 
     def _on_link_up(self, link):
         log("link", "connected to %s:%d" % (link.host, link.port))
+        if self.integ is not None:  # (Sparkplug: the NBIRTH is the session's first message)
+            self.integ.on_up(link)
         out = self.out
         if link.takeover:  # (sessions cut right after CONNACK: another client has our id)
             self.errors["link"] = link.takeover
@@ -237,6 +246,8 @@ class Node:
                     log("config", "not kept as last good: %r" % (e,))
                 lastgood = None
                 drop("vibenode.lastgood")
+        if self.integ is not None:
+            self.integ.reading(rep)
         iso = getattr(self.sense.engine, "iso", None)
         if iso and self.alarms.zone_rule is None:
             self.alarms.set_zones(iso)  # ISO 10816-3 zone changes are alarms too
@@ -289,6 +300,8 @@ class Node:
             self.sup.clear_safe_mode()
         if self.link.up:
             self.out.status(self.status("rebooting"))
+            if self.integ is not None:
+                self.integ.death()
         self.link.disconnect()
         import machine
         machine.reset()
@@ -380,6 +393,8 @@ class Node:
             if link.up:
                 self.out.pump(next_ms)
                 self.cmds.process()
+                if self.integ is not None:
+                    self.integ.service()
             if self.reboot_req:
                 self.reboot()
             self._blink()

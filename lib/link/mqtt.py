@@ -46,6 +46,7 @@ class MqttLink:
         self.ssl = ssl  # an SSLContext (link/tls.py) or None
         self.will_topic = will_topic
         self.will_msg = will_msg
+        self.will_retain = True  # (Sparkplug's NDEATH will is not retained)
         self.timeout_s = timeout_s
         self.backoff_min_ms = backoff_min_ms
         self.backoff_max_ms = backoff_max_ms
@@ -130,7 +131,7 @@ class MqttLink:
             self.client = c
             c.open(addr, self.host, self.ssl)
             c.connect(self.client_id, self.keepalive, self.user, self.password, self.will_topic, self.will_msg,
-                      deadline, self.clean)
+                      deadline, self.clean, self.will_retain)
         except Exception as e:  # any failure (OSError, ProtocolError, MqttError, ValueError, ...)
             self._fail("connect", e)
             return False
@@ -219,7 +220,8 @@ class MqttLink:
     # ---- traffic -------------------------------------------------------------------------
     def publish(self, topic, payload, retain=False, qos=0):
         """True if handed to the broker (QoS 1: acknowledged by PUBACK within timeout_s).
-        payload: str, bytes, or a tuple of byte strings / memoryviews sent back to back."""
+        payload: str, bytes, or a tuple (or any object iterable more than once, each pass
+        yielding the same pieces) of byte strings / memoryviews sent back to back."""
         if not self.up:
             return False
         try:
@@ -227,7 +229,9 @@ class MqttLink:
                 topic = topic.encode()
             if isinstance(payload, str):
                 payload = payload.encode()
-            self.client.publish(topic, payload if isinstance(payload, tuple) else (payload,), retain, qos)
+            if isinstance(payload, (bytes, bytearray, memoryview)):
+                payload = (payload,)
+            self.client.publish(topic, payload, retain, qos)
             return True
         except Exception as e:
             self._fail("publish", e)

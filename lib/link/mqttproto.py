@@ -152,13 +152,13 @@ class Proto:
                     pass
         self.s = self.raw = None
 
-    def connect(self, cid, keepalive, user, password, will_topic, will_msg, deadline, clean=True):
-        """CONNECT (clean session unless clean is False; will QoS 1 retained) and its CONNACK, by
-        the deadline."""
+    def connect(self, cid, keepalive, user, password, will_topic, will_msg, deadline, clean=True, will_retain=True):
+        """CONNECT (clean session unless clean is False; will QoS 1, retained unless will_retain is
+        False) and its CONNACK, by the deadline."""
         flags = 0x02 if clean else 0
         fields = [cid]
         if will_topic:
-            flags |= 0x2C
+            flags |= 0x2C if will_retain else 0x0C
             fields.append(will_topic)
             fields.append(will_msg or "")
         if user is not None:
