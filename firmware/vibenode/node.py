@@ -111,6 +111,11 @@ class Node:
         self.seqc = out.seqc
         self.queue = out.queue
         self.alarms = Alarms(cfg.get("alarms"))
+        self._bl_seen = None
+        self.baseline = None  # baseline learning and judging, report by exception (lib/baseline)
+        if cfg.get("baseline") and cfg["baseline"].get("enabled", True):
+            from baseline.model import Baseline
+            self.baseline = Baseline(cfg, log)
         self.max_window = (cfg.get("reporting") or {}).get("max_window", 4096)
         self.cmds = Inbox(self)
         self.link.on_msg = self.cmds.on_message
@@ -173,6 +178,9 @@ class Node:
               "config_hash": self.config_hash(), "seq0": self.seqc.first, "queued": len(self.queue),
               "lost_storage": self.queue.lost_storage,
               "interval_s": self.interval_ms / 1000, "window": self.sense.n, "boot": None, "safe_mode": None}
+        if self.baseline is not None:
+            st["baseline"] = b = self.baseline.status()
+            st["learning"] = b["learning"]
         if sup is not None:
             st["boot"] = sup.info()
             st["safe_mode"] = sup.safe_mode
@@ -221,7 +229,15 @@ class Node:
 
     def publish_reading(self, rep):
         from report import reading as rd
-        self.out.telemetry(rep)
+        bl = self.baseline
+        self.out.telemetry(rep if bl is None else bl.observe(rep))
+        if bl is not None:
+            for al in bl.take_alarms():
+                self.out.alarm(al)
+            seen = bl.level * 2 + bl.drift + (min(bl.count, bl.p["learn"]) // 10) * 8  # every 10 learned
+            if seen != self._bl_seen:
+                self._bl_seen = seen
+                self.changed()  # learning progress and the baseline level on status
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
