@@ -8,6 +8,8 @@
 #   {"id": "r4", "cmd": "identify", "seconds": 10}
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
 #   {"id": "r7", "cmd": "ping"}
+#   {"id": "r8", "cmd": "baseline.get"}      {"id": "r9", "cmd": "baseline.relearn"}
+#   {"id": "r10", "cmd": "baseline.set", "features": {"vel.x": [1.3, 1.07], ...}}  (vibenode/blcmds.py)
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
 # Optional "expires": unix time (s) after which the command must not run (refused when the
 # node's clock is not set, since it cannot tell).
@@ -42,7 +44,7 @@ from vibenode.cmdcheck import Applied, printable, utf8_ok
 MAX_PAYLOAD = const(4096)
 MAX_DEPTH = const(6)
 MAX_ID = const(64)
-STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot")  # applied once per id
+STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot", "baseline.relearn", "baseline.set")  # applied once per id
 
 # telemetry feature names a threshold can watch (per axis, or top-level like temp_c)
 METRICS = ("rms", "pk", "p2p", "cf", "ku", "sk", "mean", "vel", "hf", "f0", "temp_c")
@@ -326,6 +328,15 @@ class Commands:
         self.ctl.reboot()
         return None
 
+    def c_baseline(self, req):
+        from vibenode import blcmds, drop
+        try:
+            return blcmds.run(self.ctl, req, Invalid, _only)
+        finally:
+            blcmds = None
+            drop("vibenode.blcmds")
+            drop("baseline.cold")
+
     def c_get_config(self, req):
         _only(req, ("id", "cmd", "node"))
         return redact(self.ctl.config())
@@ -354,4 +365,7 @@ _HANDLERS = {
     "identify": Commands.c_identify,
     "reboot": Commands.c_reboot,
     "get_config": Commands.c_get_config,
+    "baseline.get": Commands.c_baseline,
+    "baseline.relearn": Commands.c_baseline,
+    "baseline.set": Commands.c_baseline,
 }

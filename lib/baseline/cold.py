@@ -3,7 +3,8 @@
 # numbers for baseline.get / baseline.set (vibenode/blcmds.py).
 #
 # File: b"VNBL", version, feature count, windows learned (<4sHHI), the state (2 x int32 per
-# feature: centre, mean-absolute-deviation), then a 16-bit sum of the bytes before it.
+# feature: centre, mean-absolute-deviation), the windows each feature was seen in (uint16 per
+# feature), then a 16-bit sum of the bytes before it.
 import math
 import struct
 
@@ -29,7 +30,7 @@ def _ok(data):
 
 def save(bl):
     head = struct.pack(_HEAD, b"VNBL", _VER, len(bl.use), bl.count)
-    body = bytes(bl.st)
+    body = bytes(bl.st) + bytes(bl.seen)
     data = bytearray(head + body + b"\0\0")
     n = len(data) - 2
     data[n:] = struct.pack("<H", _sum(data, n))
@@ -45,11 +46,14 @@ def load(bl):
     if data is None:
         return False
     _, ver, nf, count = struct.unpack(_HEAD, data[:12])
-    if ver != _VER or nf != len(bl.use) or len(data) != 14 + 8 * nf:
+    if ver != _VER or nf != len(bl.use) or len(data) != 14 + 10 * nf:
         return False
     st = bl.st
     for i in range(2 * nf):
         st[i] = struct.unpack("<i", data[12 + 4 * i:16 + 4 * i])[0]
+    o = 12 + 8 * nf
+    for i in range(nf):
+        bl.seen[i] = struct.unpack("<H", data[o + 2 * i:o + 2 * i + 2])[0]
     bl.count = count
     if bl.log:
         bl.log("baseline", "resumed: %d/%d windows learned" % (min(count, bl.p["learn"]), bl.p["learn"]))
@@ -101,6 +105,7 @@ def put(bl, f):
     nm = names()
     for k in f:
         i = nm.index(k)
+        bl.seen[i] = 65535
         c, s = f[k]
         if bl.lin[i]:
             bl.st[2 * i] = int(c * 256)

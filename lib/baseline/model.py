@@ -46,6 +46,16 @@ def names():
     return out
 
 
+def cold_done():
+    """Unload baseline/cold.py (its code sits in the heap until the next save or command)."""
+    import sys
+    sys.modules.pop("baseline.cold", None)
+    try:
+        delattr(sys.modules["baseline"], "cold")
+    except Exception:
+        pass
+
+
 def _bits(v):
     c = 0
     while v:
@@ -73,6 +83,7 @@ class Baseline:
         self.x = array.array("i", bytes(4 * NF))
         self.z = array.array("i", bytes(4 * (NF + 2)))
         self.st = array.array("i", bytes(8 * NF))
+        self.seen = array.array("H", bytes(2 * NF))  # learning windows each feature was present in
         self.floor = int(p["floor"] * 256)
         self.floor_c = int(p["floor_c"] * 256)
         self.count = 0
@@ -94,19 +105,19 @@ class Baseline:
         from baseline import cold
         cold.load(self)
         cold = None
+        cold_done()
 
     # ---- features ------------------------------------------------------------------------
     def _line(self, pks, f):
-        """Amplitude of the spectral peak within 3 % (or 1 Hz) of f; half the smallest peak
-        when none (below the reported ones); None without peaks."""
+        """Amplitude of the spectral peak within 3 % (at least 1 Hz) of f, or None when no
+        reported peak is there (the line is then not judged: held at its centre)."""
         if not pks:
             return None
         tol = max(1.0, 0.03 * f)
-        low = pks[-1][1] * 0.5
         for pk in pks:
             if abs(pk[0] - f) <= tol:
                 return pk[1]
-        return low
+        return None
 
     def extract(self, rep):
         """The reading's features into self.x (raw: value * 2**16, temperature Q8); True when
@@ -132,7 +143,7 @@ class Baseline:
             if f1:
                 v1 = self._line(pks, f1)
                 v2 = self._line(pks, 2 * f1)
-                if v1 is not None and v1 > pks[-1][1] * 0.5:
+                if v1 is not None:
                     has1 = True
             vals = (r.get("vel"), r.get("rms"), r.get("hf"), r.get("cf"), r.get("ku"),
                     env.get("a") if isinstance(env, dict) else None, v1, v2)
@@ -165,7 +176,6 @@ class Baseline:
             self.running = run
             self.since_run = 0
         _k.tolog(self.x, self.lin, NF)
-        self._hold()
         if run:
             self.since_run += 1
             if self.count < self.p["learn"]:
@@ -180,36 +190,40 @@ class Baseline:
             return self.rbe.pick(self, rep)
         return rep
 
-    def _hold(self):
-        """Features this window lacks are held at their centre (z = 0, no learning step)."""
-        x = self.x
-        st = self.st
-        for i in range(NF):
-            if not self.use[i]:
-                x[i] = st[2 * i]
-
     def _learn(self):
         st = self.st
-        if self.count == 0:
-            for i in range(NF):
-                st[2 * i] = self.x[i]
-                st[2 * i + 1] = ((self.floor_c if self.lin[i] else self.floor) * 256) // 380
-        else:
-            _k.learn(st, self.x, NF, 3 if self.count < self.p["learn"] // 2 else 5)
+        seen = self.seen
+        use = self.use
+        for i in range(NF):  # a feature's first window sets its centre
+            if use[i]:
+                if not seen[i]:
+                    st[2 * i] = self.x[i]
+                    st[2 * i + 1] = ((self.floor_c if self.lin[i] else self.floor) * 256) // 380
+                elif seen[i] < 65535:
+                    seen[i] += 1
+        _k.learn(st, self.x, use, NF, 3 if self.count < self.p["learn"] // 2 else 5)
+        for i in range(NF):
+            if use[i] and not seen[i]:
+                seen[i] = 1
         self.count += 1
         if self.count % self.p["save_every"] == 0 or self.count == self.p["learn"]:
             from baseline import cold
             cold.save(self)
             cold = None
+            cold_done()
             if self.count == self.p["learn"] and self.log:
                 self.log("baseline", "learned over %d running windows" % self.count)
 
     def _judge(self, rep):
         p = self.p
-        tot = _k.judge(self.st, self.x, self.z, NF, self.floor, self.floor_c, self.lin)
+        use = self.use
+        lo = self.p["learn"] >> 2
         n = 0
-        for i in range(NF):
-            n += self.use[i]
+        for i in range(NF):  # judged: features seen in at least a quarter of the learning windows
+            if self.seen[i] < lo:
+                use[i] = 0
+            n += use[i]
+        tot = _k.judge(self.st, self.x, self.z, NF, self.floor, self.floor_c, self.lin, use)
         d2 = tot // max(n, 1)
         zm = self.z[NF + 1]
         self.last = (zm, d2, self.z[NF])
@@ -296,9 +310,13 @@ class Baseline:
 
     def relearn(self):
         self.count = 0
+        for i in range(NF):
+            self.seen[i] = 0
         self.level = 0
         self.hw = self.ha = self.calm = self.ew = 0
         self.drift = False
         self.last = None
         from baseline import cold
         cold.save(self)
+        cold = None
+        cold_done()

@@ -21,8 +21,10 @@ def tolog(x, lin, n):
         x[i] = (b << 8) + (f >> 7)
 
 
-def learn(st, x, n, sh):
+def learn(st, x, use, n, sh):
     for i in range(n):
+        if not use[i]:
+            continue
         m = st[2 * i]
         d = st[2 * i + 1]
         v = x[i] - m
@@ -41,11 +43,14 @@ def learn(st, x, n, sh):
         st[2 * i + 1] = max(d, 1)
 
 
-def judge(st, x, z, n, floor, fl_lin, lin):
+def judge(st, x, z, n, floor, fl_lin, lin, use):
     tot = 0
     best = 0
     arg = 0
     for i in range(n):
+        if not use[i]:
+            z[i] = 0
+            continue
         sg = max((st[2 * i + 1] * 380) >> 8, fl_lin if lin[i] else floor)
         v = ((x[i] - st[2 * i]) << 8) // sg
         v = min(max(v, -32512), 32512)
