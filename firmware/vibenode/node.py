@@ -113,7 +113,7 @@ class Node:
         self.alarms = Alarms(cfg.get("alarms"))
         self._bl_seen = None
         self.baseline = None  # baseline learning and judging, report by exception (lib/baseline)
-        if cfg.get("baseline") and cfg["baseline"].get("enabled", True):
+        if isinstance(cfg.get("baseline"), dict) and cfg["baseline"].get("enabled", True):
             from baseline.model import Baseline
             self.baseline = Baseline(cfg, log)
         self.max_window = (cfg.get("reporting") or {}).get("max_window", 4096)

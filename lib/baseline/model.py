@@ -272,7 +272,7 @@ class Baseline:
         old = self.level
         self.level = new
         top = self.top() if why == "baseline" else [["iso", self.iso]]
-        msg = "%s: %s" % (_LEVELS[new], ", ".join("%s %s" % (t[0], t[1]) for t in top) or "back to normal")
+        msg = "%s: %s" % (_LEVELS[new], ", ".join(("%s %.1f" if why == "baseline" else "%s %s") % (t[0], t[1]) for t in top) or "back to normal")
         lim = self.p[("exit_z", "warn_z", "alarm_z")[new]] if why == "baseline" else 0
         self._alarm("baseline", rep, _LEVELS[old], _LEVELS[new], zm / 256, lim, msg, top)
 
