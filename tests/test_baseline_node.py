@@ -187,3 +187,42 @@ def test_cwru_faults_alarm_on_a_baseline_learned_on_healthy_097(broker, tmp_path
     names = [t[0] for t in alarm[0]["top"]]
     print("%s: %s" % (fault, alarm[0]["msg"]))
     assert any(n.startswith("env.") for n in names), alarm[0]
+    assert ("(%s)" % {"cwru130_de_12k.npy": "BPFO", "cwru105_de_12k.npy": "BPFI"}[fault]) in alarm[0]["msg"], alarm[0]
+
+
+def _tel_run(port, sub, fs_path, report, cycles):
+    base = {"learn": 20}
+    if report:
+        base["report"] = report
+    fs = write_fs(fs_path, sim_cfg(port, baseline=base, vary={"wander_pct": 1.0, "wander_s": 60}))
+    run(fs, cycles)
+    time.sleep(0.5)
+    tel = [(json.loads(p), len(p)) for t, p, r in list(sub.msgs) if t == BASE + "telemetry"]
+    sub.msgs.clear()
+    return tel
+
+
+def test_report_by_exception_keeps_every_sequence_number(broker, tmp_path):
+    sub = Subscriber(broker.port)
+    full = _tel_run(broker.port, sub, str(tmp_path / "a"), None, 120)
+    rbe = _tel_run(broker.port, sub, str(tmp_path / "b"), {"every": 10, "deadband": 0.25}, 120)
+    sub.close()
+    for m, _ in rbe:
+        errs = list(schema("telemetry").iter_errors(m))
+        assert not errs, (m, [e.message for e in errs])
+    seqs = [m["seq"] for m, _ in rbe]
+    assert seqs == list(range(1, 121))  # every sequence number once: a gap is a loss, never a suppression
+    hb = [m for m, _ in rbe if m.get("hb")]
+    fulls = [m["seq"] for m, _ in rbe if not m.get("hb")]
+    assert len(hb) > 60, len(hb)
+    last = None
+    for m, _ in rbe:  # a heartbeat names the last full reading; at most 9 heartbeats in a row
+        if m.get("hb"):
+            assert m["full"] == last and m["seq"] - last < 10, m
+        else:
+            last = m["seq"]
+    b_full = sum(n for _, n in full)
+    b_rbe = sum(n for _, n in rbe)
+    print("report by exception: %d of 120 readings full, telemetry %d -> %d bytes (%.0f %% saved)" % (
+        len(fulls), b_full, b_rbe, 100.0 * (b_full - b_rbe) / b_full))
+    assert b_rbe < 0.5 * b_full

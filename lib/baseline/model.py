@@ -97,6 +97,7 @@ class Baseline:
         self.last = None  # (zmax Q8, d2 Q8, argmax) of the last judged window
         self.alarms = []
         self.iso = None
+        self.dom = [None, None, None]  # strongest envelope defect line per axis (named in alarms)
         self.rbe = None
         r = b.get("report")
         if r and r.get("every", 0):
@@ -138,6 +139,7 @@ class Baseline:
             if f1 is None and self.auto:
                 f1 = r.get("f1")
             env = r.get("env")
+            self.dom[a] = env.get("dom") if isinstance(env, dict) else None
             pks = r.get("pks")
             v1 = v2 = None
             if f1:
@@ -272,7 +274,14 @@ class Baseline:
         old = self.level
         self.level = new
         top = self.top() if why == "baseline" else [["iso", self.iso]]
-        msg = "%s: %s" % (_LEVELS[new], ", ".join(("%s %.1f" if why == "baseline" else "%s %s") % (t[0], t[1]) for t in top) or "back to normal")
+        parts = []
+        for t in top:
+            if why != "baseline":
+                parts.append("%s %s" % (t[0], t[1]))
+                continue
+            d = self.dom[AXES.index(t[0][-1])] if t[0][:4] == "env." else None
+            parts.append(("%s %.1f (%s)" % (t[0], t[1], d)) if d else ("%s %.1f" % (t[0], t[1])))
+        msg = "%s: %s" % (_LEVELS[new], ", ".join(parts) or "back to normal")
         lim = self.p[("exit_z", "warn_z", "alarm_z")[new]] if why == "baseline" else 0
         self._alarm("baseline", rep, _LEVELS[old], _LEVELS[new], zm / 256, lim, msg, top)
 
