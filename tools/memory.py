@@ -32,6 +32,7 @@ MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else 
 FEATURES = {"bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
             "rpm": "auto", "rpm_range": [600, 3600], "envelope": {"band": [800, 1550]}, "top_k": 5}
 CYCLES = 40
+BASELINE = None  # --baseline: the node also learns and judges a baseline (lib/baseline), with report by exception
 OUTAGE = 3  # readings queued before the broker comes up
 
 
@@ -57,11 +58,14 @@ def free_port():
 
 
 def node_config(port):
-    return {"node_id": "mem-0001", "site": "plant1",
-            "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
-            "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
-            "features": FEATURES,
-            "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}}}
+    cfg = {"node_id": "mem-0001", "site": "plant1",
+           "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
+           "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
+           "features": FEATURES,
+           "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}}}
+    if BASELINE is not None:
+        cfg["baseline"] = BASELINE
+    return cfg
 
 
 class Broker:
@@ -218,7 +222,12 @@ def main(argv=None):
     ap.add_argument("--cycles", type=int, default=CYCLES)
     ap.add_argument("--no-smallest", action="store_true", help="skip the smallest-heap search (slow)")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--baseline", action="store_true", help="the node with a baseline section (learn 20 windows, "
+                                                            "then judge; report by exception)")
     a = ap.parse_args(argv)
+    if a.baseline:
+        global BASELINE
+        BASELINE = {"learn": 20, "report": {"every": 10}}
     mpy = a.mpy
     if not mpy:
         mpy = MPY64

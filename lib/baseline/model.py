@@ -7,7 +7,8 @@
 #   bl.status()                        {"state", "learning": "212/300", "level", "drift", ...}
 #
 # A window is running when any axis's velocity RMS >= run_vel (mm/s) or RMS >= run_g (g) and,
-# when the shaft speed is known (features.rpm), a spectral peak lies at 1x. Only running
+# when the shaft speed is known (features.rpm), a spectral peak lies at 1x (or the top-K peaks
+# are all >= run_g / 2, so 1x may hide below them; a stopped machine's peaks are noise). Only running
 # windows are learned and judged; the first `settle` running windows after a stop are not
 # judged (run-up). Features (per axis: vel, rms, hf, cf, ku, env, 1x, 2x; and temp) are
 # integers: amplitudes log2 in Q8 (kernel.tolog), the temperature in Q8 degC. Learning keeps a
@@ -46,6 +47,12 @@ def names():
     return out
 
 
+def _bounds(f1):
+    t = max(1.0, 0.03 * f1)
+    t2 = max(1.0, 0.06 * f1)
+    return (f1 - t, f1 + t, 2 * f1 - t2, 2 * f1 + t2)
+
+
 def cold_done():
     """Unload baseline/cold.py (its code sits in the heap until the next save or command)."""
     import sys
@@ -74,6 +81,8 @@ class Baseline:
         f = cfg.get("features") or {}
         rpm = f.get("rpm")
         self.f1 = rpm / 60.0 if isinstance(rpm, (int, float)) and not isinstance(rpm, bool) else None
+        self.lines = _bounds(self.f1) if self.f1 else None
+        self.mask1 = p["run_g"] * 0.5
         self.auto = rpm == "auto" or (rpm is None and "bearing" in f)
         self.use = bytearray(NF)  # features this node has (others are held at their centre)
         for i in range(NF):
@@ -86,6 +95,9 @@ class Baseline:
         self.seen = array.array("H", bytes(2 * NF))  # learning windows each feature was present in
         self.floor = int(p["floor"] * 256)
         self.floor_c = int(p["floor_c"] * 256)
+        # levels as Q8 integers (no float arithmetic per window): warn, alarm, exit of |z| and mean z**2
+        self.lv = [int(p[k] * 256) for k in ("warn_z", "alarm_z", "exit_z", "warn_d2", "alarm_d2", "exit_d2",
+                                             "drift")]
         self.count = 0
         self.level = 0
         self.drift = False
@@ -109,15 +121,14 @@ class Baseline:
         cold_done()
 
     # ---- features ------------------------------------------------------------------------
-    def _line(self, pks, f):
-        """Amplitude of the spectral peak within 3 % (at least 1 Hz) of f, or None when no
-        reported peak is there (the line is then not judged: held at its centre)."""
-        if not pks:
-            return None
-        tol = max(1.0, 0.03 * f)
-        for pk in pks:
-            if abs(pk[0] - f) <= tol:
-                return pk[1]
+    @staticmethod
+    def _line(pks, lo, hi):
+        """Amplitude of the spectral peak in [lo, hi] Hz, or None when no reported peak is there
+        (the line is then not judged: held out of this window)."""
+        if pks:
+            for pk in pks:
+                if lo <= pk[0] <= hi:
+                    return pk[1]
         return None
 
     def extract(self, rep):
@@ -143,10 +154,11 @@ class Baseline:
             pks = r.get("pks")
             v1 = v2 = None
             if f1:
-                v1 = self._line(pks, f1)
-                v2 = self._line(pks, 2 * f1)
-                if v1 is not None:
-                    has1 = True
+                b = self.lines if f1 is self.f1 else _bounds(f1)  # 1x, 2x within 3 % (at least 1 Hz)
+                v1 = self._line(pks, b[0], b[1])
+                v2 = self._line(pks, b[2], b[3])
+                if v1 is not None or (pks and pks[-1][1] >= self.mask1):
+                    has1 = True  # 1x seen, or hidden under K stronger lines (a stopped machine has none)
             vals = (r.get("vel"), r.get("rms"), r.get("hf"), r.get("cf"), r.get("ku"),
                     env.get("a") if isinstance(env, dict) else None, v1, v2)
             for j in range(_NK):
@@ -155,7 +167,7 @@ class Baseline:
                     use[o + j] = 0
                 else:
                     use[o + j] = 1
-                    x[o + j] = int(min(max(v, 0.0), _CAP) * _Q)
+                    x[o + j] = int(min(max(v, 0.0), _CAP) * _Q)  # (one float per feature)
             if (r.get("vel") or 0) >= p["run_vel"] or (r.get("rms") or 0) >= p["run_g"]:
                 run = True
             if r.get("iso") in ("C", "D"):
@@ -230,9 +242,10 @@ class Baseline:
         zm = self.z[NF + 1]
         self.last = (zm, d2, self.z[NF])
         lv = 0
-        if zm >= p["warn_z"] * 256 or d2 >= p["warn_d2"] * 256:
+        q = self.lv
+        if zm >= q[0] or d2 >= q[3]:
             lv = 1
-        if zm >= p["alarm_z"] * 256 or d2 >= p["alarm_d2"] * 256:
+        if zm >= q[1] or d2 >= q[4]:
             lv = 2
         mask = (1 << p["n"]) - 1
         self.hw = ((self.hw << 1) | (lv >= 1)) & mask
@@ -243,9 +256,9 @@ class Baseline:
         elif _bits(self.hw) >= p["m"] and new < 1:
             new = 1
         if new == self.level and new:
-            low = zm < p["exit_z"] * 256 and d2 < p["exit_d2"] * 256 and self.iso is None
+            low = zm < q[2] and d2 < q[5] and self.iso is None
             if new == 2 and not low:
-                low = zm < p["warn_z"] * 256 and d2 < p["warn_d2"] * 256 and self.iso is None
+                low = zm < q[0] and d2 < q[3] and self.iso is None
                 self.calm = self.calm + 1 if low else 0
                 if self.calm >= p["k"]:
                     new = 1
@@ -257,7 +270,7 @@ class Baseline:
             self.calm = 0
             self._set(new, "baseline", rep, zm)
         self.ew += (d2 - self.ew) >> 6
-        dr = self.ew >= p["drift"] * 256 or (self.drift and self.ew >= p["drift"] * 192)
+        dr = self.ew >= q[6] or (self.drift and self.ew >= (q[6] * 3) >> 2)
         if dr != self.drift:
             self.drift = dr
             self._alarm("baseline.drift", rep, ("warn", "ok")[dr], ("ok", "warn")[dr], self.ew / 256,
