@@ -111,7 +111,6 @@ class Node:
         self.seqc = out.seqc
         self.queue = out.queue
         self.alarms = Alarms(cfg.get("alarms"))
-        self._bl_seen = None
         self.baseline = None  # baseline learning and judging, report by exception (lib/baseline)
         if isinstance(cfg.get("baseline"), dict) and cfg["baseline"].get("enabled", True):
             from baseline.model import Baseline
@@ -234,9 +233,7 @@ class Node:
         if bl is not None:
             for al in bl.take_alarms():
                 self.out.alarm(al)
-            seen = bl.level * 2 + bl.drift + (min(bl.count, bl.p["learn"]) // 10) * 8  # every 10 learned
-            if seen != self._bl_seen:
-                self._bl_seen = seen
+            if bl.news():
                 self.changed()  # learning progress and the baseline level on status
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)

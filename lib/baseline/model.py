@@ -108,6 +108,7 @@ class Baseline:
         self.running = False
         self.last = None  # (zmax Q8, d2 Q8, argmax) of the last judged window
         self.alarms = []
+        self._seen = None
         self.iso = None
         self.dom = [None, None, None]  # strongest envelope defect line per axis (named in alarms)
         self.rbe = None
@@ -310,6 +311,15 @@ class Baseline:
         self.alarms.append(al)
         if self.log:
             self.log("alarm", msg)
+
+    def news(self):
+        """True when status should go out again: the level or drift changed, or 10 more windows
+        were learned."""
+        seen = self.level * 2 + self.drift + (min(self.count, self.p["learn"]) // 10) * 8
+        if seen != self._seen:
+            self._seen = seen
+            return True
+        return False
 
     def take_alarms(self):
         a = self.alarms
