@@ -56,7 +56,7 @@ def format_message(topic, payload):
         if d.get("temp_c") is not None:
             line += "  %.2fC" % d["temp_c"]
         if d.get("bz") is not None:
-            line += "  z %.1f" % d["bz"]  # baseline: the largest deviation of this window
+            line += "  dev %.1f sigma" % d["bz"]  # baseline: the largest |z| of this window
         if d.get("running") is False:
             line += "  STOPPED"
         if d.get("replayed"):
