@@ -36,7 +36,7 @@ deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
 
 demo: setup
-	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP)) $(if $(MONITOR_PORT),--monitor-port $(MONITOR_PORT)) $(if $(SLEEP),--sleep $(SLEEP)) $(if $(HA),--ha) $(if $(SPARKPLUG),--sparkplug)
+	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP)) $(if $(MONITOR_PORT),--monitor-port $(MONITOR_PORT)) $(if $(SLEEP),--sleep $(SLEEP)) $(if $(HA),--ha) $(if $(SPARKPLUG),--sparkplug) $(if $(DEGRADE),--degrade $(DEGRADE))
 
 # the dashboard: make monitor [MQTT_HOST=127.0.0.1 MQTT_PORT=1883] [DB=monitor.db|postgresql://...] [HTTP_PORT=8080]
 monitor: setup
@@ -89,7 +89,7 @@ bench: setup
 
 # the node's heap on a 32-bit MicroPython (an ESP32's object sizes): make memory [MPY32=<path>]
 memory: setup
-	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py $(if $(INTEGRATIONS),--integrations $(INTEGRATIONS))
+	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py $(if $(INTEGRATIONS),--integrations $(INTEGRATIONS)) $(if $(BASELINE),--baseline)
 
 clean:
 	rm -rf build dist .pytest_cache

@@ -238,6 +238,8 @@ def main():
     import bench_rv32  # the same script on RV32 (ESP32-C3 ISA) under QEMU: instructions, C3 time, heap
     bench_rv32.rv32(_SCRIPT, result, N, FS)
     shutil.rmtree(d, ignore_errors=True)
+    import bench_baseline  # baseline learning/judging per window, its memory, report by exception's bytes/hour
+    bench_baseline.main()
     import bench_ingest  # the monitor: collector ingest (SQLite, PostgreSQL), simulated nodes' RSS/CPU
     bench_ingest.main()
     import memory  # the whole node's heap (tools/memory.py; MPY32=<32-bit micropython> for device figures)

@@ -78,7 +78,13 @@ ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355")
 TEMPS = ("tmp117", "max31865")
 
 
-def demo_config(host, port, replay=None, chip=None, temp=None):
+# --degrade: the node learns its baseline (30 windows), then the simulated machine degrades
+# (imbalance: on a machine in zone A, so that the baseline warns long before ISO zone C)
+DEGRADE = {"imbalance": {"imbalance_g_per_min": [0.02, 0.01, 0.0]},
+           "bearing": {"bearing_g_per_min": 0.15}}
+
+
+def demo_config(host, port, replay=None, chip=None, temp=None, degrade=None):
     # a 15-300 kW motor on a rigid foundation, in ISO zone B (velocity 1.4-2.8 mm/s), with an
     # early outer-race defect ringing a structural resonance near 1.2 kHz
     sim = {"rpm": 1480, "imbalance_g": [0.045, 0.035, 0.008], "misalign_g": [0.012, 0.02, 0.004],
@@ -99,11 +105,19 @@ def demo_config(host, port, replay=None, chip=None, temp=None):
         window = 4096
         interval = 3  # (not the recordings' 2 s loop length, so windows see different stretches)
     chips = [WIRING[chip or "adxl345"], WIRING[temp or "tmp117"]]
-    return {"node_id": "demo-0001", "site": "demo-plant",
+    extra = {}
+    if degrade:  # learning (30 running windows, status `learning: n/30`), then the machine degrades
+        extra["baseline"] = {"learn": 30}
+        sim["vary"] = dict(DEGRADE[degrade], after_s=30 * interval + 20)
+        if degrade == "bearing":
+            sim["bearing"] = dict(sim["bearing"], impulse_g=0.0)
+        else:
+            sim["imbalance_g"] = [0.02, 0.015, 0.008]
+    return dict(extra, **{"node_id": "demo-0001", "site": "demo-plant",
             "mqtt": {"host": host, "port": port, "prefix": "vibenode", "keepalive": 15},
             "sampling": {"rate": RATE.get(chip or "adxl345", 3200), "range_g": 16, "window": window, "interval_s": interval},
             "features": features,
-            "board": {"name": "host", "realtime": True, "chips": chips, "sim": sim}}
+            "board": {"name": "host", "realtime": True, "chips": chips, "sim": sim}})
 
 
 def main():
@@ -121,6 +135,8 @@ def main():
                          "no reading was lost")
     ap.add_argument("--chip", choices=ACCELS, help="emulated accelerometer (default adxl345)")
     ap.add_argument("--temp", choices=TEMPS, help="emulated temperature sensor (default tmp117)")
+    ap.add_argument("--degrade", choices=sorted(DEGRADE), help="learn a baseline, then grow this fault: "
+                                                               "the node warns, then alarms, naming the features")
     ap.add_argument("--monitor-port", type=int, default=0, help="port of the dashboard (default: a free one)")
     ap.add_argument("--sleep", type=int, default=0,
                     help="battery node: deep sleep between wakes, one every this many seconds (>= 10; docs/power.md)")
@@ -143,7 +159,7 @@ def main():
     os.makedirs(fs)
     with open(os.path.join(fs, "config.json"), "w") as f:
         cfg = demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None,
-                          a.chip, a.temp)
+                          a.chip, a.temp, a.degrade)
         if a.sleep:  # (the host board's deep sleep really waits: it runs in real time here)
             cfg["power"] = {"mode": "sleep", "interval_s": max(10, a.sleep), "awake_max_s": min(30, max(10, a.sleep) - 1)}
         json.dump(integ_demo.config(cfg, a.ha, a.sparkplug), f, indent=1)

@@ -32,6 +32,7 @@ MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else 
 FEATURES = {"bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
             "rpm": "auto", "rpm_range": [600, 3600], "envelope": {"band": [800, 1550]}, "top_k": 5}
 CYCLES = 40
+BASELINE = None  # --baseline: the node also learns and judges a baseline (lib/baseline), with report by exception
 OUTAGE = 3  # readings queued before the broker comes up
 
 
@@ -64,7 +65,8 @@ def node_config(port):
             "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
             "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
             "features": FEATURES,
-            "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}}}
+            "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}},
+            **({"baseline": BASELINE} if BASELINE is not None else {})}
 
 
 class Broker:
@@ -223,11 +225,16 @@ def main(argv=None):
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--integrations", choices=("ha", "sparkplug", "both"),
                     help="with Home Assistant discovery and/or Sparkplug B enabled (their cost)")
+    ap.add_argument("--baseline", action="store_true", help="the node with a baseline section (learn 20 windows, "
+                                                            "then judge; report by exception)")
     a = ap.parse_args(argv)
     if a.integrations in ("ha", "both"):
         EXTRA["ha"] = {"enabled": True}
     if a.integrations in ("sparkplug", "both"):
         EXTRA["sparkplug"] = {"enabled": True, "group": "plant1"}
+    if a.baseline:
+        global BASELINE
+        BASELINE = {"learn": 20, "report": {"every": 10}}
     mpy = a.mpy
     if not mpy:
         mpy = MPY64

@@ -37,6 +37,9 @@ def format_message(topic, payload):
     except ValueError:
         return "%s %-10s %s <%d bytes, not JSON>" % (time.strftime("%H:%M:%S"), node, leaf, len(payload))
     now = time.strftime("%H:%M:%S")
+    if leaf == "telemetry" and isinstance(d, dict) and d.get("hb"):  # report by exception (lib/baseline)
+        return "%s %-10s #%-5s heartbeat (unchanged since #%s%s)" % (now, node, d.get("seq"), d.get("full"),
+                                                                   "" if d.get("running", True) else ", stopped")
     if leaf == "telemetry" and isinstance(d, dict):
         line = "%s %-10s #%-5s rms x %s  y %s  z %s" % (now, node, d.get("seq"), fmt_axis(d.get("x")),
                                                        fmt_axis(d.get("y")), fmt_axis(d.get("z")))
@@ -52,6 +55,10 @@ def format_message(topic, payload):
             line += "  env %s x%.1f%s" % (env["dom"], env.get("r", 0), " ALARM" if env.get("alarm") else "")
         if d.get("temp_c") is not None:
             line += "  %.2fC" % d["temp_c"]
+        if d.get("bz") is not None:
+            line += "  dev %.1f sigma" % d["bz"]  # baseline: the largest |z| of this window
+        if d.get("running") is False:
+            line += "  STOPPED"
         if d.get("replayed"):
             line += "  (replayed)"
         return line
@@ -63,7 +70,14 @@ def format_message(topic, payload):
             extra += " engine=%s" % d["engine"]
         if d.get("errors"):
             extra += " errors=%s" % json.dumps(d["errors"])
+        if isinstance(d.get("baseline"), dict):
+            b = d["baseline"]
+            extra += " baseline=%s learning=%s level=%s%s" % (b.get("state"), b.get("learning"), b.get("level"),
+                                                             " DRIFT" if b.get("drift") else "")
         return "%s %-10s STATUS %s%s" % (now, node, d.get("state"), extra)
+    if leaf == "alarm" and isinstance(d, dict) and d.get("msg"):  # baseline: the deviating features named
+        return "%s %-10s ALARM %s %s -> %s (#%s): %s" % (now, node, d.get("metric"), d.get("prev"), d.get("state"),
+                                                         d.get("seq"), d["msg"])
     return "%s %-10s %s %s" % (now, node, leaf.upper(), json.dumps(d)[:160])
 
 

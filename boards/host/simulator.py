@@ -15,6 +15,11 @@
 #   noise_g        RMS of white noise, a number or [x, y, z]    (0.01)
 #   gravity_g      [x, y, z] static acceleration                 ([0, 0, 1])
 #   temperature    {"start_c": 35.0, "drift_c_per_h": 0.5}
+#   vary           time-varying machine (emulated time t in s; re-planned every second, phases
+#                  kept continuous): {"wander_pct": 2.0, "wander_s": 300: speed +-2 % sine,
+#                  "after_s": 600, "imbalance_g_per_min": [0.05, 0.05, 0]: imbalance grows,
+#                  "bearing_g_per_min": 0.2: a bearing defect (bearing section's shape) grows
+#                  from 0, "stops": [[t0, t1], ...]: the machine stands still}
 #   recording      {"path": "x.npy", "rate_hz": 12000, "scale_g": 0.0005, "loop": true}: replay a
 #                  recording instead of the synthetic machine (format: recording.py)
 import array
@@ -109,6 +114,11 @@ class MachineSim:
         self._rate = 0
         self.comps = []
         self.rec = None
+        self.vary = cfg.get("vary")
+        self._next_k = 0
+        if self.vary:
+            self.base = cfg
+            self.rpm0 = self.rpm
         if cfg.get("recording"):
             from recording import Recording
             self.rec = Recording(cfg["recording"])
@@ -167,6 +177,41 @@ class MachineSim:
             self.b_fd_mhz = int(fd * 1000)
         self._rate = rate_mhz
 
+    def _vary(self, k, rate_mhz):
+        v = self.vary
+        b = self.base
+        t = k * 1000.0 / rate_mhz
+        self._next_k = k + rate_mhz // 1000
+        cfg = dict(b)
+        rpm = self.rpm0
+        if v.get("wander_pct"):
+            rpm *= 1 + v["wander_pct"] / 100.0 * math.sin(2 * math.pi * t / v.get("wander_s", 300))
+        dt = max(0.0, t - v.get("after_s", 0)) / 60.0
+        if v.get("imbalance_g_per_min"):
+            g0 = _vec(b.get("imbalance_g"), [0.5, 0.5, 0.1])
+            g1 = _vec(v["imbalance_g_per_min"], 0.0)
+            cfg["imbalance_g"] = [g0[i] + g1[i] * dt for i in range(AXES)]
+        if v.get("bearing_g_per_min"):
+            br = dict(b.get("bearing") or {})
+            br["impulse_g"] = v["bearing_g_per_min"] * dt
+            cfg["bearing"] = br if dt > 0 else None
+        for t0, t1 in v.get("stops", ()):
+            if t0 <= t < t1:
+                cfg["imbalance_g"] = cfg["misalign_g"] = 0.0
+                cfg["harmonics"] = []
+                cfg["bearing"] = None
+        old = [(c[0], c[1]) for c in self.comps]
+        self.cfg = cfg
+        self.rpm = rpm
+        self._plan(rate_mhz)
+        if len(old) == len(self.comps):  # the same tones: phases continue where they were
+            fl = self._comps
+            for i in range(len(old)):
+                inc = self.comps[i][0]
+                p0 = (k * old[i][0] + old[i][1] - k * inc) & _PH_MASK
+                fl[4 * i + 1] = p0 - (1 << 32) if p0 >= 1 << 31 else p0
+                self.comps[i] = (inc, p0) + tuple(self.comps[i][2:])
+
     # ---- the signal ------------------------------------------------------------------------
     def sample(self, k, rate_mhz, out):
         """Fill out[0..2] with the acceleration in micro-g at sample k."""
@@ -175,6 +220,8 @@ class MachineSim:
             return
         if rate_mhz != self._rate:
             self._plan(rate_mhz)
+        if self.vary is not None and k >= self._next_k:
+            self._vary(k, rate_mhz)
         g = self.grav
         out[0] = g[0]
         out[1] = g[1]

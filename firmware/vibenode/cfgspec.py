@@ -115,6 +115,37 @@ def _sparkplug(s, f, warnings, cfg):
     _ident(s.setdefault("group", cfg["site"]), f + ".group")
 
 
+# baseline (lib/baseline/model.py, its defaults there): key -> (integer?, lo, hi)
+_BL = {"learn": (1, 10, 100000), "run_vel": (0, 0, 1000), "run_g": (0, 0, 16), "floor": (0, 0.01, 4),
+       "floor_c": (0, 0.01, 50), "warn_z": (0, 1, 100), "alarm_z": (0, 1, 100), "warn_d2": (0, 0.1, 1000),
+       "alarm_d2": (0, 0.1, 1000), "exit_z": (0, 0.5, 100), "exit_d2": (0, 0.1, 1000), "m": (1, 1, 30),
+       "n": (1, 1, 30), "k": (1, 1, 1000), "settle": (1, 0, 1000), "drift": (0, 0.1, 1000),
+       "save_every": (1, 1, 10000)}
+
+
+def _baseline(sec, f, warnings, cfg):
+    """(lib/baseline/model.py, its defaults there)"""
+    _unknown(_obj(sec, f), tuple(_BL) + ("enabled", "require_1x", "file", "report"), "baseline", warnings)
+    for k in sec:
+        f = "baseline." + k
+        if k in _BL:
+            (_int if _BL[k][0] else _num)(sec[k], f, _BL[k][1], _BL[k][2])
+        elif k in ("enabled", "require_1x") and not isinstance(sec[k], bool):
+            _fail(f, "true or false, got %r" % (sec[k],))
+    if "file" in sec:
+        _fname(sec["file"], "baseline.file")
+    if sec.get("m", 3) > sec.get("n", 5):
+        _fail("baseline.m", "at most baseline.n (%r), got %r" % (sec.get("n", 5), sec.get("m", 3)))
+    if sec.get("alarm_z", 8.0) < sec.get("warn_z", 5.0) or sec.get("exit_z", 3.0) > sec.get("warn_z", 5.0):
+        _fail("baseline.warn_z", "exit_z <= warn_z <= alarm_z")
+    r = sec.get("report")
+    if r is not None:
+        _unknown(_obj(r, "baseline.report"), ("every", "deadband", "deadband_c"), "baseline.report", warnings)
+        _int(r.get("every", 10), "baseline.report.every", 1, 10000)
+        _num(r.get("deadband", 0.2), "baseline.report.deadband", 0.001, 10)
+        _num(r.get("deadband_c", 1.0), "baseline.report.deadband_c", 0.01, 100)
+
+
 SECTIONS = {
     "wifi": {"networks": (L, MAX_NETWORKS, (O, {"ssid": (S, 1, 32), "open": (B,), "hidden": (B,)}, _ssid)),
              "country": (F, _country), "hostname": (S, 1, 63)},
@@ -145,6 +176,7 @@ SECTIONS = {
     "power": _power,
     "ha": _ha,
     "sparkplug": _sparkplug,
+    "baseline": _baseline,
 }
 POST = {"link": _backoff}
 

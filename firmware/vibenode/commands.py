@@ -8,6 +8,8 @@
 #   {"id": "r4", "cmd": "identify", "seconds": 10}
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
 #   {"id": "r7", "cmd": "ping"}            {"id": "r8", "cmd": "decommission"}  (Home Assistant: removed)
+#   {"id": "r8", "cmd": "baseline.get"}      {"id": "r9", "cmd": "baseline.relearn"}
+#   {"id": "r10", "cmd": "baseline.set", "features": {"vel.x": [1.3, 1.07], ...}}  (vibenode/blcmds.py)
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
 # Optional "expires": unix time (s) after which the command must not run (refused when the
 # node's clock is not set, since it cannot tell).
@@ -44,7 +46,8 @@ from vibenode.cmdcheck import Applied, printable, utf8_ok
 MAX_PAYLOAD = const(4096)
 MAX_DEPTH = const(6)
 MAX_ID = const(64)
-STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot", "decommission")  # applied once per id
+STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot", "decommission", "baseline.relearn",
+            "baseline.set")  # applied once per id
 
 
 
@@ -327,6 +330,15 @@ class Commands:
         _only(req, ("id", "cmd", "node"))
         return self.ctl.decommission()
 
+    def c_baseline(self, req):
+        from vibenode import blcmds, drop
+        try:
+            return blcmds.run(self.ctl, req, Invalid, _only)
+        finally:
+            blcmds = None
+            drop("vibenode.blcmds")
+            drop("baseline.cold")
+
     def c_get_config(self, req):
         _only(req, ("id", "cmd", "node"))
         return redact(self.ctl.config())
@@ -356,4 +368,7 @@ _HANDLERS = {
     "reboot": Commands.c_reboot,
     "get_config": Commands.c_get_config,
     "decommission": Commands.c_decommission,
+    "baseline.get": Commands.c_baseline,
+    "baseline.relearn": Commands.c_baseline,
+    "baseline.set": Commands.c_baseline,
 }

@@ -36,7 +36,7 @@ DEFAULTS = {
 
 # the other sections: every key typed and range-checked by the tables in vibenode/cfgspec.py
 OPEN_SECTIONS = ("sensors", "features", "machine", "bearing", "alarms", "reporting", "store", "link", "ntp",
-                 "power", "ha", "sparkplug")
+                 "power", "ha", "sparkplug", "baseline")
 KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", "portal") + OPEN_SECTIONS
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")

@@ -70,6 +70,10 @@ class Control:
     def set_alarms(self, spec):
         self._node.alarms.configure(spec)
 
+    def baseline(self):
+        """The node's baseline model (lib/baseline/model.py) or None (no baseline section)."""
+        return self._node.baseline
+
     def capture(self, rid, kind, axis):
         n = self._node
         if n.sense.sampler is None:

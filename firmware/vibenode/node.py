@@ -115,6 +115,10 @@ class Node:
         self.seqc = out.seqc
         self.queue = out.queue
         self.alarms = Alarms(cfg.get("alarms"))
+        self.baseline = None  # baseline learning and judging, report by exception (lib/baseline)
+        if isinstance(cfg.get("baseline"), dict) and cfg["baseline"].get("enabled", True):
+            from baseline.model import Baseline
+            self.baseline = Baseline(cfg, log)
         self.max_window = (cfg.get("reporting") or {}).get("max_window", 4096)
         self.cmds = Inbox(self)
         self.link.on_msg = self.cmds.on_message
@@ -181,6 +185,9 @@ class Node:
               "config_hash": self.config_hash(), "seq0": self.seqc.first, "queued": len(self.queue),
               "lost_storage": self.queue.lost_storage, "link_failures": self.link.failures,
               "interval_s": self.interval_ms / 1000, "window": self.sense.n, "boot": None, "safe_mode": None}
+        if self.baseline is not None:
+            st["baseline"] = b = self.baseline.status()
+            st["learning"] = b["learning"]
         if sup is not None:
             st["boot"] = sup.info()
             st["safe_mode"] = sup.safe_mode
@@ -236,7 +243,8 @@ class Node:
 
     def publish_reading(self, rep):
         from report import reading as rd
-        if self.out.telemetry(rep) and not self.promoted:
+        bl = self.baseline
+        if self.out.telemetry(rep if bl is None else bl.observe(rep)) and not self.promoted:
             self.promoted = True  # the node ran on its config: it becomes the last good one
             if self.config_state.get("source") == "config.json":
                 try:
@@ -246,6 +254,11 @@ class Node:
                     log("config", "not kept as last good: %r" % (e,))
                 lastgood = None
                 drop("vibenode.lastgood")
+        if bl is not None:
+            for al in bl.take_alarms():
+                self.out.alarm(al)
+            if bl.news():
+                self.changed()  # learning progress and the baseline level on status
         if self.integ is not None:
             self.integ.reading(rep)
         iso = getattr(self.sense.engine, "iso", None)
