@@ -30,6 +30,7 @@ class Inbox:
         self.msgs = []
         self.received = 0
         self.dropped = 0  # messages that arrived while the inbox was full
+        self.answered = 0  # acks sent
 
     def on_message(self, topic, msg, head, size, retain=False):
         self.received += 1
@@ -61,7 +62,12 @@ class Inbox:
         dropped after); returns how many."""
         if not self.msgs:
             return 0
-        h = self._handler()
+        try:
+            h = self._handler()
+        except MemoryError:  # no free block for the handler's code now: the messages wait (bounded)
+            self._unload()
+            log("cmd", "no memory to load the command handler: %d waiting" % len(self.msgs))
+            return 0
         n = 0
         while self.msgs and n < limit:
             topic, msg, head, size = self.msgs.pop(0)
@@ -69,6 +75,7 @@ class Inbox:
             ack = h.handle(topic, msg, head, size)
             if ack is not None:
                 h.ctl.ack(ack)
+                self.answered += 1
         h = None
         self._unload()
         return n
