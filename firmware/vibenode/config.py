@@ -11,8 +11,8 @@
 # the device at boot, so both give the same verdict and the same error text: "<field>: <what is wrong>".
 # Error messages name secret fields but never contain their values.
 #
-# load() -> cfg with secrets merged in their places (mqtt.user/password, wifi.networks[i].psk,
-# tls.key, portal.psk): never log or publish cfg as a whole.
+# load() -> cfg with secrets merged in (mqtt.user/password, wifi.networks[i].psk, tls.key, portal.psk):
+# never log or publish cfg as a whole.
 import json
 import os
 
@@ -41,8 +41,8 @@ KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", 
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RANGES_G = (2, 4, 8, 16)
-# sampling limits (config and the `set` command): seconds between windows, samples per window
-# (a power of two). Below 0.1 s the loop has no time left for the link between windows.
+# sampling limits (config and the `set` command): s between windows (below 0.1 s no time is left
+# for the link between windows), samples per window (a power of two)
 INTERVAL_S = (0.1, 86400)
 WINDOW = (64, 4096)
 MAX_NETWORKS = 5
@@ -61,10 +61,9 @@ class Unprovisioned(ConfigError):
 
 def status():
     st = {"source": state["source"]}
-    if state["error"]:
-        st["error"] = state["error"]
-    if state["warnings"]:
-        st["warnings"] = list(state["warnings"])
+    for k in ("error", "warnings"):
+        if state[k]:
+            st[k] = list(state[k]) if k == "warnings" else state[k]
     return st
 
 
@@ -144,9 +143,7 @@ def _unknown(d, known, field, warnings):
 def _copy(v):
     if isinstance(v, dict):
         return {k: _copy(v[k]) for k in v}
-    if isinstance(v, list):
-        return [_copy(x) for x in v]
-    return v
+    return [_copy(x) for x in v] if isinstance(v, list) else v
 
 
 def _merge(base, over):
@@ -358,21 +355,19 @@ def _write(name, data):
 
 def _cleanup():
     for n in (PATH, SECRETS, GOOD, SECRETS_GOOD):
-        if exists(n + ".new"):
-            try:
-                os.remove(n + ".new")  # a write cut short by power loss (store.atomic)
-            except OSError:
-                pass
+        try:
+            os.remove(n + ".new")  # a write cut short by power loss (store.atomic)
+        except OSError:
+            pass
 
 
 def _remember(cdata, sdata):
     """Keep a validated pair as the last good one (written only when it changed)."""
     if _safe_read(GOOD) != cdata:
         _write(GOOD, cdata)
-    if sdata is None:
-        if exists(SECRETS_GOOD):
-            os.remove(SECRETS_GOOD)
-    elif _safe_read(SECRETS_GOOD) != sdata:
+    if sdata is None and exists(SECRETS_GOOD):
+        os.remove(SECRETS_GOOD)
+    elif sdata is not None and _safe_read(SECRETS_GOOD) != sdata:
         _write(SECRETS_GOOD, sdata)
 
 

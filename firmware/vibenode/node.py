@@ -19,6 +19,7 @@ from vibenode.log import log, set_clock
 from vibenode.sensing import Sensing
 
 _INBOX = const(16)
+_IDLE = const(30)  # process() calls (one per <= 100 ms slice) without a command before the handler goes
 
 
 class Inbox:
@@ -31,6 +32,8 @@ class Inbox:
         self.received = 0
         self.dropped = 0  # messages that arrived while the inbox was full
         self.answered = 0  # acks sent
+        self._h = None  # vibenode.commands.Commands while loaded
+        self._idle = 0
 
     def on_message(self, topic, msg, head, size, retain=False):
         self.received += 1
@@ -40,27 +43,36 @@ class Inbox:
         self.msgs.append((topic, msg, head, size))
 
     def _handler(self):
-        from vibenode.commands import Commands
-        if self.ctl is not None:
-            return Commands(self.ctl)
-        from vibenode.control import Control
-        return Commands(Control(self.node))
+        """The command handler, loaded at the first command and kept while commands come."""
+        if self._h is None:
+            from vibenode.commands import Commands
+            if self.ctl is not None:
+                self._h = Commands(self.ctl)
+            else:
+                from vibenode.control import Control
+                self._h = Commands(Control(self.node))
+        self._idle = 0
+        return self._h
 
     def _unload(self):
+        self._h = None
         for m in ("vibenode.commands", "vibenode.control", "vibenode.config"):
             drop(m)
         gc.collect()
 
     def handle(self, topic, msg, head=None, size=None):
         """The ack for one message (None: not for this node), by vibenode.commands."""
-        ack = self._handler().handle(topic, msg, head, size)
-        self._unload()
-        return ack
+        return self._handler().handle(topic, msg, head, size)
 
     def process(self, limit=_INBOX):
-        """Handle up to `limit` queued messages (the handler's code is loaded for them and
-        dropped after); returns how many."""
+        """Handle up to `limit` queued messages; returns how many. The handler's code is loaded
+        for them and dropped after _IDLE calls without a message (a flood does not load it
+        again for every batch: that would take time between windows)."""
         if not self.msgs:
+            if self._h is not None:
+                self._idle += 1
+                if self._idle >= _IDLE:
+                    self._unload()
             return 0
         try:
             h = self._handler()
@@ -76,8 +88,6 @@ class Inbox:
             if ack is not None:
                 h.ctl.ack(ack)
                 self.answered += 1
-        h = None
-        self._unload()
         return n
 
 
