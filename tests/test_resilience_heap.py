@@ -41,15 +41,15 @@ DATA_BUDGET = 24 * 1024  # what the reporting path may use of the node's 64 KB d
 # The whole node's budgets (docs/memory.md; measured by `make memory`, tools/memory.py): the code a boot
 # keeps, and the heap the whole node runs in (3 x 2048 at 3200 Hz, full features, readings queued through
 # a broker outage and replayed, Mosquitto) over the host board's emulated world, measured alone.
-# 32-bit interpreter (an ESP32's object sizes), measured: code 58.8 KB, node 133.4 KB (smallest heap
+# 32-bit interpreter (an ESP32's object sizes), measured: code 58.9 KB, node 133.4 KB (smallest heap
 # 173 KB - world 39.6 KB). The issue's target is <= 60 KB code and <= 120 KB node: the code meets it,
 # the node does not yet, so I386_NODE_BUDGET holds the measured figure (+ 4.6 KB) against regrowth.
-# 64-bit port (pointers and objects twice the size), measured with the same code: code 79.8 KB, node
-# 170.3 KB (smallest heap 226 KB - world 55.7 KB); budgets a few KB above, and the check is shown to
+# 64-bit port (pointers and objects twice the size), measured with the same code: code 79.9 KB, node
+# 172.3 KB (smallest heap 228 KB - world 55.7 KB); budgets a few KB above, and the check is shown to
 # fail 12 KB under the measured node figure (test_whole_node_budget_check_can_fail).
 X64_CODE_BUDGET = 82 * 1024
-X64_NODE_MEASURED = 170 * 1024
-X64_NODE_BUDGET = 176 * 1024
+X64_NODE_MEASURED = 172 * 1024
+X64_NODE_BUDGET = 178 * 1024
 I386_CODE_BUDGET = 60 * 1024
 I386_NODE_BUDGET = 138 * 1024
 MPY32 = os.environ.get("MPY32") or os.path.join(os.path.dirname(ROOT), "shared", "tools", "micropython-i386",

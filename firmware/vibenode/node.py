@@ -19,7 +19,7 @@ from vibenode.log import log, set_clock
 from vibenode.sensing import Sensing
 
 _INBOX = const(16)
-_IDLE = const(30)  # process() calls (one per <= 100 ms slice) without a command before the handler goes
+_IDLE = const(2)  # process() calls (one per <= 100 ms slice) without a command before the handler goes
 
 
 class Inbox:
@@ -66,7 +66,7 @@ class Inbox:
 
     def process(self, limit=_INBOX):
         """Handle up to `limit` queued messages; returns how many. The handler's code is loaded
-        for them and dropped after _IDLE calls without a message (a flood does not load it
+        for them and dropped after _IDLE calls without one (a flood does not load it
         again for every batch: that would take time between windows)."""
         if not self.msgs:
             if self._h is not None:
