@@ -91,6 +91,40 @@ class Broker:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class Commander:
+    """A command for the node, retained on its cmd topic so that the node gets it when it
+    subscribes (whenever that is in its run), and the acks counted: command handling (its code
+    is loaded per batch of commands) is part of the run."""
+
+    def __init__(self, port, node_id="mem-0001"):
+        import paho.mqtt.client as mqtt
+        base = "vibenode/plant1/%s/" % node_id
+        self.acks = 0
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="mem-cmd-%d" % os.getpid())
+
+        def on_message(c, u, m):
+            if b'"m1"' in m.payload and b'"ok": true' in m.payload:
+                self.acks += 1
+                if self.acks == 1:
+                    c.publish(base + "cmd", b"", qos=1, retain=True)  # answered: clear it
+
+        def on_connect(c, u, f, rc, p=None):
+            c.subscribe(base + "cmd/ack", 1)
+            c.publish(base + "cmd", json.dumps({"id": "m1", "cmd": "get_config"}), qos=1, retain=True)
+
+        self.c.on_message = on_message
+        self.c.on_connect = on_connect
+        self.c.connect("127.0.0.1", port)
+        self.c.loop_start()
+        deadline = time.time() + 5
+        while not self.c.is_connected() and time.time() < deadline:
+            time.sleep(0.01)
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
 class Probe:
     def __init__(self, mpy, tree):
         self.mpy = mpy
@@ -119,17 +153,23 @@ class Probe:
                 p = subprocess.Popen(cmd, cwd=fs, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
                 lines = []
+                commander = None
                 try:
                     for ln in p.stdout:
                         lines.append(ln)
                         if broker is None and "queued (%d)" % OUTAGE in ln:
                             broker = Broker(port)
+                            commander = Commander(port)
                     p.wait(timeout=timeout)
                 finally:
                     if p.poll() is None:
                         p.kill()
                         p.wait()
+                    if commander is not None:
+                        commander.close()
                 out = "".join(lines)
+                if commander is not None:
+                    out += "\nACKS %d\n" % commander.acks
         finally:
             if broker:
                 broker.stop()
@@ -146,7 +186,8 @@ class Probe:
         if res is None or "MemoryError" in out or "Traceback" in out:
             return False
         c = res.get("counters") or {}
-        return c.get("queued") == 0 and c.get("replayed", 0) >= OUTAGE and c.get("sent", 0) + c.get("replayed", 0) \
+        acks = [int(ln[5:]) for ln in out.splitlines() if ln.startswith("ACKS ")]
+        return acks and acks[0] >= 1 and c.get("queued") == 0 and c.get("replayed", 0) >= OUTAGE and c.get("sent", 0) + c.get("replayed", 0) \
             >= cycles and not res.get("errors")
 
 
@@ -199,7 +240,7 @@ def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
     out("memory model on %s (%s%s)" % (mpy, arch, "" if arch == "x86" else ": 64-bit objects, pointers twice an "
                                         "ESP32's; give MPY32=<32-bit micropython> for device figures"))
     out("  node: 3 axes x 2048 at 3200 Hz, full features, queue (%d readings through an outage), MQTT without "
-        "TLS, Mosquitto; %d windows" % (OUTAGE, cycles))
+        "TLS, Mosquitto, a command; %d windows" % (OUTAGE, cycles))
     out("  host board's world (emulators, simulator, shims; excluded below): %s" % kb(world))
     out("  code a boot loads (%d modules): %s" % (len(mods), kb(code)))
     out("  steady data after the windows: %s" % kb(steady))

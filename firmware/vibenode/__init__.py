@@ -9,8 +9,5 @@ def drop(name):
     sys.modules.pop(name, None)
     pkg, _, leaf = name.rpartition(".")
     parent = sys.modules.get(pkg)
-    if parent is not None:
-        try:
-            delattr(parent, leaf)
-        except (AttributeError, KeyError, TypeError):  # (MicroPython: KeyError)
-            pass
+    if parent is not None and leaf in parent.__dict__:  # (no exception: it may run in a full heap)
+        delattr(parent, leaf)

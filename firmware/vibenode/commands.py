@@ -167,48 +167,58 @@ class Commands:
         try:
             if retain:
                 return self._refuse_retained(msg if msg is not None else head)
-            if msg is None or len(msg) > MAX_PAYLOAD:
-                n = size if msg is None else len(msg)
-                return self._err(id_hint(head if msg is None else msg[:160]), None,
-                                 "payload too large: %d bytes, at most %d" % (n, MAX_PAYLOAD))
-            if not utf8_ok(msg):
-                return self._err(None, None, "payload is not UTF-8 text")
-            if not depth_ok(msg):
-                return self._err(None, None, "payload nested deeper than %d levels" % MAX_DEPTH)
-            try:
-                req = json.loads(msg)
-            except Exception:
-                return self._err(None, None, "payload is not JSON (UTF-8 text, one object)")
-            if not isinstance(req, dict):
-                return self._err(None, None, "payload must be a JSON object")
-            rid = req.get("id")
-            if not _valid_id(rid):
-                c = req.get("cmd")
-                return self._err(None, c if isinstance(c, str) and c in _HANDLERS else None,
-                                 "id: required, 1 to %d printable characters or a 32-bit integer" % MAX_ID)
-            target = req.get("node")
-            if target is not None and target != ctl.node_id:
-                self.handled -= 1
-                return None  # another node's command: not ours to answer
-            cmd = req.get("cmd")
-            if not isinstance(cmd, str) or cmd not in _HANDLERS:
-                return self._err(rid, None, "cmd: must be one of %s" % ", ".join(sorted(_HANDLERS)))
-            once = cmd in STATEFUL
-            try:
-                self._check_expiry(req.pop("expires", None))
-                if once and self.applied.seen(rid):
-                    return {"id": rid, "cmd": cmd, "ok": True, "duplicate": True}
-                result = _HANDLERS[cmd](self, req)
-            except Invalid as e:
-                return self._err(rid, cmd, str(e))
-            if once:
-                self.applied.add(rid)
-            ack = {"id": rid, "cmd": cmd, "ok": True}
-            if result is not None:
-                ack["result"] = result
-            return ack
+            req, ack = self._parse(msg, head, size)
+            return ack if req is None else self._run(req)
         except Exception as e:  # a bug here must not take the node down: say so and carry on
             return self._err(None, None, "internal error: %s" % type(e).__name__)
+
+    # (small functions: this module is loaded for each batch of commands into whatever free
+    # blocks the heap has, and each function's bytecode is one block)
+    def _parse(self, msg, head, size):
+        """(the request, None) or (None, the error ack)."""
+        if msg is None or len(msg) > MAX_PAYLOAD:
+            n = size if msg is None else len(msg)
+            return None, self._err(id_hint(head if msg is None else msg[:160]), None,
+                                   "payload too large: %d bytes, at most %d" % (n, MAX_PAYLOAD))
+        if not utf8_ok(msg):
+            return None, self._err(None, None, "payload is not UTF-8 text")
+        if not depth_ok(msg):
+            return None, self._err(None, None, "payload nested deeper than %d levels" % MAX_DEPTH)
+        try:
+            req = json.loads(msg)
+        except Exception:
+            return None, self._err(None, None, "payload is not JSON (UTF-8 text, one object)")
+        if not isinstance(req, dict):
+            return None, self._err(None, None, "payload must be a JSON object")
+        return req, None
+
+    def _run(self, req):
+        rid = req.get("id")
+        if not _valid_id(rid):
+            c = req.get("cmd")
+            return self._err(None, c if isinstance(c, str) and c in _HANDLERS else None,
+                             "id: required, 1 to %d printable characters or a 32-bit integer" % MAX_ID)
+        target = req.get("node")
+        if target is not None and target != self.ctl.node_id:
+            self.handled -= 1
+            return None  # another node's command: not ours to answer
+        cmd = req.get("cmd")
+        if not isinstance(cmd, str) or cmd not in _HANDLERS:
+            return self._err(rid, None, "cmd: must be one of %s" % ", ".join(sorted(_HANDLERS)))
+        once = cmd in STATEFUL
+        try:
+            self._check_expiry(req.pop("expires", None))
+            if once and self.applied.seen(rid):
+                return {"id": rid, "cmd": cmd, "ok": True, "duplicate": True}
+            result = _HANDLERS[cmd](self, req)
+        except Invalid as e:
+            return self._err(rid, cmd, str(e))
+        if once:
+            self.applied.add(rid)
+        ack = {"id": rid, "cmd": cmd, "ok": True}
+        if result is not None:
+            ack["result"] = result
+        return ack
 
     def _refuse_retained(self, data):
         """A retained command is never executed: the broker would hand it over again on every

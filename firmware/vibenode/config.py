@@ -13,8 +13,8 @@
 # the device at boot, so both give the same verdict and the same error text: "<field>: <what is wrong>".
 # Error messages name secret fields but never contain their values.
 #
-# load() -> cfg with secrets merged in their places (mqtt.user/password, wifi.networks[i].psk,
-# tls.key, portal.psk): never log or publish cfg as a whole.
+# load() -> cfg with secrets merged in (mqtt.user/password, wifi.networks[i].psk, tls.key, portal.psk):
+# never log or publish cfg as a whole.
 import json
 import os
 
@@ -41,8 +41,8 @@ KNOWN = ("node_id", "name", "site", "wifi", "mqtt", "tls", "sampling", "board", 
 SECRET_KEYS = ("wifi", "mqtt", "client_key", "portal_psk")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 RANGES_G = (2, 4, 8, 16)
-# sampling limits (config and the `set` command): seconds between windows, samples per window
-# (a power of two). Below 0.1 s the loop has no time left for the link between windows.
+# sampling limits (config and the `set` command): s between windows (below 0.1 s no time is left
+# for the link between windows), samples per window (a power of two)
 INTERVAL_S = (0.1, 86400)
 WINDOW = (64, 4096)
 MAX_NETWORKS = 5
@@ -61,10 +61,9 @@ class Unprovisioned(ConfigError):
 
 def status():
     st = {"source": state["source"]}
-    if state["error"]:
-        st["error"] = state["error"]
-    if state["warnings"]:
-        st["warnings"] = list(state["warnings"])
+    for k in ("error", "warnings"):
+        if state[k]:
+            st[k] = list(state[k]) if k == "warnings" else state[k]
     return st
 
 
@@ -142,7 +141,9 @@ def _unknown(d, known, field, warnings):
 
 
 def _copy(v):
-    return {k: _copy(v[k]) for k in v} if isinstance(v, dict) else [_copy(x) for x in v] if isinstance(v, list) else v
+    if isinstance(v, dict):
+        return {k: _copy(v[k]) for k in v}
+    return [_copy(x) for x in v] if isinstance(v, list) else v
 
 
 def _merge(base, over):
@@ -344,11 +345,10 @@ def _write(name, data):
 
 def _cleanup():
     for n in (PATH, SECRETS, GOOD, SECRETS_GOOD):
-        if exists(n + ".new"):
-            try:
-                os.remove(n + ".new")  # a write cut short by power loss (store.atomic)
-            except OSError:
-                pass
+        try:
+            os.remove(n + ".new")  # a write cut short by power loss (store.atomic)
+        except OSError:
+            pass
 
 
 def _safe_read(name):

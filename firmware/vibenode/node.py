@@ -19,6 +19,7 @@ from vibenode.log import log, set_clock
 from vibenode.sensing import Sensing
 
 _INBOX = const(16)
+_IDLE = const(2)  # process() calls (one per <= 100 ms slice) without a command before the handler goes
 
 
 class Inbox:
@@ -31,6 +32,9 @@ class Inbox:
         self.received = 0
         self.dropped = 0  # messages that arrived while the inbox was full
         self.retained = []  # retained commands answered this boot (vibenode/commands.py)
+        self.answered = 0  # acks sent
+        self._h = None  # vibenode.commands.Commands while loaded
+        self._idle = 0
 
     def on_message(self, topic, msg, head, size, retain=False):
         ig = getattr(self.node, "integ", None)  # Home Assistant's birth, Sparkplug NCMD
@@ -43,29 +47,43 @@ class Inbox:
         self.msgs.append((topic, msg, head, size, retain))
 
     def _handler(self):
-        from vibenode.commands import Commands
-        if self.ctl is not None:
-            return Commands(self.ctl, self.retained)
-        from vibenode.control import Control
-        return Commands(Control(self.node), self.retained)
+        """The command handler, loaded at the first command and kept while commands come."""
+        if self._h is None:
+            from vibenode.commands import Commands
+            if self.ctl is not None:
+                self._h = Commands(self.ctl, self.retained)
+            else:
+                from vibenode.control import Control
+                self._h = Commands(Control(self.node), self.retained)
+        self._idle = 0
+        return self._h
 
     def _unload(self):
+        self._h = None
         for m in ("vibenode.commands", "vibenode.control", "vibenode.config", "vibenode.lastgood"):
             drop(m)
         gc.collect()
 
     def handle(self, topic, msg, head=None, size=None, retain=False):
         """The ack for one message (None: not for this node), by vibenode.commands."""
-        ack = self._handler().handle(topic, msg, head, size, retain)
-        self._unload()
-        return ack
+        return self._handler().handle(topic, msg, head, size, retain)
 
     def process(self, limit=_INBOX):
-        """Handle up to `limit` queued messages (the handler's code is loaded for them and
-        dropped after); returns how many."""
+        """Handle up to `limit` queued messages; returns how many. The handler's code is loaded
+        for them and dropped after _IDLE calls without one (a flood does not load it
+        again for every batch: that would take time between windows)."""
         if not self.msgs:
+            if self._h is not None:
+                self._idle += 1
+                if self._idle >= _IDLE:
+                    self._unload()
             return 0
-        h = self._handler()
+        try:
+            h = self._handler()
+        except MemoryError:  # no free block for the handler's code now: the messages wait (bounded)
+            self._unload()
+            log("cmd", "no memory to load the command handler: %d waiting" % len(self.msgs))
+            return 0
         n = 0
         while self.msgs and n < limit:
             topic, msg, head, size, retain = self.msgs.pop(0)
@@ -73,8 +91,7 @@ class Inbox:
             ack = h.handle(topic, msg, head, size, retain)
             if ack is not None:
                 h.ctl.ack(ack)
-        h = None
-        self._unload()
+                self.answered += 1
         return n
 
 

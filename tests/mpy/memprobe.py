@@ -51,6 +51,7 @@ def main():
         if node is not None:
             res["counters"] = node.counters()
             res["errors"] = node.errors
+            res["commands"] = node.cmds.received
         print("RESULT " + json.dumps(res))
         return node
 

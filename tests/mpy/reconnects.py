@@ -32,4 +32,5 @@ for i in range(N):
     heap[i] = gc.mem_free()
 for i in range(0, N, 50):  # in lines: one 7 KB string would need a free block that size
     print("HEAP " + " ".join(str(h) for h in heap[i:i + 50]))
-print("RESULT " + json.dumps({"ok": ok, "connects": link.connects, "queued": len(node.queue), "sent": node.sent}))
+print("RESULT " + json.dumps({"ok": ok, "connects": link.connects, "queued": len(node.queue), "sent": node.sent,
+                              "answered": node.cmds.answered}))
