@@ -69,11 +69,11 @@ def start_broker(port, workdir):
 
 
 # where the demo wires each chip on the host board (SPI for the fast accelerometers, as on a real node)
-WIRING = {"adxl345": "adxl345@spi1:5", "lis3dh": "lis3dh@spi1:5", "adxl355": "adxl355@spi1:5",
+WIRING = {"adxl345": "adxl345@spi1:5", "lis3dh": "lis3dh@spi1:5", "adxl355": "adxl355@spi1:5", "iis3dwb": "iis3dwb@spi1:5",
           "mpu6050": "mpu6050@i2c0:0x68", "tmp117": "tmp117@i2c0:0x48", "max31865": "max31865@spi1:15"}
 # the fastest full-resolution rate of each chip (the LIS3DH is 8-bit above 1344 Hz)
-RATE = {"adxl345": 3200, "lis3dh": 1344, "mpu6050": 1000, "adxl355": 4000}
-ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355")
+RATE = {"adxl345": 3200, "lis3dh": 1344, "mpu6050": 1000, "adxl355": 4000, "iis3dwb": 26667}
+ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355", "iis3dwb")
 TEMPS = ("tmp117", "max31865")
 
 
