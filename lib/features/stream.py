@@ -116,6 +116,7 @@ class StreamFeatures:
         self.df = self.fs / n
         self.band = _clamp_band(cfg.get("band", (2000, 6000)), rate_hz)
         self.hf_band = _clamp_band(cfg.get("hf_band", (1000, 10000)), rate_hz)
+        self.env_hz = [int(self.band[0]), int(self.band[1])]
         self.c = array.array("h", _bp(self.band[0], self.band[1], rate_hz) + _bp(self.hf_band[0], self.hf_band[1],
                                                                                  rate_hz))
         self.s16 = [array.array("h", bytes(20)) for _ in range(axes)]

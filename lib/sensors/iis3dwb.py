@@ -23,7 +23,7 @@
 # Self-test: CTRL5_C.ST_XL = 01 (positive) / 10 (negative); output change limits below.
 from micropython import const
 from sensors.accel import check_id, fifo_average, round_up, sleep_ms as default_sleep_ms, views
-from sensors.convert import detag_into
+from sensors.detag import detag_into
 from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
 
 _FIFO_CTRL1 = const(0x07)

@@ -120,7 +120,7 @@ def faults(args):
     emu.flip_next = 0x80  # a bit error in the second word's tag byte (byte 7 of a 14-byte burst)
     w = bytearray(14)
     a.regs.read_into(0x78, w)
-    from sensors.convert import detag_into
+    from sensors.detag import detag_into
     got = detag_into(buf, 0, w, 2)
     emu.flip_next = 0x40  # and in FIFO_STATUS1 (bit 6 of DIFF_FIFO): the level is wrong
     n = a.read_fifo(buf, 8)  # more words than the FIFO held: empty reads (tag 0) are dropped
