@@ -97,6 +97,9 @@ def demo_config(host, port, replay=None, chip=None, temp=None):
         features["envelope"] = {"band": [1000, 1550], "harmonics": 3}
         window = 4096
         interval = 3  # (not the recordings' 2 s loop length, so windows see different stretches)
+    if chip == "iis3dwb" and not replay:  # a resonance in the wide-band chip's envelope band (2-6 kHz)
+        sim["bearing"]["resonance_hz"] = 4000
+        interval = 3  # a 77 ms window, then a 1.23 s streamed envelope window
     chips = [WIRING[chip or "adxl345"], WIRING[temp or "tmp117"]]
     return {"node_id": "demo-0001", "site": "demo-plant",
             "mqtt": {"host": host, "port": port, "prefix": "vibenode", "keepalive": 15},
