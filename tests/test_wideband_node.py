@@ -75,3 +75,31 @@ def test_existing_chip_envelope_band_clamped_below_nyquist_in_status(broker, tmp
     assert st is not None, out[-2000:]
     lo, hi = json.loads(st[1])["env_band"]
     assert 400 < lo < hi < 1600, (lo, hi)  # ADXL345 at 3200 Hz: the engine's band, below its Nyquist
+
+
+def _iis_node(broker, tmp_path, stream):
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port, features={"bearing": {"multiples": MULT}, "rpm": 1480, "stream": stream})
+    cfg["sampling"] = {"rate": 26667, "range_g": 8, "window": 2048, "interval_s": 2}
+    cfg["board"] = {"name": "host", "chips": ["iis3dwb@spi1:5"],
+                    "sim": {"bearing": {"resonance_hz": 4000, "impulse_g": 1.0}, "noise_g": 0.02}}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=1)
+    out, _ = node.communicate(timeout=120)
+    m = sub.wait_for(lambda m: m[0] == BASE + "telemetry", 10)
+    st = [json.loads(p) for t, p, r in list(sub.msgs) if t == BASE + "status"]
+    sub.close()
+    assert m is not None, out[-2000:]
+    return json.loads(m[1]), st
+
+
+def test_stream_config_axes_and_a_bad_stream_config(broker, tmp_path):
+    rep, st = _iis_node(broker, tmp_path / "a", {"axes": 1, "band": [3000, 5000]})
+    assert "hfpk" in rep["x"] and "hfpk" not in rep["y"] and "hfpk" not in rep["z"]
+    assert rep["x"]["env"]["dom"] == "BPFO", rep["x"]
+    assert [s["env_band"] for s in st if s.get("env_band")][-1] == [3000, 5000]
+    rep, st = _iis_node(broker, tmp_path / "b", {"band": "2-6 kHz"})
+    errs = " ".join(str(s.get("errors")) for s in st)
+    assert "features.stream.band" in errs, st  # said on status, defaults used, still measuring
+    assert [s["env_band"] for s in st if s.get("env_band")][-1] == [2000, 6000]
+    assert "hfpk" in rep["z"]

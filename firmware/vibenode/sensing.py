@@ -145,7 +145,8 @@ class Sensing:
         self.wide = None
         if getattr(acc, "WIDEBAND", False):
             from vibenode.wideband import Wideband
-            self.wide = Wideband(acc, self.clock, irq, self.cfg.get("features") or {}, self.health)
+            self.wide = Wideband(acc, self.clock, irq, self.cfg.get("features") or {}, self.health,
+                                 self.engine.work())
 
     def measure(self):
         """One window through the feature engine; False when it was dropped (counted, on status;

@@ -1,6 +1,7 @@
 # Streaming envelope and high-frequency features for a wide-band accelerometer (IIS3DWB).
 #
-#   f = StreamFeatures(26667, acc.scale, cfg=config["features"].get("stream"), axes=3)
+#   f = StreamFeatures(26667, acc.scale, cfg=config["features"].get("stream"), axes=3,
+#                      fcfg=config["features"], work=window_engine.work())   # (shared FFT buffers)
 #   s = Streamer(acc, clock); s.start(); f.reset()
 #   sink = f.feed                           # (bound once: f.feed makes a new bound method each time)
 #   while not f.full(): s.step(sink)        # each FIFO block as it arrives: no full-rate window
@@ -101,13 +102,19 @@ def _sig(x):
 
 
 class StreamFeatures:
-    def __init__(self, rate_hz, scale_g, cfg=None, axes=3, fcfg=None):
+    def __init__(self, rate_hz, scale_g, cfg=None, axes=3, fcfg=None, work=None):
         from features import bearing
         cfg = cfg or {}
         fcfg = fcfg or {}
-        n = int(cfg.get("n", 2048))
-        if n < 256 or n > 4096 or n & (n - 1):
+        n = cfg.get("n", 2048)
+        if not isinstance(n, int) or n < 256 or n > 4096 or n & (n - 1):
             raise ValueError("features.stream.n: a power of two from 256 to 4096")
+        for key in ("band", "hf_band"):
+            b = cfg.get(key)
+            if b is not None and not (isinstance(b, (list, tuple)) and len(b) == 2 and 0 < b[0] < b[1] <= 100000):
+                raise ValueError("features.stream.%s: [lo, hi] Hz with 0 < lo < hi" % key)
+        if not 1 <= cfg.get("harmonics", 3) <= 10 or not 0 < cfg.get("tol", 0.01) <= 0.2 or not cfg.get("alarm", 4.0) > 0:
+            raise ValueError("features.stream: harmonics 1..10, 0 < tol <= 0.2, alarm > 0")
         self.n = n
         self.axes = axes
         self.rate_hz = rate_hz
@@ -138,7 +145,9 @@ class StreamFeatures:
                 ecfg["rpm_range"] = fcfg["rpm_range"]
         self.rpm_auto = rpm == "auto"
         self.f1_fixed = float(rpm) / 60.0 if rpm and rpm != "auto" else 0.0
-        self.eng = FeatureEngine(n, self.fs, cfg=ecfg)
+        # work: another n-point engine's FFT buffers (FeatureEngine.work()), shared (their contents are
+        # scratch between computes, the tables depend on n only): the node's window engine has them
+        self.eng = FeatureEngine(n, self.fs, cfg=ecfg, work=work)
         self.o = array.array("i", [0, 0, 0, 0])
         self.st = array.array("i", [0, 0])
         self.res = [None] * axes
