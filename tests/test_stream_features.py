@@ -50,7 +50,7 @@ def test_am_carrier_envelope_line_against_scipy_hilbert(tmp_path, fc, fm, a0, m)
     e = ss.decimate(ss.decimate(env, 4, ftype="fir"), 4, ftype="fir")
     f_ref, a_ref = _peak(e[200:200 + n], df)
     assert abs(f_node - f_ref) <= 0.5 * df and abs(f_node - fm) <= 0.5 * df, (f_node, f_ref, fm)
-    assert abs(20 * np.log10(a_node / a_ref)) <= 1.0, (a_node, a_ref)
+    assert abs(20 * np.log10(a_node / a_ref)) <= 0.3, (a_node, a_ref)  # (issue: 1 dB; measured <= 0.05 dB)
     assert r["status"]["band"] == [2000, 6000] and r["status"]["df"] == pytest.approx(df, rel=1e-3)
 
 

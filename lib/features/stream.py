@@ -259,7 +259,7 @@ class StreamFeatures:
                 hi = min(m, int(c + tol + 0.5) + 1)
                 if lo < hi:
                     k.range_max(p, lo, hi, o)
-                    amps.append(math.sqrt(o[0]) * g)
+                    amps.append(math.sqrt(o[0]) * g / self._cic(c * self.df))
                 else:
                     amps.append(0.0)
                 top = max(top, hi)
@@ -275,7 +275,7 @@ class StreamFeatures:
             d = (2 * ar - a) / (ar + a) if ar >= al else (a - 2 * al) / (al + a)
             d = max(-0.5, min(0.5, d))
             fpk = (j + d) * self.df
-            apk = a * g * (math.pi * d * (1 - d * d) / math.sin(math.pi * d) if d else 1.0)  # Hann scalloping
+            apk = a * g * (math.pi * d * (1 - d * d) / math.sin(math.pi * d) if d else 1.0) / self._cic(fpk)  # Hann
         else:
             apk = 0.0
         dom, best = None, 0.0
@@ -310,6 +310,14 @@ class StreamFeatures:
         # the next window's moments reference and shift from this one
         s[10] = int(mean)
         s[11] = self._shift(max(s[20] - s[10], s[10] - s[19]), 150)
+
+    def _cic(self, f):
+        """The decimator's gain at f Hz: (sin(pi f D / fs) / (D sin(pi f / fs)))**2 (-0.3 dB at 160 Hz):
+        envelope lines are divided by it."""
+        x = math.pi * f / self.rate_hz
+        if x <= 0 or x * _DEC >= math.pi:
+            return 1.0
+        return (math.sin(x * _DEC) / (_DEC * math.sin(x))) ** 2
 
     def result(self, ax):
         return self.res[ax]

@@ -44,10 +44,10 @@ def block(blk, i0, k, ax, c, s16, s32, env, vel, nmax):
         xmax = max(xmax, x)
         ns += 1
         z = abs(z)
-        ec += (p + 1) * z
-        en += (15 - p) * z
-        vc += (p + 1) * x
-        vn += (15 - p) * x
+        ec += (16 - p) * z
+        en += p * z
+        vc += (16 - p) * x
+        vn += p * x
         if p == 15:
             if pos >= 0:
                 env[pos] = min(32767, (ec + eca + 64) >> 7)

@@ -184,10 +184,10 @@ def block(blk, i0: int, k: int, ax: int, c, s16, s32, env, vel, nmax: int) -> in
         # decimation (CIC order 2 by 16) of |band| and of x
         if z < 0:
             z = 0 - z
-        ec += (p + 1) * z
-        en += (15 - p) * z
-        vc += (p + 1) * x
-        vn += (15 - p) * x
+        ec += (16 - p) * z
+        en += p * z
+        vc += (16 - p) * x
+        vn += p * x
         if p == 15:
             if pos >= 0:
                 e = (ec + eca + 64) >> 7

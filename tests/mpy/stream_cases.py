@@ -34,6 +34,8 @@ def replay(args):
     out, f, s = _run(b, args.get("features") or {}, args.get("stream") or {}, args.get("windows", 1), axes=1,
                      range_g=args.get("range_g", 8))
     sx, df, g = f.spectrum_u16(0)
+    if args.get("dump"):
+        out[-1]["env_buf"] = list(f.env[0])
     return {"windows": out, "status": f.status(), "lost": s.lost, "samples": s.samples,
             "export": [list(sx), df, g], "impl": f.eng.impl}
 
