@@ -58,7 +58,7 @@ def test_board_pin_maps_are_real_and_consistent(name):
     assert len(set(gpios)) == len(gpios), "a GPIO is used twice: %s" % gpios
     assert not set(gpios) & FORBIDDEN[name], set(gpios) & FORBIDDEN[name]
     chips = {c for c, _, _ in b.ACCEL_SLOTS}
-    assert chips == {"adxl345", "lis3dh", "mpu6050", "adxl355"}
+    assert chips == {"adxl345", "lis3dh", "mpu6050", "adxl355", "iis3dwb"}
     assert {c for c, _, _ in b.TEMP_SLOTS} == {"tmp117", "max31865"}
     for chip, bus, where in b.ACCEL_SLOTS + b.TEMP_SLOTS:
         assert bus in p

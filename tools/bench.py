@@ -237,6 +237,8 @@ def main():
               "%d-sample window at %d Hz)" % (ins / 240e3, ins / 240e6 / (N / FS) * 100, N, FS))
     import bench_rv32  # the same script on RV32 (ESP32-C3 ISA) under QEMU: instructions, C3 time, heap
     bench_rv32.rv32(_SCRIPT, result, N, FS)
+    import bench_stream  # the wide-band streaming path (IIS3DWB, 26.7 kHz): instructions/s, % of a core, heap
+    bench_stream.main()
     shutil.rmtree(d, ignore_errors=True)
     import bench_baseline  # baseline learning/judging per window, its memory, report by exception's bytes/hour
     bench_baseline.main()

@@ -70,11 +70,11 @@ def start_broker(port, workdir):
 
 
 # where the demo wires each chip on the host board (SPI for the fast accelerometers, as on a real node)
-WIRING = {"adxl345": "adxl345@spi1:5", "lis3dh": "lis3dh@spi1:5", "adxl355": "adxl355@spi1:5",
+WIRING = {"adxl345": "adxl345@spi1:5", "lis3dh": "lis3dh@spi1:5", "adxl355": "adxl355@spi1:5", "iis3dwb": "iis3dwb@spi1:5",
           "mpu6050": "mpu6050@i2c0:0x68", "tmp117": "tmp117@i2c0:0x48", "max31865": "max31865@spi1:15"}
 # the fastest full-resolution rate of each chip (the LIS3DH is 8-bit above 1344 Hz)
-RATE = {"adxl345": 3200, "lis3dh": 1344, "mpu6050": 1000, "adxl355": 4000}
-ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355")
+RATE = {"adxl345": 3200, "lis3dh": 1344, "mpu6050": 1000, "adxl355": 4000, "iis3dwb": 26667}
+ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355", "iis3dwb")
 TEMPS = ("tmp117", "max31865")
 
 
@@ -104,6 +104,9 @@ def demo_config(host, port, replay=None, chip=None, temp=None, degrade=None):
         features["envelope"] = {"band": [1000, 1550], "harmonics": 3}
         window = 4096
         interval = 3  # (not the recordings' 2 s loop length, so windows see different stretches)
+    if chip == "iis3dwb" and not replay:  # a resonance in the wide-band chip's envelope band (2-6 kHz)
+        sim["bearing"]["resonance_hz"] = 4000
+        interval = 3  # a 77 ms window, then a 1.23 s streamed envelope window
     chips = [WIRING[chip or "adxl345"], WIRING[temp or "tmp117"]]
     extra = {}
     if degrade:  # learning (30 running windows, status `learning: n/30`), then the machine degrades

@@ -58,15 +58,20 @@ def free_port():
 
 
 EXTRA = {}  # --integrations: Home Assistant discovery and Sparkplug B on (vibenode/integrations.py)
+CHIP = None  # --chip iis3dwb: the wide-band node (26.667 kHz window + a streamed envelope window)
 
 
 def node_config(port):
-    return {**EXTRA, "node_id": "mem-0001", "site": "plant1",
-            "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
-            "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
-            "features": FEATURES,
-            "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}},
-            **({"baseline": BASELINE} if BASELINE is not None else {})}
+    cfg = {**EXTRA, "node_id": "mem-0001", "site": "plant1",
+           "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
+           "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
+           "features": FEATURES,
+           "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}},
+           **({"baseline": BASELINE} if BASELINE is not None else {})}
+    if CHIP == "iis3dwb":
+        cfg["sampling"] = {"rate": 26667, "range_g": 16, "window": 2048, "interval_s": 2}
+        cfg["board"]["chips"] = ["iis3dwb@spi1:5", "tmp117@i2c0:0x48"]
+    return cfg
 
 
 class Broker:
@@ -239,8 +244,9 @@ def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
            "counters": res["counters"]}
     out("memory model on %s (%s%s)" % (mpy, arch, "" if arch == "x86" else ": 64-bit objects, pointers twice an "
                                         "ESP32's; give MPY32=<32-bit micropython> for device figures"))
-    out("  node: 3 axes x 2048 at 3200 Hz, full features, queue (%d readings through an outage), MQTT without "
-        "TLS, Mosquitto, a command; %d windows" % (OUTAGE, cycles))
+    out("  node: 3 axes x 2048 at %s, full features, queue (%d readings through an outage), MQTT without "
+        "TLS, Mosquitto, a command; %d windows" % ("26667 Hz + streamed envelope (IIS3DWB)" if CHIP else "3200 Hz",
+                                                   OUTAGE, cycles))
     out("  host board's world (emulators, simulator, shims; excluded below): %s" % kb(world))
     out("  code a boot loads (%d modules): %s" % (len(mods), kb(code)))
     out("  steady data after the windows: %s" % kb(steady))
@@ -268,7 +274,10 @@ def main(argv=None):
                     help="with Home Assistant discovery and/or Sparkplug B enabled (their cost)")
     ap.add_argument("--baseline", action="store_true", help="the node with a baseline section (learn 20 windows, "
                                                             "then judge; report by exception)")
+    ap.add_argument("--chip", choices=("iis3dwb",), help="measure the node with this accelerometer instead")
     a = ap.parse_args(argv)
+    global CHIP
+    CHIP = a.chip
     if a.integrations in ("ha", "both"):
         EXTRA["ha"] = {"enabled": True}
     if a.integrations in ("sparkplug", "both"):

@@ -12,7 +12,7 @@ _RESET = {machine.PWRON_RESET: "power_on", machine.HARD_RESET: "hard", machine.W
 # "i2c0", "spi1", the chip selects "cs_accel" / "cs_rtd" and the INT lines "int1" / "int2").
 def accel_slots(cs):
     return [
-        ("adxl345", "spi1", cs), ("adxl355", "spi1", cs), ("lis3dh", "spi1", cs),
+        ("adxl345", "spi1", cs), ("adxl355", "spi1", cs), ("lis3dh", "spi1", cs), ("iis3dwb", "spi1", cs),
         ("adxl345", "i2c0", 0x53), ("adxl345", "i2c0", 0x1D),
         ("adxl355", "i2c0", 0x1D), ("adxl355", "i2c0", 0x53),
         ("lis3dh", "i2c0", 0x18), ("lis3dh", "i2c0", 0x19),

@@ -28,6 +28,7 @@ ACCEL_SLOTS = [
     ("adxl355", "spi1", 5),
     ("adxl355", "i2c0", 0x1D),
     ("adxl355", "i2c0", 0x53),
+    ("iis3dwb", "spi1", 5),
 ]
 TEMP_SLOTS = [
     ("tmp117", "i2c0", 0x48),
@@ -54,6 +55,9 @@ def _emulator(chip):
     if chip == "adxl355":
         from emulators.adxl355 import ADXL355Emu
         return ADXL355Emu
+    if chip == "iis3dwb":
+        from emulators.iis3dwb import IIS3DWBEmu
+        return IIS3DWBEmu
     if chip == "tmp117":
         from emulators.tmp117 import TMP117Emu
         return TMP117Emu

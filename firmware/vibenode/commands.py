@@ -4,7 +4,7 @@
 #   {"id": "r1", "cmd": "set", "interval_s": 10, "window": 4096}
 #   {"id": "r2", "cmd": "set_thresholds", "hysteresis": 0.1,
 #                "rules": [{"metric": "rms", "axis": "any", "warn": 0.7, "alarm": 1.4}]}
-#   {"id": "r3", "cmd": "capture", "kind": "waveform", "axis": "x"}      (or "spectrum", "all")
+#   {"id": "r3", "cmd": "capture", "kind": "waveform", "axis": "x"}      (or "spectrum", "envelope", "all")
 #   {"id": "r4", "cmd": "identify", "seconds": 10}
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
 #   {"id": "r7", "cmd": "ping"}            {"id": "r8", "cmd": "decommission"}  (Home Assistant: removed)
@@ -318,7 +318,7 @@ class Commands:
 
     def c_capture(self, req):
         _only(req, ("id", "cmd", "node", "kind", "axis"))
-        kind = _choice(req.get("kind"), "kind", ("waveform", "spectrum"))
+        kind = _choice(req.get("kind"), "kind", ("waveform", "spectrum", "envelope"))
         ax = _choice(req.get("axis", "all"), "axis", ("x", "y", "z", "all"))
         r = self.ctl.capture(req["id"], kind, ax)
         if isinstance(r, ValueError):

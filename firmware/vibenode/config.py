@@ -225,7 +225,7 @@ def check(raw, secrets=None, exists=None, warnings=None):
 
     # measurement
     s = cfg["sampling"]
-    _int(s["rate"], "sampling.rate", 1, 25600)
+    _int(s["rate"], "sampling.rate", 1, 26667)
     if s["range_g"] not in RANGES_G or not _is_int(s["range_g"]):
         _fail("sampling.range_g", "one of 2, 4, 8, 16, got %r" % (s["range_g"],))
     n = s["window"]

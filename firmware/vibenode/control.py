@@ -80,6 +80,8 @@ class Control:
             return ValueError("no sensor running")
         if kind == "spectrum" and not n.sense.has_spectrum():
             return ValueError("spectrum unavailable (the feature engine does not export one)")
+        if kind == "envelope" and n.sense.wide is None:
+            return ValueError("envelope unavailable (no wide-band accelerometer)")
         if n.capture_req is not None:
             return ValueError("one already pending")
         n.capture_req = (rid, kind, axis)

@@ -108,6 +108,7 @@ class Node:
         self.interval_ms = int(cfg["sampling"]["interval_s"] * 1000)
         self.errors = {}
         self.capture_req = None
+        self.env_band = None  # the envelope band last on status (known once the engine runs)
         self.reboot_req = False
         self.ident_until = None
         self._hash = None
@@ -201,7 +202,8 @@ class Node:
               "reset_cause": self.board.reset_cause(), "config": self.config_state,
               "config_hash": self.config_hash(), "seq0": self.seqc.first, "queued": len(self.queue),
               "lost_storage": self.queue.lost_storage, "link_failures": self.link.failures,
-              "interval_s": self.interval_ms / 1000, "window": self.sense.n, "boot": None, "safe_mode": None}
+              "interval_s": self.interval_ms / 1000, "window": self.sense.n, "env_band": self.env_band,
+              "boot": None, "safe_mode": None}
         if self.baseline is not None:
             st["baseline"] = b = self.baseline.status()
             st["learning"] = b["learning"]
@@ -253,6 +255,11 @@ class Node:
                 rep = rd.telemetry(self.cfg["node_id"], self.seqc.take(), self.clock.time(), s, sense.engine,
                                    sense.accel.rate, sense.windows_dropped)
                 rd.add_temperature(rep, c, sense.die_c())
+                if sense.wide is not None:
+                    sense.wide.overlay(rep)
+                if sense.env_band() != self.env_band:
+                    self.env_band = sense.env_band()
+                    self.changed()  # status says which envelope band is in use
             elif c is not None:
                 rep = rd.add_temperature(rd.temperature_only(self.cfg["node_id"], self.seqc.take(),
                                                              self.clock.time()), c, None)
@@ -298,6 +305,9 @@ class Node:
             t = self.topics.waveform
             ok = capture.waveform(lambda m: link.publish(t, m, qos=1), head, axes, sense.sampler, sense.accel.rate,
                                   sense.accel.scale)
+        elif kind == "envelope":
+            t = self.topics.spectrum
+            ok = capture.spectrum(lambda m: link.publish(t, m, qos=1), head, axes, sense.wide.f, "envelope")
         else:
             t = self.topics.spectrum
             ok = capture.spectrum(lambda m: link.publish(t, m, qos=1), head, axes, sense.engine)

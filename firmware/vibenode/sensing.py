@@ -25,6 +25,7 @@ class Sensing:
         self.n = s["window"]
         self.accel = self.temp = self.sampler = self.engine = None
         self.clip = None
+        self.wide = None  # vibenode/wideband.py for a wide-band chip (IIS3DWB)
         self.windows_dropped = 0
         self._acc_fail = 0
         self._retry_ms = 1000
@@ -141,6 +142,11 @@ class Sensing:
         eng = work = None
         self.sampler = Sampler(acc, self.clock, self.n, irq=irq, axes=win)
         self.clip = clip_limits(acc.range_g, acc.scale)
+        self.wide = None
+        if getattr(acc, "WIDEBAND", False):
+            from vibenode.wideband import Wideband
+            self.wide = Wideband(acc, self.clock, irq, self.cfg.get("features") or {}, self.health,
+                                 self.engine.work())
 
     def measure(self):
         """One window through the feature engine; False when it was dropped (counted, on status;
@@ -163,7 +169,13 @@ class Sensing:
         lo, hi = self.clip
         for ax in range(3):
             eng.compute(ax, smp.axes[ax], scale, lo, hi)
+        if self.wide is not None:
+            return self.wide.measure(self)
         return True
+
+    def env_band(self):
+        """The envelope band in use, Hz (features/setup.py, features/stream.py), or None."""
+        return getattr(self.wide.f if self.wide is not None else self.engine, "env_hz", None)
 
     def die_c(self):
         acc = self.accel

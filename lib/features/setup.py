@@ -134,6 +134,7 @@ def configure(self, cfg):
     self.mult = bearing.multiples(cfg.get("bearing"))
     ec = cfg.get("envelope")
     self.env = None
+    self.env_hz = None
     if ec is not None or self.mult:
         ec = ec or {}
         band = ec.get("band", [nyq * 0.3, nyq * 0.95])
@@ -148,6 +149,7 @@ def configure(self, cfg):
             if k1 > k0 + mm:
                 k1 = k0 + mm
         self.env = (k0, k1, mm)
+        self.env_hz = [int(k0 * self.df), int(k1 * self.df)]  # the band in use (status)
         self.env_h = int(ec.get("harmonics", 3))
         self.env_tol = float(ec.get("tol", 0.01))
         self.env_tol_q10 = int(self.env_tol * 1024 + 0.5)

@@ -43,9 +43,10 @@ def waveform(publish, head, axes, smp, rate, scale):
                    {"n": smp.n, "rate": rate, "scale_g": scale, "fmt": "i16le"})
 
 
-def spectrum(publish, head, axes, eng):
-    """The feature engine's spectrum_u16(axis) -> (array('H') bins, bin width Hz, g per count)."""
-    head["kind"] = "spectrum"
+def spectrum(publish, head, axes, eng, kind="spectrum"):
+    """The feature engine's spectrum_u16(axis) -> (array('H') bins, bin width Hz, g per count);
+    kind "envelope": the streamed envelope spectrum (features/stream.py, the same interface)."""
+    head["kind"] = kind
 
     def part(a):
         bins, df, scale = eng.spectrum_u16(a)

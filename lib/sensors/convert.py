@@ -46,3 +46,4 @@ def be24_axes_into(dst, dst_off: int, src, nsets: int) -> int:
                 v -= 0x10000
             d[o + a] = v
     return nsets
+

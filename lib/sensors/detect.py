@@ -12,7 +12,7 @@ import sys
 from sensors.errors import ABSENT, SensorError
 from sensors.regbus import I2CRegs, SPIRegs
 
-ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355")
+ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355", "iis3dwb")
 TEMPS = ("tmp117", "max31865")
 
 
@@ -29,6 +29,9 @@ def chip_class(name):
     if name == "adxl355":
         from sensors.adxl355 import ADXL355
         return ADXL355
+    if name == "iis3dwb":
+        from sensors.iis3dwb import IIS3DWB
+        return IIS3DWB
     if name == "tmp117":
         from sensors.tmp117 import TMP117
         return TMP117

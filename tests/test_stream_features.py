@@ -1,0 +1,101 @@
+"""Streaming envelope and HF features (features/stream.py) through the IIS3DWB emulator and the
+compiled kernels on the unix port, against numpy/scipy: AM carrier envelope line (frequency within
+0.5 bin, amplitude within 1 dB of band-pass + Hilbert + decimate), HF RMS within 2 %, full-rate
+moments, the CWRU recordings' defect lines; the viper kernel equals its twin; no allocation per block."""
+import os
+
+import numpy as np
+import pytest
+import scipy.signal as ss
+
+from conftest import ROOT, mpy_case
+
+FS = 26667.0
+DATA = os.path.join(ROOT, "tests", "data")
+BEARING = {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}}
+
+
+def _replay(tmp_path, x, **kw):
+    path = str(tmp_path / "sig.npy")
+    np.save(path, x.astype("<f4").reshape(-1, 1))
+    args = {"path": path, "rate": FS, "windows": 1}
+    args.update(kw)
+    return mpy_case("stream_cases", "replay", args, timeout=200)
+
+
+def _peak(e, df):
+    """Strongest line of a Hann-windowed amplitude spectrum, interpolated as the node does."""
+    n = len(e)
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+    a = 4.0 / n * np.abs(np.fft.rfft((e - e.mean()) * w))
+    j = int(np.argmax(a[1:]) + 1)
+    al, ac, ar = a[j - 1], a[j], a[j + 1]
+    d = (2 * ar - ac) / (ar + ac) if ar >= al else (ac - 2 * al) / (al + ac)
+    d = max(-0.5, min(0.5, d))
+    corr = np.pi * d * (1 - d * d) / np.sin(np.pi * d) if d else 1.0
+    return (j + d) * df, ac * corr
+
+
+@pytest.mark.parametrize("fc,fm,a0,m", [(4000.0, 107.3, 0.5, 0.5), (3000.0, 162.2, 1.0, 0.2), (5200.0, 31.7, 0.3, 0.8)])
+def test_am_carrier_envelope_line_against_scipy_hilbert(tmp_path, fc, fm, a0, m):
+    t = np.arange(int(FS * 3)) / FS
+    x = a0 * (1 + m * np.cos(2 * np.pi * fm * t)) * np.sin(2 * np.pi * fc * t) + 0.01 * np.random.default_rng(1).standard_normal(len(t))
+    r = _replay(tmp_path, x)
+    n = 2048
+    df = FS / 16 / n
+    f_node, a_node = r["windows"][0]["env"][0]["peak"]
+    # reference: the same band (scipy's order-2 Butterworth band-pass), Hilbert magnitude, decimate by 16
+    y = ss.sosfilt(ss.butter(2, [2000, 6000], "band", fs=FS, output="sos"), x)
+    env = np.abs(ss.hilbert(y))
+    e = ss.decimate(ss.decimate(env, 4, ftype="fir"), 4, ftype="fir")
+    f_ref, a_ref = _peak(e[200:200 + n], df)
+    assert abs(f_node - f_ref) <= 0.5 * df and abs(f_node - fm) <= 0.5 * df, (f_node, f_ref, fm)
+    assert abs(20 * np.log10(a_node / a_ref)) <= 0.3, (a_node, a_ref)  # (issue: 1 dB; measured <= 0.05 dB)
+    assert r["status"]["band"] == [2000, 6000] and r["status"]["df"] == pytest.approx(df, rel=1e-3)
+
+
+def test_hf_rms_and_full_rate_moments_against_numpy(tmp_path):
+    t = np.arange(int(FS * 3)) / FS
+    rng = np.random.default_rng(7)
+    x = (0.5 * np.sin(2 * np.pi * 300 * t) + 0.3 * np.sin(2 * np.pi * 3000 * t) + 0.2 * np.sin(2 * np.pi * 5000 * t)
+         + 0.05 * rng.standard_normal(len(t)))
+    x[::700] += 1.5  # impulses: a kurtosis worth measuring
+    r = _replay(tmp_path, x)
+    res = r["windows"][0]["res"][0]
+    seg = x[500:500 + 32768]
+    hf = ss.sosfilt(ss.butter(2, [1000, 10000], "band", fs=FS, output="sos"), x)[500:500 + 32768]
+    assert abs(res["hf"] / np.sqrt(np.mean(hf ** 2)) - 1) < 0.02, (res["hf"], np.sqrt(np.mean(hf ** 2)))
+    ideal = np.sqrt(0.3 ** 2 / 2 + 0.2 ** 2 / 2 + 0.05 ** 2 * 9000 / (FS / 2))  # tones and noise in 1-10 kHz
+    assert abs(res["hf"] / ideal - 1) < 0.05
+    d = seg - seg.mean()
+    assert abs(res["rms"] / np.sqrt(np.mean(d ** 2)) - 1) < 0.01
+    ku = np.mean(d ** 4) / np.mean(d ** 2) ** 2
+    assert abs(res["ku"] / ku - 1) < 0.03, (res["ku"], ku)
+
+
+@pytest.mark.parametrize("name,expect", [("cwru130_de_12k.npy", "BPFO"), ("cwru105_de_12k.npy", "BPFI"),
+                                         ("cwru097_de_12k.npy", None)])
+def test_cwru_full_band_envelope_finds_the_defect(name, expect):
+    r = mpy_case("stream_cases", "replay", {"path": os.path.join(DATA, name), "rate": 12000, "scale": 0.0005,
+                                            "range_g": 16, "features": {"rpm": 1796, "bearing": BEARING}})
+    res = r["windows"][0]["res"][0]
+    env = r["windows"][0]["env"][0]
+    fund = {d: v[0] for d, v in env["lines"].items()}
+    if expect:
+        assert max(fund, key=fund.get) == expect and res["env"]["dom"] == expect
+        assert res["env"].get("alarm") is True
+        assert fund[expect] > 5 * max(v for d, v in fund.items() if d != expect)
+    else:
+        assert "alarm" not in res["env"] and res["env"]["r"] < 2.0
+    assert r["lost"] == 0 and r["impl"] == "viper"
+
+
+def test_viper_kernel_equals_its_plain_twin():
+    r = mpy_case("stream_cases", "twins", {"seed": 3})
+    assert r["viper"] == r["python"]
+    assert any(v for v in r["viper"][2][0])  # the envelope buffer was written
+
+
+def test_feeding_a_block_allocates_nothing():
+    r = mpy_case("stream_cases", "no_alloc")
+    assert r["heap_locked_ok"] and r["samples"] > 10000

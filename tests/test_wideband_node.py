@@ -1,0 +1,105 @@
+"""The IIS3DWB end to end: the host node (unix port, compiled build) replaying the CWRU outer-race
+recording at full band through the IIS3DWB emulator, a real Mosquitto: telemetry under 1 KB with
+the streamed envelope (BPFO alarm), HF and full-rate features; status names the envelope band in
+use; the envelope spectrum on request (capture kind "envelope"). Existing chips: the band is the
+engine's, clamped below their Nyquist."""
+import base64
+import json
+import os
+
+import numpy as np
+from jsonschema import Draft202012Validator
+
+from conftest import ROOT, Subscriber, node_config, start_node, write_fs
+from test_commands_mqtt import BASE, Cmd, _chunks
+
+MULT = {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}
+
+
+def _schema(name):
+    with open(os.path.join(ROOT, "schemas", name + ".schema.json")) as f:
+        return Draft202012Validator(json.load(f))
+
+
+def test_iis3dwb_node_streams_the_envelope_and_serves_it(broker, tmp_path):
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port, features={"bearing": {"multiples": MULT}, "rpm": 1796})
+    cfg["sampling"] = {"rate": 26667, "range_g": 16, "window": 2048, "interval_s": 3}
+    rec = {"path": os.path.join(ROOT, "tests", "data", "cwru130_de_12k.npy"), "rate_hz": 12000, "scale_g": 0.0005,
+           "loop": True}
+    cfg["board"] = {"name": "host", "chips": ["iis3dwb@spi1:5", "tmp117@i2c0:0x48"], "sim": {"recording": rec}}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=None)
+    cmd = Cmd(broker.port, sub)
+    try:
+        m = sub.wait_for(lambda m: m[0] == BASE + "telemetry", 60)
+        assert m is not None, "no telemetry"
+        assert len(m[1]) < 1024, len(m[1])
+        rep = json.loads(m[1])
+        _schema("telemetry").validate(rep)
+        x = rep["x"]
+        assert x["env"]["dom"] == "BPFO" and x["env"].get("alarm") is True, x
+        assert abs(x["rms"] - 0.67) < 0.07 and x["ku"] > 5 and x["hf"] > 0.5 and "hfpk" in x, x
+        assert rep["odr"] == 26667 and "wb_lost" not in rep
+        st = sub.wait_for(lambda m: m[0] == BASE + "status" and b'"env_band": [' in m[1], 10)
+        status = json.loads(st[1])
+        assert status["env_band"] == [2000, 6000] and "iis3dwb" in status["sensors"][0]
+        cmd.send({"id": "e1", "cmd": "capture", "kind": "envelope", "axis": "x"})
+        a = cmd.ack("e1")
+        assert a and a["ok"], a
+        assert sub.wait_for(lambda m: m[0] == BASE + "spectrum" and json.loads(m[1])["id"] == "e1"
+                            and json.loads(m[1])["index"] == json.loads(m[1])["total"] - 1, 30)
+        ch = _chunks(sub, "spectrum", "e1")
+        for c in ch:
+            _schema("spectrum").validate(c)
+            assert c["kind"] == "envelope" and len(json.dumps(c)) < 4096
+        amp = np.frombuffer(b"".join(base64.b64decode(c["data"]) for c in ch), "<u2") * ch[0]["scale_g"]
+        df = ch[0]["df_hz"]
+        k = int(np.argmax(amp[2:])) + 2
+        assert abs((k + 0.5) * df - 3.5848 * 1796 / 60) <= 1.5 * df, (k, df)  # the strongest line: BPFO
+    finally:
+        cmd.close()
+        node.kill()
+        node.communicate()
+        sub.close()
+
+
+def test_existing_chip_envelope_band_clamped_below_nyquist_in_status(broker, tmp_path):
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port, features={"bearing": {"multiples": MULT}, "rpm": 1480})
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=1)
+    out, _ = node.communicate(timeout=120)
+    st = sub.wait_for(lambda m: m[0] == BASE + "status" and b"online" in m[1] and b'"env_band": [' in m[1], 10)
+    sub.close()
+    assert st is not None, out[-2000:]
+    lo, hi = json.loads(st[1])["env_band"]
+    assert 400 < lo < hi < 1600, (lo, hi)  # ADXL345 at 3200 Hz: the engine's band, below its Nyquist
+
+
+def _iis_node(broker, tmp_path, stream):
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port, features={"bearing": {"multiples": MULT}, "rpm": 1480, "stream": stream})
+    cfg["sampling"] = {"rate": 26667, "range_g": 8, "window": 2048, "interval_s": 2}
+    cfg["board"] = {"name": "host", "chips": ["iis3dwb@spi1:5"],
+                    "sim": {"bearing": {"resonance_hz": 4000, "impulse_g": 1.0}, "noise_g": 0.02}}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=1)
+    out, _ = node.communicate(timeout=120)
+    m = sub.wait_for(lambda m: m[0] == BASE + "telemetry", 10)
+    st = [json.loads(p) for t, p, r in list(sub.msgs) if t == BASE + "status"]
+    sub.close()
+    assert m is not None, out[-2000:]
+    return json.loads(m[1]), st
+
+
+def test_stream_config_axes_and_a_bad_stream_config(broker, tmp_path):
+    rep, st = _iis_node(broker, tmp_path / "a", {"axes": 1, "band": [3000, 5000]})
+    assert "hfpk" in rep["x"] and "hfpk" not in rep["y"] and "hfpk" not in rep["z"]
+    assert rep["x"]["env"]["dom"] == "BPFO", rep["x"]
+    assert [s["env_band"] for s in st if s.get("env_band")][-1] == [3000, 5000]
+    rep, st = _iis_node(broker, tmp_path / "b", {"band": "2-6 kHz"})
+    errs = " ".join(str(s.get("errors")) for s in st)
+    assert "features.stream.band" in errs, st  # said on status, defaults used, still measuring
+    assert [s["env_band"] for s in st if s.get("env_band")][-1] == [2000, 6000]
+    assert "hfpk" in rep["z"]
