@@ -162,6 +162,9 @@ SECTIONS = {
         "envelope": (Z, (O, {"band": (P, 0, NYQ), "harmonics": (I, 1, 10), "tol": (N, 0.001, 0.2),
                              "alarm": (N, 1, 1000)})),
         "export": (O, {"bins": (I, 16, 2048)}),
+        "stream": (O, {"band": (P, 0, 13334), "hf_band": (P, 0, 13334), "n": (E, (256, 512, 1024, 2048, 4096)),
+                       "axes": (I, 1, 3), "harmonics": (I, 1, 10), "tol": (N, 0.001, 0.2),
+                       "alarm": (N, 1, 1000)}),  # the IIS3DWB's streamed envelope (features/stream.py)
     },
     "machine": {"name": (S, 1, 64), "group": GROUP, "foundation": FOUNDATION, "rpm": (N, 1, 120000)},
     "bearing": BEARING[1],
