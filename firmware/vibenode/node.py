@@ -185,14 +185,18 @@ class Node:
 
     def config_hash(self):
         if self._hash is None:
-            try:
-                import hashlib
-                import binascii
-                with open(self.config_state.get("source") or "config.json", "rb") as f:
-                    self._hash = binascii.hexlify(hashlib.sha256(f.read()).digest()[:6]).decode()
-            except Exception:
-                self._hash = "unknown"
+            self._hash = self._cold("config_hash")
         return self._hash
+
+    def _cold(self, fn, *a):
+        """Run vibenode/nodecold.py's fn(node, *a): code a node runs rarely (a connect, a capture,
+        a reboot, identify, boot steps), loaded for the call and dropped after."""
+        from vibenode import nodecold
+        try:
+            return getattr(nodecold, fn)(self, *a)
+        finally:
+            nodecold = None
+            drop("vibenode.nodecold")
 
     def status(self, state="online"):
         sup = self.sup
@@ -216,30 +220,7 @@ class Node:
         return json.dumps(st)
 
     def _on_link_up(self, link):
-        log("link", "connected to %s:%d" % (link.host, link.port))
-        if self.integ is not None:  # (Sparkplug: the NBIRTH is the session's first message)
-            self.integ.on_up(link)
-        out = self.out
-        if link.takeover:  # (sessions cut right after CONNACK: another client has our id)
-            self.errors["link"] = link.takeover
-        if not out.status(self.status()):
-            return
-        if not link.subscribe(self.topics.cmd, 1):
-            return
-        ev = self.counters()
-        ev["outage_ms"] = link.last_down_ms
-        ev["last_error"] = link.down_error
-        out.event("link_up", ev)
-        if link.takeover:
-            out.event("takeover", {"error": link.takeover, "count": link.takeovers,
-                                   "session_ms": link.last_session_ms})
-        d = out.dropped_since()
-        if d:
-            out.event("dropped", {"count": d, "total": self.queue.dropped})
-        sup = self.sup
-        if sup is not None and sup.crash_trace and link.up:
-            if out.event("crash", {"boot": sup.boots - 1, "trace": sup.crash_trace}):
-                sup.crash_published()
+        self._cold("link_up", link)
 
     # ---- one reading -------------------------------------------------------------------------
     def reading(self, safe):
@@ -294,27 +275,7 @@ class Node:
             self.out.alarm(al)
 
     def serve_capture(self, seq):
-        rid, kind, ax = self.capture_req
-        self.capture_req = None
-        sense = self.sense
-        axes = (0, 1, 2) if ax == "all" else ("xyz".index(ax),)
-        from report import capture
-        link = self.link
-        head = {"id": rid, "node": self.cfg["node_id"], "seq": seq}
-        if kind == "waveform":
-            t = self.topics.waveform
-            ok = capture.waveform(lambda m: link.publish(t, m, qos=1), head, axes, sense.sampler, sense.accel.rate,
-                                  sense.accel.scale)
-        elif kind == "envelope":
-            t = self.topics.spectrum
-            ok = capture.spectrum(lambda m: link.publish(t, m, qos=1), head, axes, sense.wide.f, "envelope")
-        else:
-            t = self.topics.spectrum
-            ok = capture.spectrum(lambda m: link.publish(t, m, qos=1), head, axes, sense.engine)
-        capture = None
-        drop("report.capture")
-        if not ok:
-            self.out.event("capture_failed", {"id": rid, "kind": kind, "error": link.last_error})
+        self._cold("serve_capture", seq)
 
     # ---- identify, reboot, watchdog -------------------------------------------------------
     def _blink(self):
@@ -334,17 +295,7 @@ class Node:
 
     def reboot(self):
         """Deliberate restart: exact sequence number and queue position saved first (no gap)."""
-        log("cmd", "reboot requested")
-        self.out.save()
-        if self.sup is not None and self.sup.safe_mode:
-            self.sup.clear_safe_mode()
-        if self.link.up:
-            self.out.status(self.status("rebooting"))
-            if self.integ is not None:
-                self.integ.death()
-        self.link.disconnect()
-        import machine
-        machine.reset()
+        self._cold("reboot")
 
     def wdt_limits(self):
         """How long each subsystem may go without progress: the sampler one interval plus a
@@ -358,15 +309,7 @@ class Node:
         return limits
 
     def start_watchdog(self):
-        """The chip's watchdog covers the longest stretch without a feed (feeds happen between
-        windows, every <= 100 ms): the longest window (4096 samples) plus the blocking link work.
-        Whether to feed is decided by the progress limits (wdt_limits)."""
-        sup = self.sup
-        if sup is None:
-            return
-        t = int(self.cfg["mqtt"].get("timeout_s", 5) * 1000)
-        win_max = 4096 * 1000 // max(1, self.cfg["sampling"]["rate"])
-        sup.start_wdt(win_max + 10 * t + 10000, self.wdt_limits())
+        self._cold("start_watchdog")
 
     # ---- the schedule ----------------------------------------------------------------------
     def run(self, cycles=None):

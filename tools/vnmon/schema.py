@@ -34,7 +34,7 @@ NOT_DEVICE = ("config", "secrets")  # schemas of files, not of topics
 FAST_SAFE = {"$schema", "$id", "title", "description", "type", "required", "properties", "additionalProperties",
              "pattern", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
              "maxLength", "minItems", "maxItems", "items", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
-             "contentEncoding", "default", "minProperties", "maxProperties", "multipleOf", "uniqueItems"}
+             "contentEncoding", "default", "minProperties", "maxProperties", "multipleOf", "uniqueItems", "propertyNames"}
 
 
 def keywords(schema, out=None):
