@@ -217,7 +217,7 @@ DEVICE_TESTS = ("test_emulators", "test_emulators_faults", "test_sampler", "test
                 "test_features_result", "test_sensors_accel", "test_sensors_boards", "test_sensors_node",
                 "test_sensors_temp", "test_resilience_heap", "test_link_faults", "test_link_wifi", "test_tls",
                 "test_store_queue", "test_store_flashwear", "test_store_powercut", "test_kernels_ports",
-                "test_link_mqtt", "test_store_full", "test_commands_hardening")
+                "test_link_mqtt", "test_store_full", "test_commands_hardening", "test_ota_ed25519")
 # What a test needs of the interpreter (marker -> probe); where it is missing the test is skipped, saying so.
 NEEDS = {"tls": ("import ssl", "no ssl/tls in this interpreter (%s)"),
          "vfslfs": ("import vfs; vfs.VfsLfs2", "no VfsLfs2 (littlefs) in this interpreter (%s)")}
