@@ -1,4 +1,8 @@
-# MicroPython runs main.py after boot.py: start the node.
+# MicroPython runs main.py after boot.py: pick the application tree (A/B updates: appsel.py),
+# then start the node.
+import appsel
+
+appsel.select()
 import vibenode.app
 
 vibenode.app.main()

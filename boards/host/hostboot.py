@@ -7,6 +7,21 @@ import sys
 
 import machine
 
+# the application's packages (an update replaces them: firmware/appsel.py picks the tree)
+APP = ("vibenode", "board", "ota", "store", "link", "report", "features", "sensors", "window", "boardcommon")
+
+
+def _select():
+    try:
+        import appsel  # the build tree's root (firmware/appsel.py), next to main.py
+    except ImportError:
+        sys.path.append(__file__.rsplit("/", 2)[0])  # <build>/lib/hostboot.mpy -> <build>
+        try:
+            import appsel
+        except ImportError:
+            return
+    appsel.select()
+
 
 def run(max_boots=None, cycles=None):
     boots = 0
@@ -14,8 +29,9 @@ def run(max_boots=None, cycles=None):
         boots += 1
         # fresh application modules on every boot, like a reset would give
         for name in list(sys.modules):
-            if name.startswith("vibenode") or name == "board":
+            if name.split(".")[0] in APP:
                 del sys.modules[name]
+        _select()
         try:
             import vibenode.app
             vibenode.app.main(cycles)

@@ -8,6 +8,8 @@
 #   {"id": "r4", "cmd": "identify", "seconds": 10}
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
 #   {"id": "r7", "cmd": "ping"}
+#   {"id": "r8", "cmd": "ota", "version": "0.2.0"}   (application update in chunks over MQTT:
+#                                                      lib/ota/session.py; progress on `event`)
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
 # Optional "expires": unix time (s) after which the command must not run (refused when the
 # node's clock is not set, since it cannot tell).
@@ -42,7 +44,7 @@ from vibenode.cmdcheck import Applied, printable, utf8_ok
 MAX_PAYLOAD = const(4096)
 MAX_DEPTH = const(6)
 MAX_ID = const(64)
-STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot")  # applied once per id
+STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot", "ota")  # applied once per id
 
 # telemetry feature names a threshold can watch (per axis, or top-level like temp_c)
 METRICS = ("rms", "pk", "p2p", "cf", "ku", "sk", "mean", "vel", "hf", "f0", "temp_c")
@@ -326,6 +328,17 @@ class Commands:
         self.ctl.reboot()
         return None
 
+    def c_ota(self, req):
+        _only(req, ("id", "cmd", "node", "version", "source"))
+        v = req.get("version")
+        if not isinstance(v, str) or not 1 <= len(v) <= 32 or not printable(v) or "/" in v or " " in v:
+            raise Invalid("version: 1 to 32 printable characters, no '/' or space")
+        _choice(req.get("source", "mqtt"), "source", ("mqtt",))
+        err = self.ctl.ota(req["id"], v)
+        if err:
+            raise Invalid("ota: %s" % err)
+        return {"version": v, "source": "mqtt"}
+
     def c_get_config(self, req):
         _only(req, ("id", "cmd", "node"))
         return redact(self.ctl.config())
@@ -354,4 +367,5 @@ _HANDLERS = {
     "identify": Commands.c_identify,
     "reboot": Commands.c_reboot,
     "get_config": Commands.c_get_config,
+    "ota": Commands.c_ota,
 }

@@ -33,6 +33,9 @@ class Inbox:
         self.retained = []  # retained commands answered this boot (vibenode/commands.py)
 
     def on_message(self, topic, msg, head, size, retain=False):
+        ota = self.node.ota
+        if ota is not None and ota.take(topic, msg):  # an update chunk (lib/ota/session.py): held, one
+            return
         self.received += 1
         if len(self.msgs) >= _INBOX:
             self.dropped += 1
@@ -91,6 +94,7 @@ class Node:
         self.reboot_req = False
         self.ident_until = None
         self._hash = None
+        self.ota = self.trial = None  # an update in progress / the app on probation (vibenode/otactl.py)
         self.out = None  # (errors found while the sensors are looked for go out with the first status)
         # heap order (measured by tools/memory.py, the smallest heap of a few orders): the largest
         # buffers first, while the heap is in one piece (windows, feature engine), then the sensors
@@ -120,6 +124,14 @@ class Node:
         if nt.get("host") or clock.time() < 1600000000:  # configured, or the clock was never set
             from link.ntp import Ntp
             self.ntp = Ntp(clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1), log)
+        self.otactl = None
+        from vibenode.otactl import exists
+        if exists("ota"):  # an update or a probation under way: its code stays loaded until it ends
+            from vibenode import otactl
+            self.otactl = otactl
+            otactl.resume(self)
+        else:
+            drop("vibenode.otactl")
 
     n = property(lambda self: self.sense.n)
     sent = property(lambda self: self.out.sent)
@@ -192,6 +204,8 @@ class Node:
         ev["outage_ms"] = link.last_down_ms
         ev["last_error"] = link.down_error
         out.event("link_up", ev)
+        if self.otactl is not None:
+            self.otactl.link_up(self)
         d = out.dropped_since()
         if d:
             out.event("dropped", {"count": d, "total": self.queue.dropped})
@@ -221,7 +235,8 @@ class Node:
 
     def publish_reading(self, rep):
         from report import reading as rd
-        self.out.telemetry(rep)
+        if self.out.telemetry(rep) and self.trial is not None and not self.errors:
+            self.trial.healthy()  # the new app delivered a reading: it stays
         for rule, old, new, v, lim in self.alarms.update(rep):
             al = rd.alarm(self.cfg["node_id"], rep, rule, old, new, v, lim)
             log("alarm", "%s %s %s -> %s (%s)" % (rule["metric"], al["axis"], old, new, v))
@@ -327,6 +342,8 @@ class Node:
                 self.out.event("capture_failed", {"id": rid, "kind": kind, "error": "no sensor running"})
             if sup is not None:
                 sup.progress("sampler")
+            if self.trial is not None:
+                self.trial.check()  # on probation too long without a delivered reading: roll back
             done += 1
             if offline is not None:
                 offline.check(self.link.up)
@@ -357,6 +374,8 @@ class Node:
             if link.up:
                 self.out.pump(next_ms)
                 self.cmds.process()
+            if self.ota is not None:
+                self.otactl.service(self)
             if self.reboot_req:
                 self.reboot()
             self._blink()
