@@ -91,5 +91,14 @@ bench: setup
 memory: setup
 	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py
 
+# signed application updates (lib/ota): make release BOARD=esp32_devkitc [FLEET=fleet] -> dist/<board>-<version>;
+# make ota-serve [DIST=dist] [MQTT_HOST=..] [MQTT_PORT=..] answers nodes' chunk requests after an `ota` command
+DIST ?= dist
+.PHONY: release ota-serve
+release: setup
+	$(PY) tools/release.py $(BOARD) --fleet $(FLEET)
+ota-serve: setup
+	$(PY) tools/otaserve.py --dist $(DIST) $(if $(MQTT_HOST),--host $(MQTT_HOST)) $(if $(MQTT_PORT),--port $(MQTT_PORT))
+
 clean:
 	rm -rf build dist .pytest_cache

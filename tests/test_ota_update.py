@@ -64,10 +64,10 @@ def setup(tmp_path):
     broker.stop()
 
 
-def _release(s, version, init_src=None, fleet_dir=None, board="host"):
+def _release(s, version, init_src=None, fleet_dir=None, board="host", image=None):
     tree = _tree(s["tmp"], "tree-" + version, init_src or INIT.replace('VERSION = "', 'VERSION = "%s" #' % version))
     return release.release(board, fleet_dir or s["fleet"].dir, out=os.path.join(s["dist"], "%s-%s" % (board, version)),
-                           version=version, tree=tree)
+                           version=version, tree=tree, image=image)
 
 
 def _status_fw(s):
@@ -123,20 +123,29 @@ def test_update_applied_and_bad_signature_and_wrong_board_refused(setup):
     ev = _wait_event(s, lambda e: e.get("state") == "failed" and e.get("version") == "7.0.0")
     assert ev and "wrong board" in json.loads(ev[1])["error"], _ota_events(s)
     assert _pointer(s) is None
-    # the real one: installed, reboot into it, a delivered reading commits it
-    _release(s, "0.2.0")
+    # the real one, with a firmware image: installed, reboot into it, a delivered reading commits it
+    image = os.path.join(s["tmp"], "micropython.bin")
+    with open(image, "wb") as f:
+        f.write(os.urandom(21000))
+    _release(s, "0.2.0", image=image)
     _cmd(s, {"id": "u3", "cmd": "ota", "version": "0.2.0"})
     assert _wait_event(s, lambda e: e.get("state") == "installed" and e.get("version") == "0.2.0", 180), _ota_events(s)
     assert _wait_event(s, lambda e: e.get("state") == "committed" and e.get("version") == "0.2.0", 60), _ota_events(s)
     assert _status_fw(s) == "0.2.0"
     p = _pointer(s)
     assert p["active"] == "app_a" and p["version"] == "0.2.0" and not p.get("trial")
-    assert not os.path.exists(os.path.join(s["fs"], "ota"))
+    assert not os.path.exists(os.path.join(s["fs"], ".ota"))
+    # the firmware image went to the other slot (emulated esp32.Partition), booted, marked valid
+    fw = json.load(open(os.path.join(s["fs"], "fw", "otadata.json")))
+    assert fw["running"] == "ota_1" and fw["state"] == "valid", fw
+    assert open(os.path.join(s["fs"], "fw", "ota_1.bin"), "rb").read()[:21000] == open(image, "rb").read()
     # every file on flash is the signed one
     man = open(os.path.join(s["dist"], "host-0.2.0", "manifest.txt")).read().splitlines()[1:]
     import hashlib
     for line in man:
         h, size, path = line.split(" ")
+        if path.startswith("fw/"):
+            continue
         assert hashlib.sha256(open(os.path.join(s["fs"], "app_a", path), "rb").read()).hexdigest() == h
     # telemetry keeps flowing on the new app
     n = len(s["sub"].json_on("telemetry"))
@@ -156,7 +165,7 @@ def test_power_cut_mid_download_resumes(setup):
     p.kill()
     p.wait()
     assert _pointer(s) is None  # still the old app
-    st = json.load(open(os.path.join(s["fs"], "ota", "state.json")))
+    st = json.load(open(os.path.join(s["fs"], ".ota", "state.json")))
     assert isinstance(st["f"], int) and st["f"] < st["n"]
     served = s["srv"].served
     _boot(s)

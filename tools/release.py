@@ -7,6 +7,8 @@ Builds the board's tree (tools/build.py), then writes dist/<board>-<version>/:
     manifest.sig   Ed25519 signature (64 bytes) by the fleet's update key (fleet/update.key,
                    `make fleet CMD=update-key`) over b"vibenode-ota-v1\\n" + SHA-256(manifest.txt)
     lib/...        the files themselves
+    fw/micropython.bin  with --image: a firmware image, written to the next OTA partition
+                   (esp32.Partition, boards/common/fwimage.py) and booted on probation
 main.py and appsel.py are not part of an application update (they pick the app tree at boot).
 Nodes fetch a release in chunks over MQTT from tools/otaserve.py after an `ota` command.
 """
@@ -23,9 +25,10 @@ from vnhost.pki import Fleet  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOMAIN = b"vibenode-ota-v1\n"  # lib/ota/bundle.py's
+FW_PATH = "fw/micropython.bin"
 
 
-def manifest_text(tree, board, arch, version):
+def manifest_text(tree, board, arch, version, image=None):
     files = []
     for dp, dns, fns in os.walk(os.path.join(tree, "lib")):
         dns.sort()
@@ -39,8 +42,14 @@ def manifest_text(tree, board, arch, version):
         data = open(p, "rb").read()
         total += len(data)
         lines.append("%s %d %s" % (hashlib.sha256(data).hexdigest(), len(data), rel))
-    head = json.dumps({"board": board, "arch": arch, "version": version, "n": len(lines), "size": total},
-                      sort_keys=True)
+    hd = {"board": board, "arch": arch, "version": version, "n": len(lines), "size": total}
+    if image is not None:  # a MicroPython firmware image, last: boards/common/fwimage.py writes it to the OTA slot
+        data = open(image, "rb").read()
+        lines.append("%s %d %s" % (hashlib.sha256(data).hexdigest(), len(data), FW_PATH))
+        files.append((FW_PATH, image))
+        hd["n"] = len(lines)
+        hd["image"] = len(data)
+    head = json.dumps(hd, sort_keys=True)
     return ("\n".join([head] + lines) + "\n").encode(), files
 
 
@@ -48,14 +57,14 @@ def sign(key, manifest):
     return key.sign(DOMAIN + hashlib.sha256(manifest).digest())
 
 
-def release(board, fleet_dir="fleet", out=None, arch=None, version=None, tree=None):
+def release(board, fleet_dir="fleet", out=None, arch=None, version=None, tree=None, image=None):
     """Build (unless tree is given), sign, write the bundle; returns its directory."""
     if tree is None:
         tree = buildmod.build(board, arch=arch, out=os.path.join(ROOT, "build", board + ("-" + arch if arch else "")),
                               quiet=True)
     info = json.load(open(os.path.join(tree, "BUILD.json")))
     version = version or info["version"]
-    man, files = manifest_text(tree, board, info["arch"], version)
+    man, files = manifest_text(tree, board, info["arch"], version, image)
     fleet = Fleet(fleet_dir)
     if not os.path.exists(fleet.p("update.key")):
         sys.exit("release: no update key in %s (make fleet CMD=update-key)" % fleet_dir)
@@ -80,8 +89,9 @@ def main():
     ap.add_argument("--out", help="bundle directory (default dist/<board>-<version>)")
     ap.add_argument("--arch", help="build for this mpy arch instead of the board's (x86: the 32-bit test port)")
     ap.add_argument("--version", help="release version (default firmware/vibenode VERSION)")
+    ap.add_argument("--image", help="also a MicroPython firmware image (make firmware's .bin) for the OTA slot")
     a = ap.parse_args()
-    out = release(a.board, a.fleet, a.out, a.arch, a.version)
+    out = release(a.board, a.fleet, a.out, a.arch, a.version, image=a.image)
     print("release: %s signed -> %s" % (a.board, os.path.relpath(out, ROOT)))
 
 

@@ -12,6 +12,7 @@ APP = ("vibenode", "board", "ota", "store", "link", "report", "features", "senso
 
 
 def _select():
+    """The app tree appsel picks (None: no appsel here)."""
     try:
         import appsel  # the build tree's root (firmware/appsel.py), next to main.py
     except ImportError:
@@ -19,19 +20,35 @@ def _select():
         try:
             import appsel
         except ImportError:
-            return
-    appsel.select()
+            return None
+    return appsel.select()
+
+
+def _bootloader():
+    """The ESP-IDF bootloader's part of a reset: an emulated firmware slot switch or rollback
+    (boards/host/esp32.py), when a firmware image was ever installed."""
+    import os
+    try:
+        os.stat("fw/otadata.json")
+    except OSError:
+        return
+    import esp32
+    esp32.boot()
 
 
 def run(max_boots=None, cycles=None):
     boots = 0
+    app = None
     while max_boots is None or boots < max_boots:
         boots += 1
-        # fresh application modules on every boot, like a reset would give
+        # fresh application modules on every boot, like a reset would give; all of the app's
+        # packages when the app tree changed (an update or a rollback)
+        _bootloader()
+        new = _select()
         for name in list(sys.modules):
-            if name.split(".")[0] in APP:
+            if name.startswith("vibenode") or name == "board" or (new != app and name.split(".")[0] in APP):
                 del sys.modules[name]
-        _select()
+        app = new
         try:
             import vibenode.app
             vibenode.app.main(cycles)

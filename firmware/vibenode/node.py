@@ -126,7 +126,7 @@ class Node:
             self.ntp = Ntp(clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1), log)
         self.otactl = None
         from vibenode.otactl import exists
-        if exists("ota"):  # an update or a probation under way: its code stays loaded until it ends
+        if exists():  # .ota: an update or a probation under way: its code stays loaded until it ends
             from vibenode import otactl
             self.otactl = otactl
             otactl.resume(self)

@@ -1,14 +1,15 @@
 # The node's side of an application update (lib/ota): start it from the `ota` command, resume it
 # after a reboot, and the new app's probation. Loaded only while an update or a probation is
-# under way (the node looks for the `ota` directory at boot) and dropped after: steady cost 0.
+# under way (the node looks for the working directory .ota at boot) and dropped after: steady cost 0.
 #
 # Probation: the new app must deliver a reading (QoS 1, acknowledged) within trial_s seconds
 # of a boot; firmware/appsel.py allows it max_boots boots. Otherwise the pointer goes back to
 # the previous app, the node restarts on it and reports {"event": "ota", "state": "rolled_back",
-# "error": why}. A delivered reading commits: the pointer keeps the new app, the `ota` directory
+# "error": why}. A delivered reading commits: the pointer keeps the new app, the .ota directory
 # goes, the board marks a new firmware image valid (esp32.Partition, boards/).
 import os
 
+from ota import WORK
 from vibenode import drop
 from vibenode.log import log
 
@@ -19,6 +20,7 @@ class _IO:
         self.clock = node.clock
         self.topics = node.topics
         self._out = node.out
+        self.firmware = node.board.firmware_writer  # boards/: esp32.Partition (emulated on the host)
 
     def event(self, fields):
         return self._out.event("ota", fields)
@@ -48,12 +50,12 @@ def resume(node):
     if p.get("trial"):
         node.trial = Trial(node, p)
         from store import atomic
-        atomic.remove("ota/state.json")
+        atomic.remove(WORK + "/state.json")
     elif p.get("rolled_back") is None:
         from ota.session import Session
         node.ota = Session.resume(_IO(node), _arch_board(node))
         if node.ota is None:
-            stage.rmtree("ota")
+            stage.rmtree(WORK)
     node.ota_p = p
 
 
@@ -69,7 +71,7 @@ def link_up(node):
             from store import atomic
             del p["rolled_back"]
             atomic.write_json(stage.POINTER, p)
-            stage.rmtree("ota")
+            stage.rmtree(WORK)
             node.ota_p = None
 
 
@@ -104,7 +106,7 @@ class Trial:
         for k in ("trial", "boots", "max_boots", "trial_s"):
             p.pop(k, None)
         atomic.write_json(stage.POINTER, p)
-        stage.rmtree("ota")
+        stage.rmtree(WORK)
         try:
             n.board.mark_app_valid()  # a new firmware image: cancel the bootloader's rollback
         except AttributeError:
@@ -128,7 +130,7 @@ def rollback(node, p, why):
     node.reboot_req = True
 
 
-def exists(path="ota"):
+def exists(path=WORK):
     try:
         os.stat(path)
         return True

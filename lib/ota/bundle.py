@@ -1,7 +1,8 @@
 # The signed update manifest (written by tools/release.py):
 #
 #   line 1:  {"board": "esp32_devkitc", "arch": "xtensawin", "version": "0.2.0", "n": 62, "size": 181234}
-#   then n:  "<sha256 hex> <size> <path>"      (path under the app tree, e.g. lib/vibenode/node.mpy)
+#   then n:  "<sha256 hex> <size> <path>"      (path under the app tree, e.g. lib/vibenode/node.mpy;
+#                                               last, optionally, fw/micropython.bin: a firmware image)
 #
 # signed with the fleet's Ed25519 update key over  DOMAIN + SHA-256(manifest bytes)  (the node
 # hashes the manifest with hashlib's sha256 as it streams in; only a 48-byte message goes through
@@ -11,7 +12,9 @@ from micropython import const
 
 DOMAIN = b"vibenode-ota-v1\n"
 MAX_FILES = const(256)
-MAX_SIZE = const(262144)  # one file
+MAX_SIZE = const(262144)  # one app file
+FW_PATH = "fw/micropython.bin"  # a firmware image (boards/common/fwimage.py), the manifest's last line
+_FW_MAX = const(4194304)
 # sys.implementation._mpy >> 10: the native code this VM runs (MicroPython's MP_NATIVE_ARCH_*)
 _ARCHES = (None, "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp", "xtensa",
            "xtensawin", "rv32imc")
@@ -82,7 +85,7 @@ def entry(line):
         hx, size, path = line.split(" ")
         size = int(size)
         d = binascii.unhexlify(hx)
-        ok = len(d) == 32 and 0 <= size <= MAX_SIZE and _path_ok(path)
+        ok = len(d) == 32 and ((0 <= size <= MAX_SIZE and _path_ok(path)) or (path == FW_PATH and 0 < size <= _FW_MAX))
     except Exception:
         ok = False
     if not ok:

@@ -19,10 +19,11 @@ from ota import bundle as mf
 from ota import stage
 from ota.bundle import OtaError
 
-DIR = "ota"
-STATE = "ota/state.json"
-MAN = "ota/manifest.txt"
-SIG = "ota/manifest.sig"
+from ota import WORK as DIR
+
+STATE = DIR + "/state.json"
+MAN = DIR + "/manifest.txt"
+SIG = DIR + "/manifest.sig"
 PUB = "ota.pub"
 CHUNK = const(1024)
 RETRY_MS = const(4000)
@@ -42,6 +43,7 @@ class Session:
         self.h = None  # sha256 of the current file so far
         self.size = None  # expected size of the current file
         self.path = None
+        self.fw = None  # boards' fwimage.ImageWriter while a firmware image streams (manifest's fw/ line)
         self.done = False
         self.error = None
 
@@ -117,9 +119,19 @@ class Session:
             return SIG, stage.length(SIG)
         if self.path is None:
             d, size, path = mf.entry(mf.read_line(MAN, f))
-            self.path = self.st["dir"] + "/" + path
             self.size = size
             self.digest = d
+            if path == mf.FW_PATH:  # the firmware image: into the next OTA slot (boards/), from its start
+                import hashlib
+                self.path = path
+                try:
+                    self.fw = self.io.firmware(size)
+                except OSError as e:
+                    raise OtaError("firmware image: %s" % stage.atomic.describe(e))
+                self.off = 0
+                self.h = hashlib.sha256()
+                return self.path, self.off
+            self.path = self.st["dir"] + "/" + path
             stage.makedirs(self.path)
             self.off = stage.length(self.path)
             self.h = stage.hash_file(self.path, self.off)  # resumed: hash what is there (small blocks)
@@ -170,7 +182,10 @@ class Session:
         if total != self.size or off + len(data) > self.size:
             raise OtaError("size mismatch: %s" % path)
         if data:
-            stage.append(path, data)
+            if self.fw is not None:
+                self.fw.write(data)
+            else:
+                stage.append(path, data)
             self.h.update(data)
             self.off += len(data)
         self.sent_ms = None
@@ -180,7 +195,7 @@ class Session:
                     os.remove(path)
                 except OSError:
                     pass
-                raise OtaError("hash mismatch: %s" % path[len(st["dir"]) + 1:])
+                raise OtaError("hash mismatch: %s" % (path if self.fw else path[len(st["dir"]) + 1:]))
             self._next_file()
 
     def _meta_done(self, f):
@@ -212,6 +227,8 @@ class Session:
         st = self.st
         self.path = self.h = self.off = None
         if st["f"] >= st["n"]:
+            if self.fw is not None:  # (the image is the manifest's last line) verified: boot it next
+                self.fw.finish()
             stage.switch(st["dir"], st["v"])  # every file verified: the pointer switches
             from store import atomic
             atomic.remove(STATE)
