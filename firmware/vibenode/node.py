@@ -125,13 +125,15 @@ class Node:
             from link.ntp import Ntp
             self.ntp = Ntp(clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1), log)
         self.otactl = None
-        from vibenode.otactl import exists
-        if exists():  # .ota: an update or a probation under way: its code stays loaded until it ends
+        import os
+        from ota import WORK
+        try:
+            os.stat(WORK)  # an update or a probation under way (vibenode/otactl.py: loaded until it ends)
             from vibenode import otactl
             self.otactl = otactl
             otactl.resume(self)
-        else:
-            drop("vibenode.otactl")
+        except OSError:
+            drop("ota")
 
     n = property(lambda self: self.sense.n)
     sent = property(lambda self: self.out.sent)
