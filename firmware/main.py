@@ -2,7 +2,15 @@
 # then start the node.
 import appsel
 
-appsel.select()
-import vibenode.app
-
+app = appsel.select()
+try:
+    import vibenode.app
+except Exception as e:
+    if not app:
+        raise
+    # an updated tree that cannot even load: restart, appsel counts the boot and rolls back
+    import sys
+    import machine
+    sys.print_exception(e)
+    machine.reset()
 vibenode.app.main()
