@@ -214,3 +214,30 @@ def test_broken_app_rolled_back(setup):
     p = _pointer(s)
     assert p["active"] == "" and "rolled_back" not in p
     assert _status_fw(s) != "0.5.0-bad"
+
+
+def test_no_healthy_reading_within_trial_s_rolled_back(setup):
+    s = setup
+    # a build that runs but whose readings never go out (its outbox drops telemetry)
+    _release(s, "0.6.0")
+    tree = os.path.join(s["tmp"], "tree-0.6.0")
+    src = os.path.join(s["tmp"], "outbox.py")
+    text = open(os.path.join(ROOT, "firmware", "vibenode", "outbox.py")).read()
+    assert "return self.send(K_TELEMETRY, rep)" in text
+    with open(src, "w") as f:
+        f.write(text.replace("return self.send(K_TELEMETRY, rep)", "return False  # broken: readings dropped"))
+    subprocess.run([MPYC, "-march=" + _arch(), "-o", os.path.join(tree, "lib", "vibenode", "outbox.mpy"), src],
+                   check=True)
+    release.release("host", s["fleet"].dir, out=os.path.join(s["dist"], "host-0.6.0"), version="0.6.0", tree=tree)
+    _boot(s)
+    _cmd(s, {"id": "u1", "cmd": "ota", "version": "0.6.0", "trial_s": 5})
+    assert _wait_event(s, lambda e: e.get("state") == "installed", 180), _ota_events(s)
+    ev = _wait_event(s, lambda e: e.get("state") == "rolled_back", 120)
+    assert ev, _ota_events(s)
+    e = json.loads(ev[1])
+    assert e["version"] == "0.6.0" and "within 5 s" in e["error"], e
+    assert not [e for e in _ota_events(s) if e["state"] == "committed"]
+    p = _pointer(s)
+    assert p["active"] == "" and "rolled_back" not in p, p
+    assert [st for st in s["sub"].json_on("status") if st.get("fw") == "0.6.0"]  # it did run
+    assert _status_fw(s) == "0.1.0"

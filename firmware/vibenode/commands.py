@@ -8,8 +8,9 @@
 #   {"id": "r4", "cmd": "identify", "seconds": 10}
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
 #   {"id": "r7", "cmd": "ping"}
-#   {"id": "r8", "cmd": "ota", "version": "0.2.0"}   (application update in chunks over MQTT:
-#                                                      lib/ota/session.py; progress on `event`)
+#   {"id": "r8", "cmd": "ota", "version": "0.2.0", "trial_s": 600}   (application update in chunks
+#        over MQTT: lib/ota/session.py; progress on `event`; the new app must deliver a reading
+#        within trial_s of a boot or it is rolled back)
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
 # Optional "expires": unix time (s) after which the command must not run (refused when the
 # node's clock is not set, since it cannot tell).
@@ -329,12 +330,13 @@ class Commands:
         return None
 
     def c_ota(self, req):
-        _only(req, ("id", "cmd", "node", "version", "source"))
+        _only(req, ("id", "cmd", "node", "version", "source", "trial_s"))
         v = req.get("version")
         if not isinstance(v, str) or not 1 <= len(v) <= 32 or not printable(v) or "/" in v or " " in v:
             raise Invalid("version: 1 to 32 printable characters, no '/' or space")
         _choice(req.get("source", "mqtt"), "source", ("mqtt",))
-        err = self.ctl.ota(req["id"], v)
+        t = _int(req.get("trial_s", 600), "trial_s", 5, 86400)
+        err = self.ctl.ota(req["id"], v, t)
         if err:
             raise Invalid("ota: %s" % err)
         return {"version": v, "source": "mqtt"}

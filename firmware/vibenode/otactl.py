@@ -2,7 +2,7 @@
 # after a reboot, and the new app's probation. Loaded only while an update or a probation is
 # under way (the node looks for the working directory .ota at boot) and dropped after: steady cost 0.
 #
-# Probation: the new app must deliver a reading (QoS 1, acknowledged) within trial_s seconds
+# Probation: the new app must publish a reading (QoS 1, no error on status) within trial_s seconds
 # of a boot; firmware/appsel.py allows it max_boots boots. Otherwise the pointer goes back to
 # the previous app, the node restarts on it and reports {"event": "ota", "state": "rolled_back",
 # "error": why}. A delivered reading commits: the pointer keeps the new app, the .ota directory
@@ -30,13 +30,13 @@ def _arch_board(node):
     return node.board.NAME
 
 
-def start(node, rid, version):
+def start(node, rid, version, trial_s=600):
     """The `ota` command: a new session (replacing one in progress). None or an error text."""
     from ota import stage
     if stage.pointer().get("trial"):
         return "the running app is still on probation"
     from ota.session import Session
-    node.ota = Session.start(_IO(node), _arch_board(node), rid, version)
+    node.ota = Session.start(_IO(node), _arch_board(node), rid, version, trial_s)
     if node.link.up:
         node.link.subscribe(node.topics.ota_data, 1)
     log("ota", "update to %s started" % version)
@@ -117,7 +117,7 @@ class Trial:
 
     def check(self):
         c = self.node.clock
-        if c.ticks_diff(c.ticks_ms(), self.t0) > self.p.get("trial_s", 600) * 1000:
+        if not self.node.reboot_req and c.ticks_diff(c.ticks_ms(), self.t0) > self.p.get("trial_s", 600) * 1000:
             rollback(self.node, self.p, "no healthy reading within %d s" % self.p.get("trial_s", 600))
 
 

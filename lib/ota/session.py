@@ -48,10 +48,10 @@ class Session:
         self.error = None
 
     @classmethod
-    def start(cls, io, board, rid, version):
+    def start(cls, io, board, rid, version, trial_s=600):
         stage.rmtree(DIR)
         os.mkdir(DIR)
-        st = {"id": rid, "v": version, "f": "m", "dir": stage.staging_dir(), "n": 0}
+        st = {"id": rid, "v": version, "f": "m", "dir": stage.staging_dir(), "n": 0, "trial_s": trial_s}
         s = cls(io, board, st)
         s._save()
         s.event("started")
@@ -229,7 +229,7 @@ class Session:
         if st["f"] >= st["n"]:
             if self.fw is not None:  # (the image is the manifest's last line) verified: boot it next
                 self.fw.finish()
-            stage.switch(st["dir"], st["v"])  # every file verified: the pointer switches
+            stage.switch(st["dir"], st["v"], trial_s=st.get("trial_s", 600))  # every file verified: the pointer switches
             from store import atomic
             atomic.remove(STATE)
             self.done = True
