@@ -387,7 +387,7 @@ def test_make_targets_call_the_tools(site, tmp_path):
                         "SECRETS=" + site["secrets"], "FLEET=" + site["fleet"].dir, "OUT=" + str(tmp_path / "mk"),
                         "LABEL=" + str(tmp_path / "labels.csv")], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert sorted(os.listdir(tmp_path / "mk")) == ["ca.pem", "client.pem", "config.json", "secrets.json"]
+    assert sorted(os.listdir(tmp_path / "mk")) == ["ca.pem", "client.pem", "config.json", "ota.pub", "secrets.json"]
     assert site["fleet"].find("mk-01") is not None
     r = subprocess.run(["make", "-s", "-C", ROOT, "fleet", "FLEET=" + site["fleet"].dir, "CMD=revoke mk-01"],
                        capture_output=True, text=True, env=env, timeout=120)
