@@ -121,6 +121,8 @@ def main():
     ap.add_argument("--chip", choices=ACCELS, help="emulated accelerometer (default adxl345)")
     ap.add_argument("--temp", choices=TEMPS, help="emulated temperature sensor (default tmp117)")
     ap.add_argument("--monitor-port", type=int, default=0, help="port of the dashboard (default: a free one)")
+    ap.add_argument("--update", action="store_true", help="update the node over the air while it runs (a signed "
+                                                          "release, chunks over MQTT: tools/demo_ota.py)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="vibenode-demo-")
     host = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -138,6 +140,10 @@ def main():
     os.makedirs(fs)
     with open(os.path.join(fs, "config.json"), "w") as f:
         json.dump(demo_config(host, port, (a.replay, a.replay_rate, a.replay_scale, a.replay_rpm) if a.replay else None, a.chip, a.temp), f, indent=1)
+    ota = None
+    if a.update:
+        import demo_ota
+        ota = demo_ota.prepare(workdir, fs, host, port)  # (otaserve, version)
     env = dict(os.environ)
     env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib")
     node_log = open(os.path.join(workdir, "node.log"), "w")
@@ -157,8 +163,16 @@ def main():
             sys.exit("demo: --outage needs the demo's own broker (unset MQTT_HOST/MQTT_PORT)")
         duration = max(duration or 0, 8 + a.outage + 15)
     outage_at = 8 if a.outage else None
+    update_at = 6 if ota else None
+    if ota:
+        duration = max(duration or 0, 90)
     try:
         while not stop["now"] and (not duration or time.time() - t0 < duration):
+            if update_at is not None and time.time() - t0 >= update_at:
+                update_at = None
+                print("demo: update to %s sent (`ota` command): signed, in chunks, A/B switch, probation" % ota[1],
+                      flush=True)
+                demo_ota.send(client, ota[1])
             if outage_at is not None and time.time() - t0 >= outage_at:
                 outage_at = None
                 broker.kill()
@@ -181,6 +195,8 @@ def main():
         for line in tracker.summary():
             print("demo: " + line, flush=True)
         monitor.stop_dashboard(dash[0], dash[1])
+        if ota:
+            ota[0].stop()
         if node.poll() is None:
             os.killpg(node.pid, signal.SIGKILL)
             node.wait()
