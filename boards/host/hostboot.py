@@ -38,13 +38,13 @@ def _bootloader():
 
 def run(max_boots=None, cycles=None):
     boots = 0
-    app = None
+    app = ""  # the factory tree (the default path) until appsel says otherwise
     while max_boots is None or boots < max_boots:
         boots += 1
         # fresh application modules on every boot, like a reset would give; all of the app's
         # packages when the app tree changed (an update or a rollback)
         _bootloader()
-        new = _select()
+        new = _select() or ""
         for name in list(sys.modules):
             if name.startswith("vibenode") or name == "board" or (new != app and name.split(".")[0] in APP):
                 del sys.modules[name]
