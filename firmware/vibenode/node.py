@@ -33,7 +33,7 @@ class Inbox:
         self.retained = []  # retained commands answered this boot (vibenode/commands.py)
 
     def on_message(self, topic, msg, head, size, retain=False):
-        ota = self.node.ota
+        ota = getattr(self.node, "ota", None)
         if ota is not None and ota.take(topic, msg):  # an update chunk (lib/ota/session.py): held, one
             return
         self.received += 1
