@@ -241,3 +241,19 @@ def test_no_healthy_reading_within_trial_s_rolled_back(setup):
     assert p["active"] == "" and "rolled_back" not in p, p
     assert [st for st in s["sub"].json_on("status") if st.get("fw") == "0.6.0"]  # it did run
     assert _status_fw(s) == "0.1.0"
+
+
+def test_update_over_http(setup):
+    s = setup
+    _release(s, "0.7.0")
+    web = otaserve.http_server(s["dist"])
+    try:
+        _boot(s)
+        url = "http://127.0.0.1:%d/host-0.7.0/" % web.server_address[1]
+        _cmd(s, {"id": "h1", "cmd": "ota", "version": "0.7.0", "url": url})
+        assert _wait_event(s, lambda e: e.get("state") == "committed" and e.get("version") == "0.7.0", 180), \
+            _ota_events(s)
+        assert _status_fw(s) == "0.7.0"
+        assert s["srv"].served == 0  # nothing over MQTT chunks
+    finally:
+        web.shutdown()

@@ -8,6 +8,7 @@ A node that got an `ota` command asks on <prefix>/<site>/<node>/ota/get with
 manifest.sig, i the i-th file line of the manifest. Bundles are looked up as
 <dist>/<board>-<version> for any board (the node checks board and arch against the signed
 manifest itself). The server holds no secret: everything it sends is signed or hashed.
+--http PORT also serves the bundles over HTTP with Range support (the `ota` command's "url").
 """
 import argparse
 import json
@@ -85,13 +86,57 @@ class Server:
         self.c.disconnect()
 
 
+def http_server(dist, port=0, host="127.0.0.1"):
+    """The same bundles over HTTP with Range support (the node's lib/ota/http.py asks
+    <url>/manifest.txt etc. one ranged GET per chunk). Returns the started ThreadingHTTPServer."""
+    import http.server
+    import re
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            path = os.path.normpath(os.path.join(dist, self.path.lstrip("/")))
+            if not path.startswith(os.path.abspath(dist)) or not os.path.isfile(path):
+                return self.send_error(404)
+            data = open(path, "rb").read()
+            m = re.match(r"bytes=(\d+)-(\d*)$", self.headers.get("Range", ""))
+            if m is None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                return self.wfile.write(data)
+            a = int(m.group(1))
+            b = min(int(m.group(2)) if m.group(2) else len(data) - 1, len(data) - 1)
+            if a >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", "bytes */%d" % len(data))
+                self.end_headers()
+                return None
+            self.send_response(206)
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
+            self.send_header("Content-Length", str(b - a + 1))
+            self.end_headers()
+            self.wfile.write(data[a:b + 1])
+
+        def log_message(self, *a):
+            pass
+
+    dist = os.path.abspath(dist)
+    srv = http.server.ThreadingHTTPServer((host, port), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dist", default="dist")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=1883)
     ap.add_argument("--prefix", default="vibenode")
+    ap.add_argument("--http", type=int, metavar="PORT", help="also serve the bundles over HTTP on PORT (ota url)")
     a = ap.parse_args()
+    if a.http:
+        http_server(a.dist, a.http, "0.0.0.0")
+        print("otaserve: HTTP on port %d: ota url http://<this host>:%d/<board>-<version>/" % (a.http, a.http))
     s = Server(a.dist, a.host, a.port, a.prefix)
     print("otaserve: serving %s on %s:%d" % (a.dist, a.host, a.port))
     s.c.loop_forever()

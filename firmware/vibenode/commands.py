@@ -9,8 +9,8 @@
 #   {"id": "r5", "cmd": "reboot"}            {"id": "r6", "cmd": "get_config"}
 #   {"id": "r7", "cmd": "ping"}
 #   {"id": "r8", "cmd": "ota", "version": "0.2.0", "trial_s": 600}   (application update in chunks
-#        over MQTT: lib/ota/session.py; progress on `event`; the new app must deliver a reading
-#        within trial_s of a boot or it is rolled back)
+#        over MQTT, or from "url": "http://host/dist/host-0.2.0/": lib/ota/session.py; progress on
+#        `event`; the new app must deliver a reading within trial_s of a boot or it is rolled back)
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
 # Optional "expires": unix time (s) after which the command must not run (refused when the
 # node's clock is not set, since it cannot tell).
@@ -330,16 +330,19 @@ class Commands:
         return None
 
     def c_ota(self, req):
-        _only(req, ("id", "cmd", "node", "version", "source", "trial_s"))
+        _only(req, ("id", "cmd", "node", "version", "url", "trial_s"))
         v = req.get("version")
         if not isinstance(v, str) or not 1 <= len(v) <= 32 or not printable(v) or "/" in v or " " in v:
             raise Invalid("version: 1 to 32 printable characters, no '/' or space")
-        _choice(req.get("source", "mqtt"), "source", ("mqtt",))
+        url = req.get("url")
+        if url is not None and (not isinstance(url, str) or not url.startswith("http://") or len(url) > 200
+                                or not printable(url) or " " in url):
+            raise Invalid("url: an http:// address of at most 200 characters (https is not in this build)")
         t = _int(req.get("trial_s", 600), "trial_s", 5, 86400)
-        err = self.ctl.ota(req["id"], v, t)
+        err = self.ctl.ota(req["id"], v, t, url)
         if err:
             raise Invalid("ota: %s" % err)
-        return {"version": v, "source": "mqtt"}
+        return {"version": v, "source": "http" if url else "mqtt"}
 
     def c_get_config(self, req):
         _only(req, ("id", "cmd", "node"))

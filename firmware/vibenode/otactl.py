@@ -30,14 +30,14 @@ def _arch_board(node):
     return node.board.NAME
 
 
-def start(node, rid, version, trial_s=600):
+def start(node, rid, version, trial_s=600, url=None):
     """The `ota` command: a new session (replacing one in progress). None or an error text."""
     from ota import stage
     if stage.pointer().get("trial"):
         return "the running app is still on probation"
     from ota.session import Session
-    node.ota = Session.start(_IO(node), _arch_board(node), rid, version, trial_s)
-    if node.link.up:
+    node.ota = Session.start(_IO(node), _arch_board(node), rid, version, trial_s, url)
+    if node.link.up and not url:
         node.link.subscribe(node.topics.ota_data, 1)
     log("ota", "update to %s started" % version)
     return None
@@ -60,7 +60,7 @@ def resume(node):
 
 
 def link_up(node):
-    if node.ota is not None:
+    if node.ota is not None and not node.ota.st.get("url"):
         node.link.subscribe(node.topics.ota_data, 1)
         node.ota.resend()
     p = getattr(node, "ota_p", None)

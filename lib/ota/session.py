@@ -3,6 +3,8 @@
 #   node   -> <base>ota/get   {"v": "0.2.0", "f": "m" | "s" | 1..n, "o": offset, "n": 1024}   (QoS 1)
 #   server -> <base>ota/data  '{"v": .., "f": .., "o": .., "t": total}\n' + up to n bytes     (QoS 1)
 #
+# With a "url" (the `ota` command's) the same steps go as ranged HTTP GETs (lib/ota/http.py) of
+# <url>/manifest.txt, manifest.sig and each file's path: nothing else changes.
 # "m" is the manifest, "s" its signature, 1..n the files (manifest lines). One request is
 # outstanding at a time and one answer is held (bounded memory: one chunk); a lost answer is
 # asked for again after RETRY_MS and after every reconnect. Progress survives a reboot: the step
@@ -48,10 +50,12 @@ class Session:
         self.error = None
 
     @classmethod
-    def start(cls, io, board, rid, version, trial_s=600):
+    def start(cls, io, board, rid, version, trial_s=600, url=None):
         stage.rmtree(DIR)
         os.mkdir(DIR)
         st = {"id": rid, "v": version, "f": "m", "dir": stage.staging_dir(), "n": 0, "trial_s": trial_s}
+        if url:
+            st["url"] = url  # HTTP (lib/ota/http.py) instead of chunks over MQTT
         s = cls(io, board, st)
         s._save()
         s.event("started")
@@ -139,15 +143,32 @@ class Session:
 
     def _ask(self):
         io = self.io
-        if not io.link.up:
+        if not io.link.up and not self.st.get("url"):
             return
         c = io.clock
         if self.sent_ms is not None and c.ticks_diff(c.ticks_ms(), self.sent_ms) < RETRY_MS:
             return
         _, off = self._where()
+        if self.st.get("url"):
+            return self._http(off)
         req = json.dumps({"v": self.st["v"], "f": self.st["f"], "o": off, "n": CHUNK})
         if io.link.publish(io.topics.ota_get, req, qos=1):
             self.sent_ms = c.ticks_ms()
+
+    def _http(self, off):
+        """One ranged GET (lib/ota/http.py), answered at once; network trouble: again later."""
+        from ota import http
+        st = self.st
+        f = st["f"]
+        name = "manifest.txt" if f == "m" else "manifest.sig" if f == "s" else mf.entry(mf.read_line(MAN, f))[2]
+        try:
+            total, data = http.get(st["url"], name, off, CHUNK)
+        except OSError as e:
+            self.sent_ms = self.io.clock.ticks_ms()  # retried after RETRY_MS
+            self.error_net = str(e)
+            return
+        head = {"v": st["v"], "f": f, "o": off, "t": total if total is not None else off}
+        self._answer(json.dumps(head).encode() + b"\n" + data)
 
     def _answer(self, m):
         i = m.find(b"\n")
