@@ -36,7 +36,7 @@ deploy: setup
 	$(PY) tools/deploy.py --board $(BOARD) --port $(PORT)
 
 demo: setup
-	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP)) $(if $(MONITOR_PORT),--monitor-port $(MONITOR_PORT)) $(if $(SLEEP),--sleep $(SLEEP)) $(if $(HA),--ha) $(if $(SPARKPLUG),--sparkplug) $(if $(DEGRADE),--degrade $(DEGRADE))
+	$(PY) tools/demo.py $(if $(DURATION),--duration $(DURATION)) $(if $(FILE),--replay $(FILE) $(if $(FILE_RATE),--replay-rate $(FILE_RATE)) $(if $(FILE_SCALE),--replay-scale $(FILE_SCALE)) $(if $(RPM),--replay-rpm $(RPM))) $(if $(OUTAGE),--outage $(OUTAGE)) $(if $(CHIP),--chip $(CHIP)) $(if $(TEMP),--temp $(TEMP)) $(if $(MONITOR_PORT),--monitor-port $(MONITOR_PORT)) $(if $(SLEEP),--sleep $(SLEEP)) $(if $(HA),--ha) $(if $(SPARKPLUG),--sparkplug) $(if $(DEGRADE),--degrade $(DEGRADE)) $(if $(UPDATE),--update)
 
 # the dashboard: make monitor [MQTT_HOST=127.0.0.1 MQTT_PORT=1883] [DB=monitor.db|postgresql://...] [HTTP_PORT=8080]
 monitor: setup
@@ -90,6 +90,15 @@ bench: setup
 # the node's heap on a 32-bit MicroPython (an ESP32's object sizes): make memory [MPY32=<path>]
 memory: setup
 	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py $(if $(INTEGRATIONS),--integrations $(INTEGRATIONS)) $(if $(BASELINE),--baseline)
+
+# signed application updates (lib/ota): make release BOARD=esp32_devkitc [FLEET=fleet] -> dist/<board>-<version>;
+# make ota-serve [DIST=dist] [MQTT_HOST=..] [MQTT_PORT=..] answers nodes' chunk requests after an `ota` command
+DIST ?= dist
+.PHONY: release ota-serve
+release: setup
+	$(PY) tools/release.py $(BOARD) --fleet $(FLEET)
+ota-serve: setup
+	$(PY) tools/otaserve.py --dist $(DIST) $(if $(MQTT_HOST),--host $(MQTT_HOST)) $(if $(MQTT_PORT),--port $(MQTT_PORT))
 
 clean:
 	rm -rf build dist .pytest_cache

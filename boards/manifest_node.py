@@ -11,6 +11,7 @@ import shutil
 # main.py frozen: the image boots the node with only config.json (and secrets) on the filesystem.
 # (MicroPython runs a frozen main.py in preference to one on the filesystem; boot.py still runs first.)
 module("main.py", base_path="../firmware")
+module("appsel.py", base_path="../firmware")  # the A/B app tree choice main.py makes (lib/ota)
 package("vibenode", base_path="../firmware")
 for _p in sorted(os.listdir("../lib")):
     if os.path.isfile(os.path.join("../lib", _p, "__init__.py")):

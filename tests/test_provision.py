@@ -60,7 +60,9 @@ def test_rendered_node_boots_on_the_host_board_over_mutual_tls(site, tmp_path):
     r = run("provision.py", "--node-id", "pump-07", "--site", site["site"], "--secrets", site["secrets"],
             "--fleet", site["fleet"].dir, "--out", str(out), "--label", str(label))
     assert r.returncode == 0, r.stderr
-    assert sorted(os.listdir(out)) == ["ca.pem", "client.pem", "config.json", "secrets.json"]
+    # ota.pub: the fleet update key's public half (signed updates, lib/ota)
+    assert sorted(os.listdir(out)) == ["ca.pem", "client.pem", "config.json", "ota.pub", "secrets.json"]
+    assert (out / "ota.pub").read_bytes() == site["fleet"].update_public()
     assert oct(os.stat(out / "secrets.json").st_mode & 0o777) == "0o600"
     cfg = json.load(open(out / "config.json"))
     sec = json.load(open(out / "secrets.json"))
@@ -221,8 +223,8 @@ def test_write_to_a_micropython_device_with_mpremote_and_verify(site, tmp_path):
         dev.wait()
         p.close()
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "4 files verified by SHA-256" in r.stdout
-    assert sorted(os.listdir(dev_fs)) == ["ca.pem", "client.pem", "config.json", "secrets.json"]
+    assert "5 files verified by SHA-256" in r.stdout  # (ota.pub: the fleet's update key, public half)
+    assert sorted(os.listdir(dev_fs)) == ["ca.pem", "client.pem", "config.json", "ota.pub", "secrets.json"]
     cfg = json.load(open(dev_fs / "config.json"))
     assert cfg["node_id"] == "pump-20" and cfg["site"] == "plant1"
     cert = x509.load_pem_x509_certificate((dev_fs / "client.pem").read_bytes())
@@ -386,7 +388,7 @@ def test_make_targets_call_the_tools(site, tmp_path):
                         "SECRETS=" + site["secrets"], "FLEET=" + site["fleet"].dir, "OUT=" + str(tmp_path / "mk"),
                         "LABEL=" + str(tmp_path / "labels.csv")], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert sorted(os.listdir(tmp_path / "mk")) == ["ca.pem", "client.pem", "config.json", "secrets.json"]
+    assert sorted(os.listdir(tmp_path / "mk")) == ["ca.pem", "client.pem", "config.json", "ota.pub", "secrets.json"]
     assert site["fleet"].find("mk-01") is not None
     r = subprocess.run(["make", "-s", "-C", ROOT, "fleet", "FLEET=" + site["fleet"].dir, "CMD=revoke mk-01"],
                        capture_output=True, text=True, env=env, timeout=120)

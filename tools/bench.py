@@ -244,6 +244,8 @@ def main():
     bench_baseline.main()
     import bench_ingest  # the monitor: collector ingest (SQLite, PostgreSQL), simulated nodes' RSS/CPU
     bench_ingest.main()
+    import bench_ota  # signed updates: Ed25519 verification time (unix, 32-bit, RV32 -> ESP32 estimate) and heap
+    bench_ota.main()
     import memory  # the whole node's heap (tools/memory.py; MPY32=<32-bit micropython> for device figures)
     memory.main([])
     import integ_memory  # Home Assistant discovery and Sparkplug B: code and data (issue 14)

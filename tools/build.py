@@ -51,7 +51,8 @@ def board_arch(board):
 
 def sources(board):
     """(source path, destination relative to the build tree)"""
-    out = [(os.path.join(ROOT, "firmware", "main.py"), "main.py")]
+    out = [(os.path.join(ROOT, "firmware", "main.py"), "main.py"),
+           (os.path.join(ROOT, "firmware", "appsel.py"), "appsel.py")]  # A/B app selection (lib/ota)
 
     def tree(src_dir, dest_dir):
         for dp, dns, fns in os.walk(src_dir):
@@ -104,7 +105,7 @@ def build(board, out=None, quiet=False, arch=None):
     for dp, dns, fns in os.walk(out):
         for fn in fns:
             p = os.path.normpath(os.path.join(dp, fn))
-            if (fn.endswith(".mpy") or fn == "main.py") and p not in wanted:
+            if (fn.endswith(".mpy") or fn in ("main.py", "appsel.py")) and p not in wanted:
                 os.remove(p)
     errors = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as ex:

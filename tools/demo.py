@@ -145,6 +145,8 @@ def main():
                     help="battery node: deep sleep between wakes, one every this many seconds (>= 10; docs/power.md)")
     ap.add_argument("--ha", action="store_true", help="Home Assistant discovery on (homeassistant/device/...)")
     ap.add_argument("--sparkplug", action="store_true", help="Sparkplug B edge node on (spBv1.0/demo-plant/...)")
+    ap.add_argument("--update", action="store_true", help="update the node over the air while it runs (a signed "
+                                                          "release, chunks over MQTT: tools/demo_ota.py)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="vibenode-demo-")
     host = os.environ.get("MQTT_HOST", "127.0.0.1")
@@ -166,6 +168,10 @@ def main():
         if a.sleep:  # (the host board's deep sleep really waits: it runs in real time here)
             cfg["power"] = {"mode": "sleep", "interval_s": max(10, a.sleep), "awake_max_s": min(30, max(10, a.sleep) - 1)}
         json.dump(integ_demo.config(cfg, a.ha, a.sparkplug), f, indent=1)
+    ota = None
+    if a.update:
+        import demo_ota
+        ota = demo_ota.prepare(workdir, fs, host, port)  # (otaserve, version)
     env = dict(os.environ)
     env["MICROPYPATH"] = os.path.join(ROOT, "build", "host", "lib")
     node_log = open(os.path.join(workdir, "node.log"), "w")
@@ -186,8 +192,16 @@ def main():
             sys.exit("demo: --outage needs the demo's own broker (unset MQTT_HOST/MQTT_PORT)")
         duration = max(duration or 0, 8 + a.outage + 15)
     outage_at = 8 if a.outage else None
+    update_at = 6 if ota else None
+    if ota:
+        duration = max(duration or 0, 90)
     try:
         while not stop["now"] and (not duration or time.time() - t0 < duration):
+            if update_at is not None and time.time() - t0 >= update_at:
+                update_at = None
+                print("demo: update to %s sent (`ota` command): signed, in chunks, A/B switch, probation" % ota[1],
+                      flush=True)
+                demo_ota.send(client, ota[1])
             if outage_at is not None and time.time() - t0 >= outage_at:
                 outage_at = None
                 broker.kill()
@@ -212,6 +226,8 @@ def main():
         for line in tracker.summary():
             print("demo: " + line, flush=True)
         monitor.stop_dashboard(dash[0], dash[1])
+        if ota:
+            ota[0].stop()
         if node.poll() is None:
             os.killpg(node.pid, signal.SIGKILL)
             node.wait()

@@ -21,6 +21,8 @@ Commands:
                                               per-node ACL, persistence
     batch --site-file F --secrets F --nodes F --out DIR   issue + render many nodes' filesystems
     list [--csv]                              the inventory
+    update-key                                the Ed25519 key releases are signed with (update.key,
+                                              update.pub; made by init too); nodes get update.pub as ota.pub
 """
 import argparse
 import datetime
@@ -73,6 +75,7 @@ def main(argv=None):
     p.add_argument("--secrets", required=True)
     p.add_argument("--nodes", required=True, help="file with one node id per line")
     p.add_argument("--out", required=True)
+    sp.add_parser("update-key")
     p = sp.add_parser("list")
     p.add_argument("--csv", action="store_true")
     p.add_argument("--warn-days", type=int, default=60, help="flag certificates and the CRL expiring sooner")
@@ -87,6 +90,9 @@ def main(argv=None):
                     raise FleetError("--encrypt: set VIBENODE_CA_PASS or run on a terminal")
             c = f.init(a.name, a.days, a.prefix, pw)
             print("fleet: CA %r created in %s, valid until %s" % (a.name, f.dir, c.not_valid_after_utc.date()))
+        elif a.cmd == "update-key":
+            f.update_key()
+            print("fleet: update key %s (public: %s, provisioned as ota.pub)" % (f.p("update.key"), f.p("update.pub")))
         elif a.cmd == "server":
             cp, kp = f.issue_server(a.host, a.ip, a.days)
             print("fleet: broker certificate %s (key %s)" % (cp, kp))

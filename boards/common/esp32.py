@@ -86,6 +86,15 @@ class ESP32Board:
     def wlan(self):
         return network.WLAN(network.STA_IF)
 
+    # firmware image updates (lib/ota): esp32.Partition calls live in boardcommon/fwimage.py
+    def firmware_writer(self, size):
+        from boardcommon.fwimage import ImageWriter
+        return ImageWriter(size)
+
+    def mark_app_valid(self):
+        from boardcommon import fwimage
+        fwimage.mark_valid()
+
 
 def board_class(name, arch, pins):
     """The Board class of one ESP32-family board: its pin map, and the chips that may sit on its

@@ -171,6 +171,16 @@ class HostBoard:
     def wlan(self):
         return network.WLAN(network.STA_IF)
 
+    # firmware image updates (lib/ota): esp32.Partition calls live in boardcommon/fwimage.py (here
+    # over boards/host/esp32.py, the emulation)
+    def firmware_writer(self, size):
+        from boardcommon.fwimage import ImageWriter
+        return ImageWriter(size)
+
+    def mark_app_valid(self):
+        from boardcommon import fwimage
+        fwimage.mark_valid()
+
 
 def make(cfg):
     global _board

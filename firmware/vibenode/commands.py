@@ -10,6 +10,9 @@
 #   {"id": "r7", "cmd": "ping"}            {"id": "r8", "cmd": "decommission"}  (Home Assistant: removed)
 #   {"id": "r8", "cmd": "baseline.get"}      {"id": "r9", "cmd": "baseline.relearn"}
 #   {"id": "r10", "cmd": "baseline.set", "features": {"vel.x": [1.3, 1.07], ...}}  (vibenode/blcmds.py)
+#   {"id": "r11", "cmd": "ota", "version": "0.2.0", "trial_s": 600}   (application update in chunks
+#        over MQTT, or from "url": "http://host/dist/host-0.2.0/": lib/ota/session.py; progress on
+#        `event`; the new app must deliver a reading within trial_s of a boot or it is rolled back)
 # Optional "node": the target node id; a command naming another node is ignored (no ack).
 # Optional "expires": unix time (s) after which the command must not run (refused when the
 # node's clock is not set, since it cannot tell).
@@ -47,7 +50,7 @@ MAX_PAYLOAD = const(4096)
 MAX_DEPTH = const(6)
 MAX_ID = const(64)
 STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot", "decommission", "baseline.relearn",
-            "baseline.set")  # applied once per id
+            "baseline.set", "ota")  # applied once per id
 
 
 
@@ -349,6 +352,21 @@ class Commands:
             drop("vibenode.blcmds")
             drop("baseline.cold")
 
+    def c_ota(self, req):
+        _only(req, ("id", "cmd", "node", "version", "url", "trial_s"))
+        v = req.get("version")
+        if not isinstance(v, str) or not 1 <= len(v) <= 32 or not printable(v) or "/" in v or " " in v:
+            raise Invalid("version: 1 to 32 printable characters, no '/' or space")
+        url = req.get("url")
+        if url is not None and (not isinstance(url, str) or not url.startswith("http://") or len(url) > 200
+                                or not printable(url) or " " in url):
+            raise Invalid("url: an http:// address of at most 200 characters (https is not in this build)")
+        t = _int(req.get("trial_s", 600), "trial_s", 5, 86400)
+        err = self.ctl.ota(req["id"], v, t, url)
+        if err:
+            raise Invalid("ota: %s" % err)
+        return {"version": v, "source": "http" if url else "mqtt"}
+
     def c_get_config(self, req):
         _only(req, ("id", "cmd", "node"))
         return redact(self.ctl.config())
@@ -381,4 +399,5 @@ _HANDLERS = {
     "baseline.get": Commands.c_baseline,
     "baseline.relearn": Commands.c_baseline,
     "baseline.set": Commands.c_baseline,
+    "ota": Commands.c_ota,
 }

@@ -107,5 +107,13 @@ class Control:
                 r["error"] = e
         return r
 
+    def ota(self, rid, version, trial_s=600, url=None):
+        """Start an application update (lib/ota; its code stays loaded until it ends). None or
+        an error text."""
+        n = self._node
+        from vibenode import otactl
+        n.otactl = otactl
+        return otactl.start(n, rid, version, trial_s, url)
+
     def ack(self, ack):
         self._node.out.ack(ack)

@@ -37,6 +37,9 @@ class Inbox:
         self._idle = 0
 
     def on_message(self, topic, msg, head, size, retain=False):
+        ota = getattr(self.node, "ota", None)
+        if ota is not None and ota.take(topic, msg):  # an update chunk (lib/ota/session.py): held, one
+            return
         ig = getattr(self.node, "integ", None)  # Home Assistant's birth, Sparkplug NCMD
         if ig is not None and ig.on_message(topic, msg):
             return
@@ -113,6 +116,7 @@ class Node:
         self.ident_until = None
         self._hash = None
         self.promoted = False  # lastgood.promote() after the first published reading
+        self.ota = self.trial = None  # an update in progress / the app on probation (vibenode/otactl.py)
         self.out = None  # (errors found while the sensors are looked for go out with the first status)
         # heap order (measured by tools/memory.py, the smallest heap of a few orders): the largest
         # buffers first, while the heap is in one piece (windows, feature engine), then the sensors
@@ -150,6 +154,16 @@ class Node:
         if nt.get("host") or clock.time() < 1600000000:  # configured, or the clock was never set
             from link.ntp import Ntp
             self.ntp = Ntp(clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1), log)
+        self.otactl = None
+        import os
+        from ota import WORK
+        try:
+            os.stat(WORK)  # an update or a probation under way (vibenode/otactl.py: loaded until it ends)
+            from vibenode import otactl
+            self.otactl = otactl
+            otactl.resume(self)
+        except OSError:
+            drop("ota")
 
     n = property(lambda self: self.sense.n)
     sent = property(lambda self: self.out.sent)
@@ -249,7 +263,10 @@ class Node:
     def publish_reading(self, rep):
         from report import reading as rd
         bl = self.baseline
-        if self.out.telemetry(rep if bl is None else bl.observe(rep)) and not self.promoted:
+        ok = self.out.telemetry(rep if bl is None else bl.observe(rep))
+        if ok and self.trial is not None and not self.errors:
+            self.trial.healthy()  # the new app delivered a reading: it stays (vibenode/otactl.py)
+        if ok and not self.promoted:
             self.promoted = True  # the node ran on its config: it becomes the last good one
             if self.config_state.get("source") == "config.json":
                 try:
@@ -346,6 +363,8 @@ class Node:
                 sup.progress("sampler")
             if self.link.takeover != self.errors.get("link"):
                 self.set_error("link", self.link.takeover)  # (cleared once a session holds)
+            if self.trial is not None:
+                self.trial.check()  # on probation too long without a delivered reading: roll back
             done += 1
             if offline is not None:
                 offline.check(self.link.up)
@@ -378,6 +397,8 @@ class Node:
                 self.cmds.process()
                 if self.integ is not None:
                     self.integ.service()
+            if self.ota is not None:
+                self.otactl.service(self)
             if self.reboot_req:
                 self.reboot()
             self._blink()

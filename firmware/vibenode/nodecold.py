@@ -32,6 +32,8 @@ def link_up(node, link):
     ev["outage_ms"] = link.last_down_ms
     ev["last_error"] = link.down_error
     out.event("link_up", ev)
+    if node.otactl is not None:
+        node.otactl.link_up(node)
     if link.takeover:
         out.event("takeover", {"error": link.takeover, "count": link.takeovers,
                                "session_ms": link.last_session_ms})

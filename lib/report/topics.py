@@ -1,6 +1,7 @@
 # MQTT topics of one node:
 #
 #   <prefix>/<site>/<node_id>/{status,telemetry,alarm,spectrum,waveform,event,cmd,cmd/ack}
+#   <prefix>/<site>/<node_id>/ota/{get,data}   update chunks: the node asks, the release server answers
 #
 # The names are checked once, by the node's config (vibenode/config.py ident(): the rule for a
 # node id, a site and the prefix; the node id is also the MQTT client id, a certificate CN and
@@ -18,3 +19,5 @@ class Topics:
         self.event = base + "event"
         self.cmd = base + "cmd"
         self.cmd_ack = base + "cmd/ack"
+        self.ota_get = base + "ota/get"
+        self.ota_data = base + "ota/data"

@@ -224,4 +224,5 @@ def main():
     print("RESULT " + json.dumps({"total_writes": total}))
 
 
-main()
+if __name__ == "__main__":  # (tests/mpy/ota_powercut.py imports the block device)
+    main()

@@ -121,6 +121,9 @@ def render_files(node_id, site, secrets, fleet=None, ca=None, cert=None, key=Non
         nodeconfig.check(raw, sec, exists=lambda n: n in files, warnings=[])
     except nodeconfig.ConfigError as e:
         raise ProvisionError("schema: %s" % e)
+    pub = fleet.update_public() if fleet is not None else None
+    if pub is not None:
+        files["ota.pub"] = pub  # the fleet's update key (public half): signed app updates (lib/ota)
     files["config.json"] = (json.dumps(raw, indent=1, sort_keys=True) + "\n").encode()
     files["secrets.json"] = (json.dumps(sec, indent=1, sort_keys=True) + "\n").encode()
     return files, psk

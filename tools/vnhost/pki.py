@@ -147,9 +147,33 @@ class Fleet:
         self._ca_pass = passphrase
         _write(self.p("ca.pem"), _cert_pem(cert))
         _write(self.p("fleet.json"), json.dumps({"prefix": prefix, "name": name}) + "\n")
+        self.update_key()
         self._save_inventory([])
         self.write_crl()
         return cert
+
+    # ---- application updates: the Ed25519 key releases are signed with (tools/release.py) -----
+    def update_key(self):
+        """Create update.key (Ed25519, PKCS8 PEM, 0600) and update.pub (its 32 raw bytes, what
+        nodes hold as ota.pub) unless they exist. Returns the private key."""
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        if os.path.exists(self.p("update.key")):
+            with open(self.p("update.key"), "rb") as f:
+                return serialization.load_pem_private_key(f.read(), None)
+        key = ed25519.Ed25519PrivateKey.generate()
+        os.makedirs(self.dir, exist_ok=True)
+        _write(self.p("update.key"), _key_pem(key), private=True)
+        _write(self.p("update.pub"), key.public_key().public_bytes(serialization.Encoding.Raw,
+                                                                   serialization.PublicFormat.Raw))
+        return key
+
+    def update_public(self):
+        """The update key's 32 public bytes (ota.pub on nodes), or None before `update-key`."""
+        try:
+            with open(self.p("update.pub"), "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return None
 
     def _leaf(self, cn, sans, eku, days=None, not_before=None, not_after=None, issuer=None):
         ca_cert, ca_key = issuer or self.ca()
