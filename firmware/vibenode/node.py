@@ -15,8 +15,7 @@ import json
 from micropython import const
 
 from vibenode import VERSION, drop
-from vibenode.log import log, set_clock
-from vibenode.sensing import Sensing
+from vibenode.log import log
 
 _INBOX = const(16)
 _IDLE = const(2)  # process() calls (one per <= 100 ms slice) without a command before the handler goes
@@ -100,70 +99,10 @@ class Inbox:
 
 class Node:
     def __init__(self, cfg, board, ssl=None, sup=None, config_state=None):
-        self.cfg = cfg
-        self.board = board
-        self.clock = clock = board.clock
-        set_clock(clock)
-        self.sup = sup
-        # config.load()'s findings and the file it ran on (the config code is not kept loaded)
-        self.config_state = config_state or {"source": None}
-        self.offline = False  # OfflineWatch (None: not armed); made by run() unless main() did
-        self.interval_ms = int(cfg["sampling"]["interval_s"] * 1000)
-        self.errors = {}
-        self.capture_req = None
-        self.env_band = None  # the envelope band last on status (known once the engine runs)
-        self.reboot_req = False
-        self.ident_until = None
-        self._hash = None
-        self.promoted = False  # lastgood.promote() after the first published reading
-        self.ota = self.trial = None  # an update in progress / the app on probation (vibenode/otactl.py)
-        self.out = None  # (errors found while the sensors are looked for go out with the first status)
-        # heap order (measured by tools/memory.py, the smallest heap of a few orders): the largest
-        # buffers first, while the heap is in one piece (windows, feature engine), then the sensors
-        # are looked for (detection code comes and goes), then the rest of the node's code and data
-        early = sup is None or not sup.safe_mode
-        self.sense = Sensing(cfg, board, self, early=early)
-        from report.encode import Encoder
-        enc = Encoder(2048)  # the outbox's one 2 KB buffer, while there is a free 2 KB block
-        from vibenode.outbox import Outbox
-        from report.alarm import Alarms
-        from report import reading  # noqa: F401
-        if early:
-            self.sense.buffers()
-        self.out = out = Outbox(cfg, board, enc, ssl, self.set_error)
-        enc = None
-        self.link = out.link
-        self.topics = out.topics
-        self.seqc = out.seqc
-        self.queue = out.queue
-        self.alarms = Alarms(cfg.get("alarms"))
-        self.baseline = None  # baseline learning and judging, report by exception (lib/baseline)
-        if isinstance(cfg.get("baseline"), dict) and cfg["baseline"].get("enabled", True):
-            from baseline.model import Baseline
-            self.baseline = Baseline(cfg, log)
-        self.max_window = (cfg.get("reporting") or {}).get("max_window", 4096)
-        self.cmds = Inbox(self)
-        self.link.on_msg = self.cmds.on_message
-        self.link.on_up = self._on_link_up
-        self.integ = None  # Home Assistant discovery, Sparkplug B (vibenode/integrations.py)
-        if (cfg.get("ha") or {}).get("enabled") or (cfg.get("sparkplug") or {}).get("enabled"):
-            from vibenode.integrations import Integrations
-            self.integ = Integrations(self, cfg)
-        nt = cfg.get("ntp") or {}
-        self.ntp = None
-        if nt.get("host") or clock.time() < 1600000000:  # configured, or the clock was never set
-            from link.ntp import Ntp
-            self.ntp = Ntp(clock, nt.get("host", "pool.ntp.org"), nt.get("port", 123), nt.get("timeout_s", 1), log)
-        self.otactl = None
-        import os
-        from ota import WORK
-        try:
-            os.stat(WORK)  # an update or a probation under way (vibenode/otactl.py: loaded until it ends)
-            from vibenode import otactl
-            self.otactl = otactl
-            otactl.resume(self)
-        except OSError:
-            drop("ota")
+        from vibenode import nodeboot  # (boot-only code: dropped after)
+        nodeboot.init(self, Inbox, cfg, board, ssl, sup, config_state)
+        nodeboot = None
+        drop("vibenode.nodeboot")
 
     n = property(lambda self: self.sense.n)
     sent = property(lambda self: self.out.sent)
