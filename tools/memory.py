@@ -97,25 +97,28 @@ class Broker:
 
 
 class Commander:
-    """A command for the node, retained on its cmd topic so that the node gets it when it
-    subscribes (whenever that is in its run), and the acks counted: command handling (its code
-    is loaded per batch of commands) is part of the run."""
+    """A command for the node, sent once its birth message (status online) shows it subscribed
+    (commands are never retained: a retained one is refused by design), and the acks counted:
+    command handling (its code is loaded for a batch of commands) is part of the run."""
 
     def __init__(self, port, node_id="mem-0001"):
         import paho.mqtt.client as mqtt
         base = "vibenode/plant1/%s/" % node_id
         self.acks = 0
+        self.sent = False
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="mem-cmd-%d" % os.getpid())
 
         def on_message(c, u, m):
-            if b'"m1"' in m.payload and b'"ok": true' in m.payload:
+            if m.topic.endswith("/status"):
+                if not self.sent and b'"online"' in m.payload:
+                    self.sent = True
+                    c.publish(base + "cmd", json.dumps({"id": "m1", "cmd": "get_config"}), qos=1)
+            elif b'"m1"' in m.payload and b'"ok": true' in m.payload:
                 self.acks += 1
-                if self.acks == 1:
-                    c.publish(base + "cmd", b"", qos=1, retain=True)  # answered: clear it
 
         def on_connect(c, u, f, rc, p=None):
             c.subscribe(base + "cmd/ack", 1)
-            c.publish(base + "cmd", json.dumps({"id": "m1", "cmd": "get_config"}), qos=1, retain=True)
+            c.subscribe(base + "status", 1)
 
         self.c.on_message = on_message
         self.c.on_connect = on_connect
@@ -124,6 +127,16 @@ class Commander:
         deadline = time.time() + 5
         while not self.c.is_connected() and time.time() < deadline:
             time.sleep(0.01)
+        import threading
+
+        def again():  # (sent before the node's SUBSCRIBE landed: lost; get_config may repeat its id)
+            for _ in range(60):
+                time.sleep(1)
+                if self.acks or self.c is None:
+                    return
+                if self.sent:
+                    self.c.publish(base + "cmd", json.dumps({"id": "m1", "cmd": "get_config"}), qos=1)
+        threading.Thread(target=again, daemon=True).start()
 
     def close(self):
         self.c.loop_stop()
