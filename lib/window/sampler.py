@@ -34,30 +34,24 @@ _REBASE_US = 1 << 28  # stream time beyond this is moved into the millisecond or
 
 # Rates from counts and microseconds, exact and without big ints: small ints are 31-bit on an ESP32,
 # so count * 10**9 or elapsed_us * rate would be heap objects there (this runs in the sampling path).
+def _scaled(count, span, digits):
+    """count * 10**digits // span by long division in base 10: no big int while 10 * span fits a
+    small int (spans under ~100 s in microseconds, ~1 day in milliseconds)."""
+    q = count // span
+    r = count - q * span
+    for _ in range(digits):
+        r *= 10
+        d = r // span
+        q = q * 10 + d
+        r -= d * span
+    return q
+
+
 def _mhz(count, span_us):
-    """count * 10**9 // span_us: samples per span as milli-hertz (long division in base 10)."""
+    """count * 10**9 // span_us: samples per span as milli-hertz."""
     if count <= 1 or span_us >= 100000000:
         return count * 1000000000 // span_us
-    q = count // span_us
-    r = count - q * span_us
-    for _ in range(9):
-        r *= 10
-        d = r // span_us
-        q = q * 10 + d
-        r -= d * span_us
-    return q
-
-
-def _permil(count, span_ms):
-    """count * 10**6 // span_ms (long division: no big int for spans under a day)."""
-    q = count // span_ms
-    r = count - q * span_ms
-    for _ in range(6):
-        r *= 10
-        d = r // span_ms
-        q = q * 10 + d
-        r -= d * span_ms
-    return q
+    return _scaled(count, span_us, 9)
 
 
 def _due(elapsed_us, rate):
@@ -236,7 +230,7 @@ class Sampler:
         if self._base_ms:  # a long stream: its span in milliseconds
             span = self._base_ms + span // 1000
             if span > 0:
-                self.stream_rate_mhz = _permil(self._s_got + pending - self._s_l0, span)
+                self.stream_rate_mhz = _scaled(self._s_got + pending - self._s_l0, span, 6)
         elif span > 0:
             self.stream_rate_mhz = _mhz(self._s_got + pending - self._s_l0, span)
         self.t_start_us = t_first - l_first * 1000000 // rate
