@@ -10,16 +10,32 @@
 #                     is applied once, even across the reboot it asked for.
 import json
 
+import micropython
+
 from store import atomic
 
 _KEEP = 16  # ids remembered
 _FILE = "cmd_ids.json"
 
 
+@micropython.viper
+def _ascii_end(b) -> int:
+    """Index of the first byte >= 0x80 in b, or len(b): the ASCII prefix, scanned in machine code
+    (most payloads are all ASCII; a command flood must stay cheap). Its twin: the loop below."""
+    p = ptr8(b)
+    n = int(len(b))
+    i = 0
+    while i < n:
+        if p[i] >= 0x80:
+            return i
+        i += 1
+    return n
+
+
 def utf8_ok(b):
     """True when bytes b are well-formed UTF-8."""
     n = len(b)
-    i = 0
+    i = _ascii_end(b)
     while i < n:
         c = b[i]
         if c < 0x80:

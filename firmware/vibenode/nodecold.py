@@ -24,9 +24,10 @@ def link_up(node, link):
     out = node.out
     if link.takeover:  # (sessions cut right after CONNACK: another client has our id)
         node.errors["link"] = link.takeover
-    if not out.status(node.status()):
-        return
+    # commands first, then the birth: whoever answers the birth with a command is heard
     if not link.subscribe(node.topics.cmd, 1):
+        return
+    if not out.status(node.status()):
         return
     ev = node.counters()
     ev["outage_ms"] = link.last_down_ms
