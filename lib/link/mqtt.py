@@ -3,7 +3,8 @@
 #
 # Policy: Wi-Fi first (link/wifi.py, when given), the broker's name resolved once per attempt
 # (link/dns.py, bounded, when a DNS server is known), then TCP, TLS and CONNECT/CONNACK, the
-# whole attempt bounded by timeout_s; reconnect with exponential backoff plus jitter; keepalive
+# whole attempt bounded by timeout_s (link/mqttcon.py, loaded per attempt and dropped after;
+# SUBSCRIBE: link/mqttsub.py, the same); reconnect with exponential backoff plus jitter; keepalive
 # pings. It never raises to the caller on network trouble: it reports its state (`up`,
 # `last_error`, counters) instead, and any exception from the session (OSError, ProtocolError,
 # MqttError, MemoryError, ...) closes it and schedules a reconnect.
@@ -14,20 +15,21 @@
 # 1.5 x keepalive.
 import errno
 import random
-from time import ticks_ms, ticks_add, ticks_diff
+from micropython import const
 
-from link.mqttproto import Proto, HINT, MAX_IN  # noqa: F401 (limits for callers)
+from link import drop
+from link.mqttproto import HINT, MAX_IN  # noqa: F401 (limits for callers)
 
-DRAIN = 2000  # packets read per service() call at most (a flood is drained, not left queued)
+_DRAIN = const(2000)  # packets read per service() call at most (a flood is drained, not left queued)
 # Takeover: another client with our client id makes the broker close our session right after
-# CONNACK, again and again. TAKEOVER_N sessions each shorter than SHORT_MS within WINDOW_MS set
-# `takeover` (the error text); reconnects then wait at least TAKEOVER_BACKOFF_MS (capped by
-# backoff_max_ms), and a session that lasts CLEAR_MS clears it.
-SHORT_MS = 5000
-TAKEOVER_N = 3
-WINDOW_MS = 60000
-TAKEOVER_BACKOFF_MS = 30000
-CLEAR_MS = 20000
+# CONNACK, again and again. _TAKEOVER_N sessions each shorter than _SHORT_MS within _WINDOW_MS set
+# `takeover` (the error text); reconnects then wait at least _TAKEOVER_BACKOFF_MS (capped by
+# backoff_max_ms), and a session that lasts _CLEAR_MS clears it.
+_SHORT_MS = const(5000)
+_TAKEOVER_N = const(3)
+_WINDOW_MS = const(60000)
+_TAKEOVER_BACKOFF_MS = const(30000)
+_CLEAR_MS = const(20000)
 TAKEOVER = "link: session taken over (client id in use elsewhere?)"
 
 
@@ -52,9 +54,9 @@ class MqttLink:
         self.backoff_max_ms = backoff_max_ms
         self.log = log or (lambda *a: None)
         self.wifi = wifi  # link.wifi.Wifi or None (the network is just there, e.g. the host)
-        self.dns = dns  # see dns_server()
-        self.client = None  # the session (self._proto) while one is open
-        self._proto = None  # made at the first attempt, then reused by every session (no heap churn)
+        self.dns = dns  # see link/mqttcon.py dns_server()
+        self.client = None  # the session (self.proto) while one is open
+        self.proto = None  # made at the first attempt, then reused by every session (no heap churn)
         self.up = False
         self.last_error = None
         self.connects = 0  # successful sessions
@@ -70,10 +72,10 @@ class MqttLink:
         self.last_session_ms = None  # how long the last session lasted (a takeover: again and again short)
         self.takeover = None  # TAKEOVER while sessions keep being cut right after CONNACK
         self.takeovers = 0  # times a takeover was recognised
-        self._short = 0  # short sessions in a row (within WINDOW_MS of the first)
+        self._short = 0  # short sessions in a row (within _WINDOW_MS of the first)
         self._short_at = now
-        self._up_at = now
-        self._backoff = backoff_min_ms
+        self.up_at = now
+        self.backoff = backoff_min_ms
         self._next_try = now
         self._last_tx = now
         self._last_rx = now
@@ -118,57 +120,18 @@ class MqttLink:
             return False
         self._close()
         self.attempts += 1
-        tmo = int(self.timeout_s * 1000)
-        deadline = ticks_add(ticks_ms(), tmo)
         try:
-            import socket
-            ip = self.resolve()
-            addr = socket.getaddrinfo(ip, self.port)[0][-1]
-            c = self._proto
-            if c is None:
-                c = self._proto = Proto(self, tmo)
-            c.timeout_ms = tmo
-            self.client = c
-            c.open(addr, self.host, self.ssl)
-            c.connect(self.client_id, self.keepalive, self.user, self.password, self.will_topic, self.will_msg,
-                      deadline, self.clean, self.will_retain)
-        except Exception as e:  # any failure (OSError, ProtocolError, MqttError, ValueError, ...)
+            from link import mqttcon
+            mqttcon.attempt(self)
+        except Exception as e:  # any failure (OSError, ProtocolError, MqttError, ValueError, MemoryError ...)
             self._fail("connect", e)
             return False
-        self.up = True
-        self.connects += 1
-        self._up_at = self.clock.ticks_ms()
-        self._backoff = self.backoff_min_ms
-        self.rx()
-        self.tx()
-        self.down_error = self.last_error  # why the previous session/attempt ended
-        self.last_error = None
-        self.last_down_ms = self.clock.ticks_diff(self.clock.ticks_ms(), self.down_since)
+        finally:
+            mqttcon = None
+            drop("mqttcon")
         if self.on_up:
             self.on_up(self)
         return self.up
-
-    def dns_server(self):
-        """(server, port) for bounded lookups, or None: `dns` is "dhcp" (the Wi-Fi lease's
-        server), "a.b.c.d" or "a.b.c.d:port"; unset means getaddrinfo (no timeout of its own)."""
-        d = self.dns
-        if not d:
-            return None
-        if d == "dhcp":
-            if self.wifi is None:
-                return None
-            return self.wifi.wlan.ifconfig()[3], 53
-        host, _, port = d.partition(":")
-        return host, int(port) if port else 53
-
-    def resolve(self):
-        """The broker's address for this attempt (a name is looked up every attempt, so a
-        moved broker is found)."""
-        srv = self.dns_server()
-        if srv is None:
-            return self.host
-        from link.dns import resolve
-        return resolve(self.host, srv[0], srv[1], self.timeout_s)
 
     def _fail(self, what, e):
         self.failures += 1
@@ -177,10 +140,10 @@ class MqttLink:
         self._ended()
         self._close()
         if self.takeover:  # someone else holds our client id: don't flap at full speed
-            self._backoff = max(self._backoff, min(TAKEOVER_BACKOFF_MS, self.backoff_max_ms))
-        jitter = random.getrandbits(16) * self._backoff // 65536 // 2
-        self._next_try = self.clock.ticks_add(self.clock.ticks_ms(), self._backoff + jitter)
-        self._backoff = min(self._backoff * 2, self.backoff_max_ms)
+            self.backoff = max(self.backoff, min(_TAKEOVER_BACKOFF_MS, self.backoff_max_ms))
+        jitter = random.getrandbits(16) * self.backoff // 65536 // 2
+        self._next_try = self.clock.ticks_add(self.clock.ticks_ms(), self.backoff + jitter)
+        self.backoff = min(self.backoff * 2, self.backoff_max_ms)
 
     def _close(self):
         c = self.client
@@ -198,15 +161,15 @@ class MqttLink:
     def _ended(self):
         if self.up:
             now = self.down_since = self.clock.ticks_ms()
-            self.last_session_ms = ms = self.clock.ticks_diff(now, self._up_at)
-            if ms >= SHORT_MS:
+            self.last_session_ms = ms = self.clock.ticks_diff(now, self.up_at)
+            if ms >= _SHORT_MS:
                 self._short = 0
             else:
-                if not self._short or self.clock.ticks_diff(now, self._short_at) > WINDOW_MS:
+                if not self._short or self.clock.ticks_diff(now, self._short_at) > _WINDOW_MS:
                     self._short = 0
                     self._short_at = now
                 self._short += 1
-                if self._short >= TAKEOVER_N and not self.takeover:
+                if self._short >= _TAKEOVER_N and not self.takeover:
                     self.takeover = TAKEOVER
                     self.takeovers += 1
                     self.log("link", "%s: %d sessions cut within %d ms of CONNACK" % (TAKEOVER, self._short, ms))
@@ -241,13 +204,17 @@ class MqttLink:
         if not self.up:
             return False
         try:
-            self.client.subscribe(topic.encode() if isinstance(topic, str) else topic, qos)
+            from link.mqttsub import subscribe
+            subscribe(self.client, topic.encode() if isinstance(topic, str) else topic, qos)
             return True
         except Exception as e:
             self._fail("subscribe", e)
             return False
+        finally:
+            subscribe = None
+            drop("mqttsub")
 
-    def service(self, max_packets=DRAIN):
+    def service(self, max_packets=_DRAIN):
         """Read what the broker sent (without blocking; a big PUBLISH is drained a slice per
         call), keep the session alive, reconnect when due. Call often (the node does every
         <= 100 ms between windows)."""
@@ -266,7 +233,7 @@ class MqttLink:
                     break
             clk = self.clock
             now = clk.ticks_ms()
-            if self.takeover and clk.ticks_diff(now, self._up_at) >= CLEAR_MS:
+            if self.takeover and clk.ticks_diff(now, self.up_at) >= _CLEAR_MS:
                 self.takeover = None  # the session held: the other client is gone
                 self._short = 0
             ka = self.keepalive * 1000

@@ -1,7 +1,7 @@
 # MQTT 3.1.1 protocol for the node's link (lib/link/mqtt.py holds the connection policy).
 #
-# One session = one Proto. Every socket byte goes through one bounded reader (_fill, _drain)
-# and one bounded writer (_send): the socket is non-blocking and each wait is a poll() up to a
+# One session = one Proto. Every socket byte goes through one bounded reader (fill, _drain)
+# and one bounded writer (send): the socket is non-blocking and each wait is a poll() up to a
 # deadline, so nothing here can block longer than the deadline it was given - TCP connect,
 # TLS handshake (driven by the first write, as asyncio does), CONNECT/CONNACK, PUBACK, SUBACK.
 # Packets: CONNECT (clean or persistent session, will QoS 1 retained), CONNACK, PUBLISH QoS 0/1 (DUP set on a
@@ -11,7 +11,6 @@
 # HINT bytes go to the callback (the command handler reads the id there and answers with an
 # error) and the rest is drained in chunks, a bounded amount per service() call, so a huge
 # command neither ends the session nor stops the node measuring.
-import socket
 import select
 import errno
 from time import ticks_ms, ticks_add, ticks_diff
@@ -25,17 +24,6 @@ _DRAIN_STEP = const(32768)  # bytes drained per service() call at most (the rest
 _MAX_LEN = const(268435455)
 _IN = const(1)  # select.POLLIN
 _OUT = const(4)  # select.POLLOUT
-
-# ---- platform quirks, all of them ------------------------------------------------------------
-# connect() on a non-blocking socket: EINPROGRESS from the errno module (115 on unix; ESP32
-# builds on lwIP/newlib report 119, older ones 118), EAGAIN on some ports.
-_BUSY = (errno.EINPROGRESS, errno.EAGAIN, 118, 119)
-# TLS: MicroPython's SSLSocket has no settimeout()/setsockopt(), so those go to the TCP socket,
-# which is made non-blocking before it is wrapped (do_handshake_on_connect=False: the handshake
-# then runs inside our bounded writes). poll() takes the TLS socket itself: it reports records
-# mbedTLS has already decrypted and, mid-handshake, the direction mbedTLS waits for.
-# TCP_NODELAY (IPPROTO_TCP 6, option 1 on Linux and lwIP): header and payload go out as separate
-# writes without a Nagle stall; a port without the option skips it.
 
 
 class ProtocolError(Exception):
@@ -64,9 +52,9 @@ class Proto:
         self.mv1 = mv[:1]
         self.mv2 = mv[:2]
         self.hdr = bytearray(_HDR)  # the writer's PUBLISH header
-        self._reset()
+        self.reset()
 
-    def _reset(self):
+    def reset(self):
         self.acked = -1  # last PUBACK packet id
         self.subacked = -1
         self.sub_rc = 0
@@ -86,7 +74,7 @@ class Proto:
         if t <= 0 or not self._poll(ev, t):
             raise OSError(errno.ETIMEDOUT, ("no %s from broker in time" % what) if ev == _IN else what)
 
-    def _fill(self, mv, deadline, what="packet"):
+    def fill(self, mv, deadline, what="packet"):
         """Read exactly len(mv) bytes by the deadline."""
         s = self.s
         i = 0
@@ -101,7 +89,7 @@ class Proto:
                 i += k
         return mv
 
-    def _send(self, data, deadline, what="broker not taking data"):
+    def send(self, data, deadline, what="broker not taking data"):
         s = self.s
         mv = memoryview(data)
         i = 0
@@ -113,31 +101,10 @@ class Proto:
             else:
                 i += k
 
-    def _deadline(self):
+    def deadline(self):
         return ticks_add(ticks_ms(), self.timeout_ms)
 
-    # ---- session -----------------------------------------------------------------------
-    def open(self, addr, host, ssl):
-        """TCP connect (and TLS over it) by the deadline; the handshake completes in the first
-        write (CONNECT), so a failed one (chain, validity, host name) sends no MQTT byte."""
-        self._reset()
-        raw = socket.socket()
-        self.raw = raw
-        self.s = raw
-        try:
-            raw.setsockopt(6, 1, 1)
-        except (OSError, AttributeError):
-            pass
-        raw.setblocking(False)
-        try:
-            raw.connect(addr)
-        except OSError as e:
-            if e.args[0] not in _BUSY:
-                raise
-        if ssl is not None:
-            self.s = ssl.wrap_socket(raw, server_hostname=host, do_handshake_on_connect=False)
-        self.poller.register(self.s, _OUT)
-
+    # ---- session (open and CONNECT/CONNACK: link/mqttcon.py, loaded per connect attempt) ----
     def close(self):
         if self.s is not None:
             try:
@@ -152,58 +119,17 @@ class Proto:
                     pass
         self.s = self.raw = None
 
-    def connect(self, cid, keepalive, user, password, will_topic, will_msg, deadline, clean=True, will_retain=True):
-        """CONNECT (clean session unless clean is False; will QoS 1, retained unless will_retain is
-        False) and its CONNACK, by the deadline."""
-        flags = 0x02 if clean else 0
-        fields = [cid]
-        if will_topic:
-            flags |= 0x2C if will_retain else 0x0C
-            fields.append(will_topic)
-            fields.append(will_msg or "")
-        if user is not None:
-            flags |= 0x80
-            fields.append(user)
-            if password is not None:
-                flags |= 0x40
-                fields.append(password)
-        sz = 10
-        for i in range(len(fields)):
-            f = fields[i]
-            if isinstance(f, str):
-                fields[i] = f = f.encode()
-            sz += 2 + len(f)
-        pkt = bytearray(5 + sz)
-        pkt[0] = 0x10
-        i = _varint(pkt, 1, sz)
-        pkt[i:i + 10] = b"\x00\x04MQTT\x04\x00\x00\x00"
-        pkt[i + 7] = flags
-        pkt[i + 8] = keepalive >> 8
-        pkt[i + 9] = keepalive & 0xFF
-        i += 10
-        for f in fields:
-            i = _str(pkt, i, f)
-        # (under TLS this first write runs the handshake)
-        self._send(memoryview(pkt)[:i], deadline,
-                   "no TLS handshake from broker in time" if self.s is not self.raw else "broker not taking data")
-        b = self._fill(self.mv[:4], deadline, "CONNACK")
-        if b[0] != 0x20 or b[1] != 2:
-            raise ProtocolError("expected CONNACK, got %02x %02x" % (b[0], b[1]))
-        if b[3]:
-            raise MqttError("CONNACK: connection refused, code %d" % b[3])
-        self.owner.rx()
-
     def disconnect(self):
         try:
-            self._send(b"\xe0\0", self._deadline())
+            self.send(b"\xe0\0", self.deadline())
         except Exception:
             pass
 
     def ping(self):
-        self._send(b"\xc0\0", self._deadline())
+        self.send(b"\xc0\0", self.deadline())
 
     # ---- outgoing ----------------------------------------------------------------------
-    def _next_pid(self):
+    def next_pid(self):
         self.pid = self.pid % 65535 + 1
         return self.pid
 
@@ -222,19 +148,19 @@ class Proto:
             raise ValueError("message too large")
         h = self.hdr
         h[0] = 0x30 | qos << 1 | (1 if retain else 0)
-        i = _varint(h, 1, sz)
-        i = _str(h, i, topic)
+        i = varint(h, 1, sz)
+        i = put_str(h, i, topic)
         pid = 0
         if qos:
-            pid = self._next_pid()
+            pid = self.next_pid()
             h[i] = pid >> 8
             h[i + 1] = pid & 0xFF
             i += 2
         hdr = memoryview(h)[:i]
-        deadline = self._deadline()
-        self._send(hdr, deadline)
+        deadline = self.deadline()
+        self.send(hdr, deadline)
         for p in parts:
-            self._send(p, deadline)
+            self.send(p, deadline)
         self.owner.tx()
         if not qos:
             return
@@ -246,31 +172,11 @@ class Proto:
                 if t <= 0 or not self._poll(_IN, t):  # nothing by half the timeout: once more
                     dup = True
                     h[0] |= 0x08  # DUP
-                    self._send(hdr, deadline)
+                    self.send(hdr, deadline)
                     for p in parts:
-                        self._send(p, deadline)
+                        self.send(p, deadline)
                     continue
             self.step(deadline, "PUBACK")
-
-    def subscribe(self, topic, qos):
-        pid = self._next_pid()
-        tl = len(topic)
-        if tl > 120:
-            raise ValueError("topic too long")
-        pkt = bytearray(7 + tl)
-        pkt[0] = 0x82
-        pkt[1] = 5 + tl
-        pkt[2] = pid >> 8
-        pkt[3] = pid & 0xFF
-        _str(pkt, 4, topic)
-        pkt[6 + tl] = qos
-        deadline = self._deadline()
-        self._send(pkt, deadline)
-        self.owner.tx()
-        while self.subacked != pid:
-            self.step(deadline, "SUBACK")
-        if self.sub_rc == 0x80:
-            raise MqttError("SUBACK: subscription to %s refused" % topic)
 
     # ---- incoming ----------------------------------------------------------------------
     def step(self, deadline, what="packet"):
@@ -282,10 +188,10 @@ class Proto:
         if deadline is None:
             if not self._poll(_IN, 0):  # (ipoll allocates nothing per call)
                 return False
-            deadline = self._deadline()
+            deadline = self.deadline()
         mv = self.mv
         try:
-            self._fill(self.mv1, deadline, what)
+            self.fill(self.mv1, deadline, what)
         except OSError as e:
             if e.args[0] == errno.ECONNRESET:
                 raise OSError(errno.ECONNRESET, "connection closed by broker")
@@ -296,7 +202,7 @@ class Proto:
         while True:
             if sh > 21:
                 raise ProtocolError("remaining length over 4 bytes")
-            b = self._fill(self.mv1, deadline)[0]
+            b = self.fill(self.mv1, deadline)[0]
             sz |= (b & 0x7F) << sh
             sh += 7
             if not b & 0x80:
@@ -308,12 +214,12 @@ class Proto:
         elif t == 0x40:  # PUBACK
             if sz != 2:
                 raise ProtocolError("PUBACK length %d" % sz)
-            self._fill(self.mv2, deadline)
+            self.fill(self.mv2, deadline)
             self.acked = mv[0] << 8 | mv[1]
         elif t == 0x90:  # SUBACK (one topic per SUBSCRIBE)
             if sz != 3:
                 raise ProtocolError("SUBACK length %d" % sz)
-            self._fill(mv[:3], deadline)
+            self.fill(mv[:3], deadline)
             self.sub_rc = mv[2]
             self.subacked = mv[0] << 8 | mv[1]
         elif t == 0xD0:  # PINGRESP
@@ -357,34 +263,34 @@ class Proto:
         qos = (op >> 1) & 3
         if sz < 2 or qos == 3:
             raise ProtocolError("PUBLISH flags %02x, length %d" % (op, sz))
-        self._fill(self.mv2, deadline)
+        self.fill(self.mv2, deadline)
         tl = mv[0] << 8 | mv[1]
         body = sz - 2 - tl - (2 if qos else 0)
         if tl > 256 or body < 0:
             raise ProtocolError("PUBLISH topic length %d, length %d" % (tl, sz))
-        topic = bytes(self._fill(mv[:tl], deadline))
+        topic = bytes(self.fill(mv[:tl], deadline))
         pid = 0
         if qos:
-            self._fill(self.mv2, deadline)
+            self.fill(self.mv2, deadline)
             pid = mv[0] << 8 | mv[1]
         if body > MAX_IN:
-            head = bytes(self._fill(mv[:HINT], deadline))
+            head = bytes(self.fill(mv[:HINT], deadline))
             self.skip = body - HINT
             self.skip_pid = pid
             self.owner.deliver(topic, None, head, body, op & 1)
             return
         msg = bytearray(body)
         if body:
-            self._fill(memoryview(msg), deadline)
+            self.fill(memoryview(msg), deadline)
         self.owner.deliver(topic, msg, None, body, op & 1)
         if pid:
             self._puback(pid)
 
     def _puback(self, pid):
-        self._send(bytes((0x40, 2, pid >> 8, pid & 0xFF)), self._deadline())
+        self.send(bytes((0x40, 2, pid >> 8, pid & 0xFF)), self.deadline())
 
 
-def _varint(b, i, n):
+def varint(b, i, n):
     while n > 0x7F:
         b[i] = (n & 0x7F) | 0x80
         n >>= 7
@@ -393,7 +299,7 @@ def _varint(b, i, n):
     return i + 1
 
 
-def _str(b, i, s):
+def put_str(b, i, s):
     n = len(s)
     b[i] = n >> 8
     b[i + 1] = n & 0xFF
