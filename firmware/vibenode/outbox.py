@@ -118,6 +118,10 @@ class Outbox:
         """Replay queued readings in order while the link is up (at most `limit`, and not past
         deadline_ms). Returns how many went out."""
         q = self.queue
+        if not len(q) or not self.link.up:  # (nothing to replay: the replay code is not loaded)
+            if q.error is not None:
+                self._store_health()
+            return 0
         n = 0
         clock = self.clock
         while n < limit and len(q) and self.link.up:
@@ -132,8 +136,11 @@ class Outbox:
             q.pop()  # (a checkpoint the filesystem refuses: q.error; peek pauses the replay)
             n += 1
             self.replayed += kind == K_TELEMETRY
+        r = payload = None
         if n and not len(q):
             q.save_head()
+        q.idle()  # (the queue's replay code is loaded again by the next pump)
+        if n and not len(q):
             self.event("replayed", {"count": self.replayed, "dropped": q.dropped})
         if n or q.error is not None:
             self._store_health()

@@ -25,25 +25,24 @@
 #            (`unsaved` counts them now). Replay resumes by itself when space returns.
 #   error    the current failure in words (None when the last write succeeded): cleared by the
 #            first successful write, so the caller can clear its status.
+# Code a node runs rarely is loaded when needed: the boot scan (store/qscan.py, dropped after it)
+# and the consumer (store/qread.py: peek, pop, checkpoints; loaded while a replay runs, dropped by
+# idle() once it pauses); what stays loaded is the producer and the counters.
 import os
 import struct
+
+from micropython import const
 
 try:
     from binascii import crc32
 except ImportError:  # pragma: no cover - ports without binascii.crc32
-    def crc32(data, crc=0):
-        crc ^= 0xFFFFFFFF
-        for b in data:
-            crc ^= b
-            for _ in range(8):
-                crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
-        return crc ^ 0xFFFFFFFF
+    from store.crc32 import crc32
 
-from store import atomic
+from store import atomic, drop
 
-MAGIC = 0xA5
-HDR = 8
-MAX_PAYLOAD = 8192
+MAGIC = const(0xA5)
+HDR = const(8)
+_MAX_PAYLOAD = const(8192)
 
 
 class StorageError(OSError):
@@ -52,6 +51,11 @@ class StorageError(OSError):
 
 def _crc(kind, payload):
     return crc32(payload, crc32(bytes((kind,)))) & 0xFFFFFFFF
+
+
+def valid(hdr, data):
+    """The record's payload matches the CRC in its header."""
+    return _crc(hdr[1], data) == struct.unpack_from("<I", hdr, 4)[0]
 
 
 class Queue:
@@ -67,91 +71,24 @@ class Queue:
         self.error = None  # the current storage failure in words, None once a write succeeded
         self.pushed = 0
         self.popped = 0
-        self._hdr = bytearray(HDR)
-        self._since_ckpt = 0
-        self._hl = None  # length of the record peek() returned (pop needs no re-read)
-        self._buf = buf  # peek()'s reusable read buffer (buf: one shared with a stage that never overlaps a peek)
-        self._open()
+        self.hdr = bytearray(HDR)
+        self.since_ckpt = 0
+        self.hl = None  # length of the record peek() returned (pop needs no re-read)
+        self.buf = buf  # peek()'s reusable read buffer (buf: one shared with a stage that never overlaps a peek)
+        from store import qscan  # (boot only: dropped after)
+        try:
+            qscan.open_(self)
+        finally:
+            qscan = None
+            drop("qscan")
 
     # ---- files ---------------------------------------------------------------------------
-    def _path(self, seg):
+    def path(self, seg):
         return "%s/%08d" % (self.dir, seg)
 
-    def _open(self):
+    def unlink(self, seg):
         try:
-            os.mkdir(self.dir)
-        except OSError:
-            pass
-        segs = []
-        for name in os.listdir(self.dir):
-            if len(name) == 8 and name.isdigit():
-                segs.append(int(name))
-        segs.sort()
-        st = atomic.read_json(self.dir + "/head", {}) or {}
-        hseg = st.get("seg", -1)
-        hoff = st.get("off", 0)
-        d = st.get("dropped", 0)
-        self.dropped = d if isinstance(d, int) else 0
-        d = st.get("lost", 0)
-        self.lost_storage = d if isinstance(d, int) else 0
-        self.segs = []
-        self.ns = []  # live records per segment
-        self.head_off = 0
-        for seg in segs:
-            if isinstance(hseg, int) and seg < hseg:
-                self._remove(seg)  # fully delivered before the cut, not yet deleted
-                continue
-            start = hoff if (seg == hseg and isinstance(hoff, int)) else 0
-            n, end, ok_start = self._scan(seg, start)
-            if not ok_start:  # the checkpoint offset is not a record boundary: replay it all
-                start = 0
-                n, end, ok_start = self._scan(seg, 0)
-            if n == 0:
-                self._remove(seg)
-                continue
-            if not self.segs:
-                self.head_off = start
-            self.segs.append(seg)
-            self.ns.append(n)
-        self.count = sum(self.ns)
-        self.next_seg = (segs[-1] + 1) if segs else 0
-        if isinstance(hseg, int) and hseg >= self.next_seg:
-            self.next_seg = hseg + 1
-        self.tail_open = False  # never append to a segment written before this boot
-
-    def _scan(self, seg, start):
-        """(valid records from start, end offset, start is a boundary)"""
-        n = 0
-        off = 0
-        hdr = self._hdr
-        boundary = start == 0
-        try:
-            with open(self._path(seg), "rb") as f:
-                while True:
-                    if off == start:
-                        boundary = True
-                    if off >= start and not boundary:
-                        return 0, off, False
-                    if f.readinto(hdr) != HDR or hdr[0] != MAGIC:
-                        break
-                    ln = hdr[2] | hdr[3] << 8
-                    if off >= start:
-                        data = f.read(ln)
-                        if len(data) != ln or _crc(hdr[1], data) != struct.unpack_from("<I", hdr, 4)[0]:
-                            self.corrupt += 1
-                            break
-                        data = None
-                        n += 1
-                    else:
-                        f.seek(ln, 1)
-                    off += HDR + ln
-        except OSError:
-            pass
-        return n, off, boundary
-
-    def _remove(self, seg):
-        try:
-            os.remove(self._path(seg))
+            os.remove(self.path(seg))
         except OSError:
             pass
 
@@ -160,17 +97,21 @@ class Queue:
         """Append one record; when this returns, the record survives a power cut. A storage
         failure raises StorageError; the reading is then lost and counted (`lost_storage`)."""
         ln = len(payload)
-        if ln > MAX_PAYLOAD:
+        if ln > _MAX_PAYLOAD:
             raise ValueError("record too large")
-        while self.count >= self.capacity:
-            self._hl = None
-            self._drop_head()
+        if self.count >= self.capacity:  # full: the oldest go (counted in `dropped`)
+            r = self._r()
+            while self.count >= self.capacity:
+                self.hl = None
+                r.drop_head(self)
+            r = None
+            self.idle()
         new = not self.tail_open or self.ns[-1] >= self.seg_records
         seg = self.next_seg if new else self.segs[-1]
-        hdr = self._hdr
+        hdr = self.hdr
         struct.pack_into("<BBHI", hdr, 0, MAGIC, kind, ln, _crc(kind, payload))
         try:
-            with open(self._path(seg), "wb" if new else "ab") as f:
+            with open(self.path(seg), "wb" if new else "ab") as f:
                 if f.write(hdr) != HDR or f.write(payload) != ln:
                     raise OSError(28)  # a short write: FAT with no free cluster left
         except OSError as e:
@@ -179,7 +120,7 @@ class Queue:
             self.tail_open = False
             if new:
                 self.next_seg += 1
-                self._remove(seg)
+                self.unlink(seg)
             self.lost_storage += 1
             self.error = "queue: " + atomic.describe(e)
             raise StorageError(self.error)
@@ -195,106 +136,37 @@ class Queue:
         self.pushed += 1
         self.error = None
 
-    # ---- consumer ------------------------------------------------------------------------
-    def _buffer(self, ln):
-        b = self._buf
-        if b is None or len(b) < ln:
-            self._buf = None
-            b = self._buf = bytearray((ln + 511) & ~511)
-        return b
+    # ---- consumer (store/qread.py) ---------------------------------------------------------
+    @staticmethod
+    def _r():
+        from store import qread
+        return qread
 
     def peek(self):
         """(kind, payload) of the oldest record, or None when empty. The payload is a
         memoryview into a buffer the queue reuses (no allocation per record on a small heap):
         valid until the next call on the queue. None too while a due checkpoint cannot be
         written (replay pauses, so a reboot re-sends at most `checkpoint` records)."""
-        if self._since_ckpt >= self.checkpoint and not self.save_head():
-            return None
-        while self.count:
-            seg = self.segs[0]
-            hdr = self._hdr
-            try:
-                with open(self._path(seg), "rb") as f:
-                    f.seek(self.head_off)
-                    if f.readinto(hdr) == HDR and hdr[0] == MAGIC:
-                        ln = hdr[2] | hdr[3] << 8
-                        data = memoryview(self._buffer(ln))[:ln]
-                        if f.readinto(data) == ln and _crc(hdr[1], data) == struct.unpack_from("<I", hdr, 4)[0]:
-                            self._hl = ln
-                            return hdr[1], data
-            except OSError:
-                pass
-            # damaged or missing (should not happen after the boot scan): skip the segment
-            self.corrupt += 1
-            self.count -= self.ns[0]
-            self._hl = None
-            self._next_segment()
-        return None
+        return self._r().peek(self)
 
     def pop(self):
         """Forget the oldest record (after it was delivered). False when the checkpoint due now
         could not be written (`error` says why; nothing is lost)."""
-        if not self.count:
-            return True
-        self._advance()
-        self.popped += 1
-        self._since_ckpt += 1
-        if self._since_ckpt >= self.checkpoint:
-            return self.save_head()
-        return True
-
-    @property
-    def unsaved(self):
-        """Records delivered or dropped since the last checkpoint: what a reboot now re-sends."""
-        return self._since_ckpt
-
-    def _advance(self):
-        ln = self._hl
-        self._hl = None
-        if ln is None:
-            hdr = self._hdr
-            ln = 0
-            try:
-                with open(self._path(self.segs[0]), "rb") as f:
-                    f.seek(self.head_off)
-                    if f.readinto(hdr) == HDR:
-                        ln = hdr[2] | hdr[3] << 8
-            except OSError:
-                pass
-        self.count -= 1
-        self.ns[0] -= 1
-        self.head_off += HDR + ln
-        if self.ns[0] <= 0:
-            self._next_segment()
-
-    def _next_segment(self):
-        seg = self.segs.pop(0)
-        self.ns.pop(0)
-        self.head_off = 0
-        if not self.segs:
-            self.tail_open = False
-        self._remove(seg)
-
-    def _drop_head(self):
-        self._advance()
-        self.dropped += 1
-        self._since_ckpt += 1
-        if self._since_ckpt >= self.checkpoint:
-            self.save_head()
+        return self._r().pop(self)
 
     def save_head(self):
         """Checkpoint the delivery position and the counters (one small atomic write). True when
         written; False on a storage failure (`error` says why), retried by the next peek."""
-        seg = self.segs[0] if self.segs else self.next_seg
-        try:
-            atomic.write_json(self.dir + "/head", {"seg": seg, "off": self.head_off, "dropped": self.dropped,
-                                                   "lost": self.lost_storage})
-        except OSError as e:
-            self.error = "queue: " + atomic.describe(e)
-            return False
-        self._since_ckpt = 0
-        self.error = None
-        return True
+        return self._r().save_head(self)
+
+    def idle(self):
+        """The replay paused or ended: drop the consumer's code until the next one."""
+        drop("qread")
+
+    @property
+    def unsaved(self):
+        """Records delivered or dropped since the last checkpoint: what a reboot now re-sends."""
+        return self.since_ckpt
 
     def __len__(self):
         return self.count
