@@ -1,6 +1,6 @@
 # MQTT 3.1.1 protocol for the node's link (lib/link/mqtt.py holds the connection policy).
 #
-# One session = one Proto. Every socket byte goes through one bounded reader (fill, _drain)
+# One session = one Proto. Every socket byte goes through one bounded reader (fill; a drain's slices: link/mqttdrain.py)
 # and one bounded writer (send): the socket is non-blocking and each wait is a poll() up to a
 # deadline, so nothing here can block longer than the deadline it was given - TCP connect,
 # TLS handshake (driven by the first write, as asyncio does), CONNECT/CONNACK, PUBACK, SUBACK.
@@ -20,7 +20,6 @@ MAX_IN = const(4608)  # largest PUBLISH body taken whole (a cmd payload is at mo
 HINT = const(160)  # bytes of an oversized payload handed to the callback (to find the id)
 _CHUNK = const(256)  # the reader's scratch buffer: drain chunk, topic (<= 256), head
 _HDR = const(265)  # PUBLISH header: type, length (4), topic (2 + 256), packet id
-_DRAIN_STEP = const(32768)  # bytes drained per service() call at most (the rest next call)
 _MAX_LEN = const(268435455)
 _IN = const(1)  # select.POLLIN
 _OUT = const(4)  # select.POLLOUT
@@ -69,7 +68,7 @@ class Proto:
             return True
         return False
 
-    def _wait(self, ev, deadline, what):
+    def wait(self, ev, deadline, what):
         t = ticks_diff(deadline, ticks_ms())
         if t <= 0 or not self._poll(ev, t):
             raise OSError(errno.ETIMEDOUT, ("no %s from broker in time" % what) if ev == _IN else what)
@@ -82,7 +81,7 @@ class Proto:
         while i < n:
             k = s.readinto(mv[i:] if i else mv)
             if k is None:
-                self._wait(_IN, deadline, what)
+                self.wait(_IN, deadline, what)
             elif k == 0:
                 raise OSError(errno.ECONNRESET, "connection closed mid-packet")
             else:
@@ -97,7 +96,7 @@ class Proto:
         while i < n:
             k = s.write(mv[i:] if i else mv)
             if k is None:
-                self._wait(_OUT, deadline, what)
+                self.wait(_OUT, deadline, what)
             else:
                 i += k
 
@@ -183,8 +182,13 @@ class Proto:
         """Handle one unit of input: a chunk of a drain or one packet. deadline None: only
         what is there now (returns False when nothing was). A packet, once begun, must arrive
         whole within the timeout."""
-        if self.skip:
-            return self._drain(deadline, what)
+        if self.skip:  # (link/mqttdrain.py: loaded for one slice of a drain, dropped after)
+            from link import drop, mqttdrain
+            try:
+                return mqttdrain.drain(self, deadline, what)
+            finally:
+                mqttdrain = None
+                drop("mqttdrain")
         if deadline is None:
             if not self._poll(_IN, 0):  # (ipoll allocates nothing per call)
                 return False
@@ -233,31 +237,6 @@ class Proto:
             self.skip_pid = 0
         return True
 
-    def _drain(self, deadline, what):
-        """Discard up to _DRAIN_STEP bytes of the packet being skipped (waiting by the
-        deadline, or only what is there when it is None)."""
-        s = self.s
-        buf = self.buf
-        got = 0
-        while self.skip and got < _DRAIN_STEP:
-            n = self.skip if self.skip < _CHUNK else _CHUNK
-            k = s.readinto(buf, n)
-            if k is None:
-                if deadline is None:
-                    break
-                self._wait(_IN, deadline, what)
-                continue
-            if k == 0:
-                raise OSError(errno.ECONNRESET, "connection closed mid-packet")
-            self.skip -= k
-            got += k
-        if got:
-            self.owner.rx()
-        if not self.skip and self.skip_pid:
-            self._puback(self.skip_pid)
-            self.skip_pid = 0
-        return got > 0
-
     def _publish_in(self, op, sz, deadline):
         mv = self.mv
         qos = (op >> 1) & 3
@@ -284,9 +263,9 @@ class Proto:
             self.fill(memoryview(msg), deadline)
         self.owner.deliver(topic, msg, None, body, op & 1)
         if pid:
-            self._puback(pid)
+            self.puback(pid)
 
-    def _puback(self, pid):
+    def puback(self, pid):
         self.send(bytes((0x40, 2, pid >> 8, pid & 0xFF)), self.deadline())
 
 

@@ -1,10 +1,30 @@
 # The store-and-forward queue's boot scan (store/queue.py): segments listed, the checkpoint read,
 # every record after it checked (length, CRC), torn tails and delivered segments removed. Run once
-# when a Queue is made; loaded for it and dropped after.
+# when a Queue is made (with the rest of its construction); loaded for it and dropped after.
 import os
 
 from store import atomic
 from store.queue import HDR, MAGIC, valid
+
+
+def init(q, dirpath, capacity, seg_records, checkpoint, log, buf):
+    """Queue.__init__: its state, then the queue found on flash."""
+    q.dir = dirpath
+    q.capacity = max(1, capacity)
+    q.seg_records = seg_records
+    q.checkpoint = checkpoint
+    q.log = log or (lambda *a: None)
+    q.dropped = 0  # records dropped because the queue was full (persisted)
+    q.corrupt = 0  # damaged records skipped since boot (a torn record is 1)
+    q.lost_storage = 0  # readings lost because the filesystem refused them (persisted)
+    q.error = None  # the current storage failure in words, None once a write succeeded
+    q.pushed = 0
+    q.popped = 0
+    q.hdr = bytearray(HDR)
+    q.since_ckpt = 0
+    q.hl = None  # length of the record peek() returned (pop needs no re-read)
+    q.buf = buf  # peek()'s reusable read buffer
+    open_(q)
 
 
 def open_(q):

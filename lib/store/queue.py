@@ -60,24 +60,11 @@ def valid(hdr, data):
 
 class Queue:
     def __init__(self, dirpath, capacity=1000, seg_records=32, checkpoint=16, log=None, buf=None):
-        self.dir = dirpath
-        self.capacity = max(1, capacity)
-        self.seg_records = seg_records
-        self.checkpoint = checkpoint
-        self.log = log or (lambda *a: None)
-        self.dropped = 0  # records dropped because the queue was full (persisted)
-        self.corrupt = 0  # damaged records skipped since boot (a torn record is 1)
-        self.lost_storage = 0  # readings lost because the filesystem refused them (persisted)
-        self.error = None  # the current storage failure in words, None once a write succeeded
-        self.pushed = 0
-        self.popped = 0
-        self.hdr = bytearray(HDR)
-        self.since_ckpt = 0
-        self.hl = None  # length of the record peek() returned (pop needs no re-read)
-        self.buf = buf  # peek()'s reusable read buffer (buf: one shared with a stage that never overlaps a peek)
+        """buf: peek()'s reusable read buffer, one shared with a stage that never overlaps a peek
+        (None: made at the first peek). The queue on flash is scanned here (store/qscan.py)."""
         from store import qscan  # (boot only: dropped after)
         try:
-            qscan.open_(self)
+            qscan.init(self, dirpath, capacity, seg_records, checkpoint, log, buf)
         finally:
             qscan = None
             drop("qscan")
