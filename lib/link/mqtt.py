@@ -33,63 +33,31 @@ _CLEAR_MS = const(20000)
 TAKEOVER = "link: session taken over (client id in use elsewhere?)"
 
 
+def _quiet(*a):
+    pass
+
+
 class MqttLink:
-    def __init__(self, client_id, host, port, clock, keepalive=30, user=None, password=None, ssl=None,
-                 will_topic=None, will_msg=None, timeout_s=5, backoff_min_ms=500, backoff_max_ms=60000,
-                 log=None, wifi=None, dns=None, clean=True):
-        self.client_id = client_id
-        self.clean = clean  # False: a persistent session (the broker queues QoS 1 messages meanwhile)
-        self.host = host
-        self.port = port
-        self.clock = clock
-        self.keepalive = keepalive
-        self.user = user
-        self.password = password
-        self.ssl = ssl  # an SSLContext (link/tls.py) or None
-        self.will_topic = will_topic
-        self.will_msg = will_msg
-        self.will_retain = True  # (Sparkplug's NDEATH will is not retained)
-        self.timeout_s = timeout_s
-        self.backoff_min_ms = backoff_min_ms
-        self.backoff_max_ms = backoff_max_ms
-        self.log = log or (lambda *a: None)
-        self.wifi = wifi  # link.wifi.Wifi or None (the network is just there, e.g. the host)
-        self.dns = dns  # see link/mqttcon.py dns_server()
-        self.client = None  # the session (self.proto) while one is open
-        self.proto = None  # made at the first attempt, then reused by every session (no heap churn)
-        self.up = False
-        self.last_error = None
-        self.connects = 0  # successful sessions
-        self.attempts = 0
-        self.failures = 0  # attempts or sessions that failed
-        self.pings = 0
-        self.pingresps = 0
-        self.oversize = 0  # incoming messages too large to take (drained, answered by the handler)
-        now = clock.ticks_ms()
-        self.down_since = now  # when the last session ended (or boot)
-        self.last_down_ms = 0  # how long the last outage lasted
-        self.down_error = None  # the error that started it
-        self.last_session_ms = None  # how long the last session lasted (a takeover: again and again short)
-        self.takeover = None  # TAKEOVER while sessions keep being cut right after CONNACK
-        self.takeovers = 0  # times a takeover was recognised
-        self._short = 0  # short sessions in a row (within _WINDOW_MS of the first)
-        self._short_at = now
-        self.up_at = now
-        self.backoff = backoff_min_ms
-        self._next_try = now
-        self._last_tx = now
-        self._last_rx = now
-        self._ping_at = None  # when the unanswered PINGREQ was sent
-        self.on_up = None  # callback(link) after each successful connect (birth, subscribe)
-        self.on_msg = None  # callback(topic, msg, head, size, retain): msg None when oversized
+    def __init__(self, client_id, host, port, clock, **kw):
+        """Keywords (defaults): keepalive 30, user, password, ssl (link/tls.py), will_topic,
+        will_msg, timeout_s 5, backoff_min_ms 500, backoff_max_ms 60000, log, wifi (link/wifi.py),
+        dns (see link/mqttcon.py dns_server()), clean True; the state: link/mqttcon.py init()."""
+        from link import mqttcon  # (construction and connect attempts only: dropped after)
+        try:
+            mqttcon.init(self, client_id, host, port, clock, **kw)
+        finally:
+            mqttcon = None
+            drop("mqttcon")
+        if self.log is None:
+            self.log = _quiet
 
     # ---- hooks the session calls ---------------------------------------------------------
     def tx(self):
-        self._last_tx = self.clock.ticks_ms()
+        self.last_tx = self.clock.ticks_ms()
 
     def rx(self):
-        self._last_rx = self.clock.ticks_ms()
-        self._ping_at = None
+        self.last_rx = self.clock.ticks_ms()
+        self.ping_at = None
 
     def pingresp(self):
         self.pingresps += 1
@@ -103,7 +71,7 @@ class MqttLink:
 
     # ---- connection ----------------------------------------------------------------------
     def due(self):
-        return self.clock.ticks_diff(self.clock.ticks_ms(), self._next_try) >= 0
+        return self.clock.ticks_diff(self.clock.ticks_ms(), self.next_try) >= 0
 
     def net_up(self):
         w = self.wifi
@@ -142,7 +110,7 @@ class MqttLink:
         if self.takeover:  # someone else holds our client id: don't flap at full speed
             self.backoff = max(self.backoff, min(_TAKEOVER_BACKOFF_MS, self.backoff_max_ms))
         jitter = random.getrandbits(16) * self.backoff // 65536 // 2
-        self._next_try = self.clock.ticks_add(self.clock.ticks_ms(), self.backoff + jitter)
+        self.next_try = self.clock.ticks_add(self.clock.ticks_ms(), self.backoff + jitter)
         self.backoff = min(self.backoff * 2, self.backoff_max_ms)
 
     def _close(self):
@@ -163,16 +131,16 @@ class MqttLink:
             now = self.down_since = self.clock.ticks_ms()
             self.last_session_ms = ms = self.clock.ticks_diff(now, self.up_at)
             if ms >= _SHORT_MS:
-                self._short = 0
+                self.short = 0
             else:
-                if not self._short or self.clock.ticks_diff(now, self._short_at) > _WINDOW_MS:
-                    self._short = 0
-                    self._short_at = now
-                self._short += 1
-                if self._short >= _TAKEOVER_N and not self.takeover:
+                if not self.short or self.clock.ticks_diff(now, self.short_at) > _WINDOW_MS:
+                    self.short = 0
+                    self.short_at = now
+                self.short += 1
+                if self.short >= _TAKEOVER_N and not self.takeover:
                     self.takeover = TAKEOVER
                     self.takeovers += 1
-                    self.log("link", "%s: %d sessions cut within %d ms of CONNACK" % (TAKEOVER, self._short, ms))
+                    self.log("link", "%s: %d sessions cut within %d ms of CONNACK" % (TAKEOVER, self.short, ms))
         self.up = False
 
     def drop(self, why):
@@ -235,17 +203,17 @@ class MqttLink:
             now = clk.ticks_ms()
             if self.takeover and clk.ticks_diff(now, self.up_at) >= _CLEAR_MS:
                 self.takeover = None  # the session held: the other client is gone
-                self._short = 0
+                self.short = 0
             ka = self.keepalive * 1000
             if ka:
-                if self._ping_at is not None:
-                    if clk.ticks_diff(now, self._ping_at) > ka // 2:
+                if self.ping_at is not None:
+                    if clk.ticks_diff(now, self.ping_at) > ka // 2:
                         raise OSError(errno.ETIMEDOUT, "no PINGRESP within keepalive/2 (half-open link)")
-                elif clk.ticks_diff(now, self._last_tx) >= ka // 2 or clk.ticks_diff(now, self._last_rx) >= ka // 2:
+                elif clk.ticks_diff(now, self.last_tx) >= ka // 2 or clk.ticks_diff(now, self.last_rx) >= ka // 2:
                     c.ping()
                     self.tx()
                     self.pings += 1
-                    self._ping_at = now
+                    self.ping_at = now
         except Exception as e:
             self._fail("service", e)
 

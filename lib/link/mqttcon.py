@@ -26,6 +26,57 @@ _BUSY = (errno.EINPROGRESS, errno.EAGAIN, 118, 119)
 
 
 # ---- policy ------------------------------------------------------------------------------------
+def init(lk, client_id, host, port, clock, keepalive=30, user=None, password=None, ssl=None,
+         will_topic=None, will_msg=None, timeout_s=5, backoff_min_ms=500, backoff_max_ms=60000,
+         log=None, wifi=None, dns=None, clean=True):
+    """MqttLink.__init__ (the keywords and their defaults)."""
+    lk.client_id = client_id
+    lk.clean = clean  # False: a persistent session (the broker queues QoS 1 messages meanwhile)
+    lk.host = host
+    lk.port = port
+    lk.clock = clock
+    lk.keepalive = keepalive
+    lk.user = user
+    lk.password = password
+    lk.ssl = ssl  # an SSLContext (link/tls.py) or None
+    lk.will_topic = will_topic
+    lk.will_msg = will_msg
+    lk.will_retain = True  # (Sparkplug's NDEATH will is not retained)
+    lk.timeout_s = timeout_s
+    lk.backoff_min_ms = backoff_min_ms
+    lk.backoff_max_ms = backoff_max_ms
+    lk.log = log  # (None: MqttLink's own no-op; a function made here would keep this module loaded)
+    lk.wifi = wifi  # link.wifi.Wifi or None (the network is just there, e.g. the host)
+    lk.dns = dns  # see link/mqttcon.py dns_server()
+    lk.client = None  # the session (lk.proto) while one is open
+    lk.proto = None  # made at the first attempt, then reused by every session (no heap churn)
+    lk.up = False
+    lk.last_error = None
+    lk.connects = 0  # successful sessions
+    lk.attempts = 0
+    lk.failures = 0  # attempts or sessions that failed
+    lk.pings = 0
+    lk.pingresps = 0
+    lk.oversize = 0  # incoming messages too large to take (drained, answered by the handler)
+    now = clock.ticks_ms()
+    lk.down_since = now  # when the last session ended (or boot)
+    lk.last_down_ms = 0  # how long the last outage lasted
+    lk.down_error = None  # the error that started it
+    lk.last_session_ms = None  # how long the last session lasted (a takeover: again and again short)
+    lk.takeover = None  # TAKEOVER while sessions keep being cut right after CONNACK
+    lk.takeovers = 0  # times a takeover was recognised
+    lk.short = 0  # short sessions in a row (within link/mqtt.py's _WINDOW_MS of the first)
+    lk.short_at = now
+    lk.up_at = now
+    lk.backoff = backoff_min_ms
+    lk.next_try = now
+    lk.last_tx = now
+    lk.last_rx = now
+    lk.ping_at = None  # when the unanswered PINGREQ was sent
+    lk.on_up = None  # callback(link) after each successful connect (birth, subscribe)
+    lk.on_msg = None  # callback(topic, msg, head, size, retain): msg None when oversized
+
+
 def attempt(lk):
     """Connect lk (an MqttLink) by its timeout; raises on any failure (the link counts it)."""
     tmo = int(lk.timeout_s * 1000)

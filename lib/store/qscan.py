@@ -13,7 +13,7 @@ def init(q, dirpath, capacity, seg_records, checkpoint, log, buf):
     q.capacity = max(1, capacity)
     q.seg_records = seg_records
     q.checkpoint = checkpoint
-    q.log = log or (lambda *a: None)
+    q.log = log
     q.dropped = 0  # records dropped because the queue was full (persisted)
     q.corrupt = 0  # damaged records skipped since boot (a torn record is 1)
     q.lost_storage = 0  # readings lost because the filesystem refused them (persisted)

@@ -53,6 +53,10 @@ def _crc(kind, payload):
     return crc32(payload, crc32(bytes((kind,)))) & 0xFFFFFFFF
 
 
+def _quiet(*a):
+    pass
+
+
 def valid(hdr, data):
     """The record's payload matches the CRC in its header."""
     return _crc(hdr[1], data) == struct.unpack_from("<I", hdr, 4)[0]
@@ -64,7 +68,7 @@ class Queue:
         (None: made at the first peek). The queue on flash is scanned here (store/qscan.py)."""
         from store import qscan  # (boot only: dropped after)
         try:
-            qscan.init(self, dirpath, capacity, seg_records, checkpoint, log, buf)
+            qscan.init(self, dirpath, capacity, seg_records, checkpoint, log or _quiet, buf)
         finally:
             qscan = None
             drop("qscan")
