@@ -7,7 +7,7 @@ import json
 
 from micropython import const
 
-from report.encode import dumps, replayed
+from report.encode import dumps
 from vibenode import drop
 
 K_TELEMETRY = const(0)  # record kinds in the queue
@@ -22,7 +22,7 @@ class Outbox:
 
     def _cold(self, fn, *a):
         """vibenode/outcold.py's fn(self, *a): the outbox's rare code (its construction, queueing
-        a reading, counters, saving), loaded for the call and dropped after."""
+        a reading, replaying the queue, counters, saving), loaded for the call and dropped after."""
         from vibenode import outcold
         try:
             return getattr(outcold, fn)(self, *a)
@@ -30,7 +30,7 @@ class Outbox:
             outcold = None
             drop("vibenode.outcold")
 
-    def _topic(self, kind):
+    def topic(self, kind):
         return self.topics.alarm if kind == K_ALARM else self.topics.telemetry
 
     def _encode(self, obj):
@@ -45,7 +45,7 @@ class Outbox:
         q = self.queue
         lk = self.link
         if not len(q) and lk.up:
-            if lk.publish(self._topic(kind), payload, qos=1):
+            if lk.publish(self.topic(kind), payload, qos=1):
                 self.sent += kind == K_TELEMETRY  # (counters count readings, not alarms)
                 return True
         try:
@@ -72,33 +72,11 @@ class Outbox:
         """Replay queued readings in order while the link is up (at most `limit`, and not past
         deadline_ms). Returns how many went out."""
         q = self.queue
-        if not len(q) or not self.link.up:  # (nothing to replay: the replay code is not loaded)
-            if q.error is not None:
-                self.store_health()
-            return 0
-        n = 0
-        clock = self.clock
-        while n < limit and len(q) and self.link.up:
-            if deadline_ms is not None and clock.ticks_diff(deadline_ms, clock.ticks_ms()) <= 0:
-                break
-            r = q.peek()
-            if r is None:
-                break
-            kind, payload = r
-            if not self.link.publish(self._topic(kind), replayed(payload), qos=1):
-                break
-            q.pop()  # (a checkpoint the filesystem refuses: q.error; peek pauses the replay)
-            n += 1
-            self.replayed += kind == K_TELEMETRY
-        r = payload = None
-        if n and not len(q):
-            q.save_head()
-        q.idle()  # (the queue's replay code is loaded again by the next pump)
-        if n and not len(q):
-            self.event("replayed", {"count": self.replayed, "dropped": q.dropped})
-        if n or q.error is not None:
+        if len(q) and self.link.up:  # (the replay's code, and the queue's, loaded while it runs)
+            return self._cold("replay", deadline_ms, limit)
+        if q.error is not None:
             self.store_health()
-        return n
+        return 0
 
     def event(self, name, fields=None):
         if not self.link.up:

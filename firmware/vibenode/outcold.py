@@ -1,9 +1,10 @@
 # The outbox's rare code (vibenode/outbox.py): its construction at boot, queueing a reading the
-# link could not deliver, the counters, the save before a deliberate restart. Outbox._cold loads
+# link could not deliver, replaying the queue once the link is back, the counters, the save before a deliberate restart. Outbox._cold loads
 # this for one call and drops it after; functions over the Outbox ob.
 import json
 
 from link.mqtt import MqttLink
+from report.encode import replayed
 from report.topics import Topics
 from store.queue import Queue
 from store.seqno import SeqCounter
@@ -74,6 +75,34 @@ def queue(ob, kind, obj, payload):
                                                                  "replay pending", len(q)))
     else:
         log("report", "alarm (seq %d) queued (%d)" % (obj["seq"], len(q)))
+
+
+def replay(ob, deadline_ms, limit):
+    """Outbox.pump with readings queued and the link up."""
+    q = ob.queue
+    n = 0
+    clock = ob.clock
+    while n < limit and len(q) and ob.link.up:
+        if deadline_ms is not None and clock.ticks_diff(deadline_ms, clock.ticks_ms()) <= 0:
+            break
+        r = q.peek()
+        if r is None:
+            break
+        kind, payload = r
+        if not ob.link.publish(ob.topic(kind), replayed(payload), qos=1):
+            break
+        q.pop()  # (a checkpoint the filesystem refuses: q.error; peek pauses the replay)
+        n += 1
+        ob.replayed += kind == K_TELEMETRY
+    r = payload = None
+    if n and not len(q):
+        q.save_head()
+    q.idle()  # (the queue's replay code is loaded again by the next pump)
+    if n and not len(q):
+        ob.event("replayed", {"count": ob.replayed, "dropped": q.dropped})
+    if n or q.error is not None:
+        ob.store_health()
+    return n
 
 
 def counters(ob):
