@@ -11,6 +11,7 @@
 # a top-level number of the reading (e.g. "temp_c") is read from there.
 LEVELS = ("ok", "warn", "alarm")
 ZONES = ("A", "B", "C", "D")
+_AXES = ("x", "y", "z")
 
 
 def _num(v):
@@ -34,17 +35,18 @@ class Alarms:
 
     @staticmethod
     def value(reading, metric, axis):
-        if axis in ("x", "y", "z"):
-            d = reading.get(axis)
-            v = d.get(metric) if isinstance(d, dict) else None
-            return v if _num(v) else None
+        """reading[axis][metric]; another axis ("any"): the largest of the three axes' values, else
+        the reading's own top-level number (e.g. "temp_c"); None when there is no number."""
+        one = axis in _AXES
         best = None
-        for ax in ("x", "y", "z"):
+        for ax in _AXES:
+            if one and ax != axis:
+                continue
             d = reading.get(ax)
             v = d.get(metric) if isinstance(d, dict) else None
             if _num(v) and (best is None or v > best):
                 best = v
-        if best is None:
+        if best is None and not one:
             v = reading.get(metric)
             if _num(v):
                 best = v

@@ -11,18 +11,23 @@
 # file that is there but damaged (e.g. by a filesystem without those guarantees).
 import os
 
-_ENOSPC = 28
-# what a storage failure means, for status and logs ("queue: no space left on device")
-_ERRNO = {28: "no space left on device", 30: "read-only filesystem", 5: "I/O error", 2: "no such file",
-          13: "permission denied", 12: "out of memory", 24: "too many open files"}
+from micropython import const
+
+_ENOSPC = const(28)
 
 
 def describe(e):
-    """A storage exception as words, e.g. OSError(28) -> "no space left on device"."""
-    n = e.args[0] if isinstance(e, OSError) and e.args and isinstance(e.args[0], int) else None
-    if n is None:
-        return str(e) or type(e).__name__
-    return _ERRNO.get(n, "storage error %d" % n)
+    """A storage exception as words, e.g. OSError(28) -> "no space left on device" (the words:
+    store/errtext.py, loaded for a failure and dropped after)."""
+    from store import drop
+    try:
+        from store.errtext import describe
+        return describe(e)
+    except MemoryError:  # (not even the heap for the words)
+        return "storage error"
+    finally:
+        describe = None
+        drop("errtext")
 
 
 def _exists(p):
