@@ -122,8 +122,12 @@ def resolve(lk):
     srv = dns_server(lk)
     if srv is None:
         return lk.host
-    from link.dns import resolve
-    return resolve(lk.host, srv[0], srv[1], lk.timeout_s)
+    from link import dns, drop  # (the lookup's code: loaded for it, dropped after)
+    try:
+        return dns.resolve(lk.host, srv[0], srv[1], lk.timeout_s)
+    finally:
+        dns = None
+        drop("dns")
 
 
 # ---- protocol ----------------------------------------------------------------------------------
