@@ -109,11 +109,12 @@ _EA, _EE, _F1, _ENV_OK, _PSH = 0, 1, 2, 3, 4
 
 
 def work_buffers(n):
-    """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles,
-    Hann window: 9.1 n bytes), largest first and without same-size temporaries, for a node
-    that allocates them early, while its heap is in one piece: FeatureEngine(work=...)."""
+    """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles:
+    7 n bytes; the Hann window is derived from the twiddles), largest first and without
+    same-size temporaries, for a node that allocates them early, while its heap is in one
+    piece: FeatureEngine(work=...)."""
     out = []
-    for tc, k in (("i", n), ("i", n // 2 + 1), ("i", n // 4 + 1), ("h", n // 2 + 1)):
+    for tc, k in (("i", n), ("i", n // 2 + 1), ("i", n // 4 + 1)):
         a = array.array(tc, range(k))
         for i in range(k):
             a[i] = 0
@@ -190,7 +191,7 @@ class FeatureEngine:
         p = self.p
         st = self.st
         m = self.m
-        k.hann_load(x, n, mean, r, self.win, buf)
+        k.hann_load(x, n, mean, r, self.tw, buf)
         st[0] = 0
         k.cfft(buf, m, self.tw, 2, _LIM - 1, st)  # hann_load: |v| < 2**22
         k.rsplit(buf, m, self.tw, 1, st)
@@ -283,7 +284,7 @@ class FeatureEngine:
         sh2 = _pshift(k.absmax(buf, 0, 2 * mm))
         k.env_mag(buf, mm, sh2, o)
         ebar = (o[0] + (mm >> 2)) // (mm >> 1)
-        k.env_prep(buf, mm, self.win, n // mm, ebar, 0)
+        k.env_prep(buf, mm, self.tw, n // mm, ebar, 0)
         st[0] = 0
         k.cfft(buf, mm >> 1, self.tw, 2 * n // mm, -1, st)
         k.rsplit(buf, mm >> 1, self.tw, n // mm, st)
@@ -515,8 +516,10 @@ class FeatureEngine:
         return r
 
     def work(self):
-        """The engine's work buffers (work_buffers() order), for an engine made again on them."""
-        return self.buf, self.p, self.tw, self.win
+        """The engine's work buffers (work_buffers() order), for an engine made again on them,
+        and as 4th item the table hann_load takes: the twiddles themselves (the Hann window is
+        derived from them)."""
+        return self.buf, self.p, self.tw, self.tw
 
     def spectrum_u16(self, axis):
         """(array('H') amplitudes, bin spacing Hz, g per unit): peak-hold over groups of bins;

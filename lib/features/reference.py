@@ -10,8 +10,8 @@
 #     word on every architecture; every stored |v| is below 2**17;
 #   - power spectra are array('i') of non-negative values below 2**31;
 #   - twiddles are a quarter-wave table array('i') of N/4+1 values round(2**16 cos(2 pi k/N)),
-#     all non-negative (W_N^k = cos - i*sin, sin read from the mirrored index), the Hann table is
-#     array('h') of N/2+1 values in Q15 (periodic Hann, symmetric around N/2).
+#     all non-negative (W_N^k = cos - i*sin, sin read from the mirrored index); the periodic Hann
+#     window (Q15) is derived from the same table (hann_w), there is no window table.
 # Every intermediate stays inside int32 (bounds are written beside each kernel; the test
 # tests/test_features_int32.py runs these twins with every arithmetic result checked).
 
@@ -89,28 +89,24 @@ def moments34(x, n, mean, sh, out):
 
 
 # ---- FFT (fft.py) ------------------------------------------------------------------------------
-def hann_load(x, n, mean, r, win, buf):
-    h = n >> 1
+def hann_w(tw, n, i):
+    # Q15 periodic Hann weight of sample i of n from the quarter-wave Q16 cosine table:
+    # round(2**14 (1 - cos(2 pi i / n))), cos = tw[i] up to n/4, -tw[n/2 - i] up to n/2
+    if i > n >> 1:
+        i = n - i
+    if i <= n >> 2:
+        return (65538 - tw[i]) >> 2
+    return (65538 + tw[(n >> 1) - i]) >> 2
+
+
+def hann_load(x, n, mean, r, tw, buf):
     for i in range(n):
-        if i <= h:
-            w = win[i]
-        else:
-            w = win[n - i]
-        v = (x[i] - mean) * w
+        v = (x[i] - mean) * hann_w(tw, n, i)
         if r > 0:
             v = ((v >> (r - 1)) + 1) >> 1
         else:
             v = v << -r
         buf[i] = v + BIAS
-
-
-def _tw(tw, q, t):
-    # (cos, sin) of 2 pi t / (4q) for 0 <= t < 3q from the quarter-wave table
-    if t <= q:
-        return tw[t], tw[q - t]
-    if t <= 2 * q:
-        return -tw[2 * q - t], tw[t - q]
-    return -tw[t - 2 * q], -tw[3 * q - t]
 
 
 def _tw(tw, q, t):
@@ -456,13 +452,9 @@ def env_mag(buf, mm, sh, out):
     out[1] = mx
 
 
-def env_prep(buf, mm, win, wstride, ebar, sh):
-    h = mm >> 1
+def env_prep(buf, mm, tw, wstride, ebar, sh):
     rnd = (1 << sh) >> 1
     for i in range(mm):
-        if i <= h:
-            w = win[i * wstride]
-        else:
-            w = win[(mm - i) * wstride]
+        w = hann_w(tw, mm * wstride, i * wstride)
         v = buf[i] - BIAS - ((ebar * w + 16384) >> 15)
         buf[i] = ((v + rnd) >> sh) + BIAS
