@@ -378,22 +378,20 @@ def band_sum(p, k0, k1, out):
     out[1] = l
 
 
-def wsum(p, wm, we, k0, k1, out):
-    a = b = c = d = 0
+def wsum(p, k0, k1, out):
+    a = b = c = 0
     for k in range(k0, k1):
-        e = we[k - k0]
-        q = (p[k] + ((1 << e) >> 1)) >> e
-        m = wm[k - k0]
-        t = (q >> 16) * m
-        u = (q & 0xFFFF) * m
-        b += t >> 15
-        a += t & 0x7FFF
-        c += u >> 16
-        d += u & 0xFFFF
+        v = p[k]
+        d = k * k
+        if v >= d:
+            q = v // d
+            v = v - q * d
+            a += q >> 16
+            b += q & 0xFFFF
+        c += ((v << 8) + (d >> 1)) // d
     out[0] = a
     out[1] = b
     out[2] = c
-    out[3] = d
 
 
 def range_max(p, k0, k1, out):

@@ -109,9 +109,8 @@ def configure(self, cfg):
     vc = cfg.get("velocity") or {}
     vb = vc.get("band", [10, 1000])
     self.vel_bins = _bins(self, vb, incl_hi=True)
-    self.wm, self.we, self.f_ref = velocity.weights(self.df, self.vel_bins[0], self.vel_bins[1])
     self.iso = velocity.limits(vc.get("group", 2), vc.get("foundation", "rigid"))
-    self.vs = [_zeros("i", 4) for _ in AXES]
+    self.vs = [_zeros("i", 3) for _ in AXES]
     # shaft speed: fixed rpm, or "auto" = strongest line in rpm_range (measured 1x)
     rpm = cfg.get("rpm")
     if not rpm and cfg.get("bearing"):
