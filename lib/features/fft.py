@@ -33,11 +33,9 @@ LIM = const(0x400000)
 
 @micropython.viper
 def hann_load(x, n: int, mean: int, r: int, tw, buf):
-    """buf[i] = round((x[i] - mean) * w_i / 2**r) + BIAS (r may be negative: left shift), with
-    the periodic Hann window in Q15 derived from the quarter-wave Q16 cosine table (no window
-    table): w_i = round(2**14 (1 - cos(2 pi i / n))) = (2**16 + 2 - c) >> 2, c = tw[i] for
-    i <= n/4, and -tw[n/2 - i] up to n/2 (w <= 2**15); symmetric around n/2. One table entry
-    serves four samples: i = j, n - j (cos = c_j) and n/2 - j, n/2 + j (cos = -c_j)."""
+    """buf[i] = round((x[i] - mean) * w_i / 2**r) + BIAS (r < 0: left shift), w_i the periodic
+    Hann window in Q15 from the quarter-wave Q16 cosine table: (2**16 + 2 - c) >> 2 with cos = c
+    at i = j, n - j and -c at n/2 - j, n/2 + j (c = tw[j], j <= n/4): one entry, four samples."""
     nl = 0
     rnd = 0
     if r > 0:
