@@ -4,7 +4,10 @@
 #   eng.compute(axis, samples, scale_g, clip_lo, clip_hi)   # integer kernels only: no allocation
 #   eng.result(axis)                                        # compact dict for telemetry (allocates)
 #   eng.spectrum_u16(axis) -> (array('H'), df Hz, g per unit)   amplitude spectrum, on request
+#   eng.envelope(axis), eng.time_domain(axis)               # all defect lines, statistics, on request
 #   eng.impl                                                "viper" or "python"
+# Float results: features/result.py (resident); on request: features/detail.py (loaded for the
+# call and dropped after).
 #
 # Per axis and window: mean (removed before everything else), RMS, peak, peak-to-peak, crest,
 # skewness, kurtosis; Hann-windowed real FFT (block floating point), single-sided amplitude
@@ -73,7 +76,6 @@ except Exception:  # compiled modules unusable here (wrong arch / older MicroPyt
     _MODS = None
     IMPL = "python"
 
-AXES = ("x", "y", "z")
 _LIM = const(0x400000)  # FFT data limit (reference.LIM)
 
 
