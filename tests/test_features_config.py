@@ -45,3 +45,29 @@ def test_measured_shaft_speed_from_the_1x_line():
     r = run_engine([dict(n=n, fs=fs, scale=0.001, x=np.round(x).astype(np.int16), cfg=cfg)])[0]
     assert abs(r["shaft"] - f1) < 0.25 * fs / n, r["shaft"]
     assert abs(r["res"]["f1"] - f1) < 0.25 * fs / n
+
+
+def _consts(name):
+    """{NAME: value} of the module-level `_NAME = const(v)` lines of lib/features/<name>.py."""
+    import ast
+    src = os.path.join(ROOT, "lib", "features", name + ".py")
+    out = {}
+    for node in ast.parse(open(src).read()).body:
+        if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", None) == "const"):
+            out[node.targets[0].id] = ast.literal_eval(node.value.args[0])
+    return out
+
+
+def test_slot_consts_agree_with_the_engine():
+    """The engine's per-axis slot layout (engine.py, const() so it compiles inline) is read by
+    result.py and detail.py under the same names: every one of their slot consts is the engine's."""
+    eng = _consts("engine")
+    assert {"_S", "_MEAN", "_CLIP", "_M34", "_EA", "_EE", "_F1", "_ENV_OK", "_PSH"} <= set(eng)
+    for name in ("result", "detail"):
+        got = _consts(name)
+        assert got, name
+        for k, v in got.items():
+            assert eng.get(k) == v, (name, k, v, eng.get(k))
+    # and a changed slot is caught: the check compares values, not just names
+    assert eng["_CLIP"] != eng["_M34"]

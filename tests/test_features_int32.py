@@ -49,13 +49,22 @@ class _Wrap(ast.NodeTransformer):
         return ast.copy_location(ast.Assign([node.target], ast.Call(ast.Name("_chk", ast.Load()), [val], [])), node)
 
 
+FAMILIES = ("timedomain_ref", "fft_ref", "spectrum_ref", "envelope_ref")  # what reference.py gathers
+
+
 def checked_reference():
-    src = open(os.path.join(LIB, "features", "reference.py")).read()
-    tree = _Wrap().visit(ast.parse(src))
-    ast.fix_missing_locations(tree)
+    """features.reference with every arithmetic result checked: its kernel families' sources,
+    wrapped, run in one module (their imports of each other dropped: the names are there)."""
+    gathered = ast.parse(open(os.path.join(LIB, "features", "reference.py")).read())
+    assert [n.module for n in gathered.body if isinstance(n, ast.ImportFrom)] == ["features." + f for f in FAMILIES]
     mod = types.ModuleType("features.reference")
     mod._chk = _chk
-    exec(compile(tree, "reference.py(checked)", "exec"), mod.__dict__)
+    for fam in FAMILIES:
+        tree = ast.parse(open(os.path.join(LIB, "features", fam + ".py")).read())
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.ImportFrom) and n.module.startswith("features"))]
+        tree = _Wrap().visit(tree)
+        ast.fix_missing_locations(tree)
+        exec(compile(tree, fam + ".py(checked)", "exec"), mod.__dict__)
     return mod
 
 
@@ -110,7 +119,8 @@ def test_worst_case_windows_stay_in_int32(engine_cls, n):
            "velocity": {"band": [2, 5000]}, "top_k": 16}
     e = engine_cls(n, fs, cfg)
     assert e.impl == "python"
-    assert e.k.cfft.__code__.co_filename == "reference.py(checked)"
+    assert e.k.cfft.__code__.co_filename == "fft_ref.py(checked)"
+    assert e.k.env_mag.__code__.co_filename == "envelope_ref.py(checked)"
     for name, x in _worst_cases(n).items():
         a = array.array("h", np.round(x).astype("<i2").tobytes())
         e.compute(0, a, 0.001)  # raises Overflow32 on any 32-bit overflow

@@ -4,7 +4,10 @@
 #   eng.compute(axis, samples, scale_g, clip_lo, clip_hi)   # integer kernels only: no allocation
 #   eng.result(axis)                                        # compact dict for telemetry (allocates)
 #   eng.spectrum_u16(axis) -> (array('H'), df Hz, g per unit)   amplitude spectrum, on request
+#   eng.envelope(axis), eng.time_domain(axis)               # all defect lines, statistics, on request
 #   eng.impl                                                "viper" or "python"
+# Float results: features/result.py (resident); on request: features/detail.py (loaded for the
+# call and dropped after).
 #
 # Per axis and window: mean (removed before everything else), RMS, peak, peak-to-peak, crest,
 # skewness, kurtosis; Hann-windowed real FFT (block floating point), single-sided amplitude
@@ -43,10 +46,27 @@
 # lines and harmonics: envelope(axis); the spectrum on request: spectrum_u16.
 import array
 import gc
-import io
-import math
 
-from features import velocity
+from features import result as _res
+from features.result import const
+# per-axis integer slots (self.td); result.py and detail.py read them by the same const() names
+_S = const(0)
+_LO = const(1)
+_HI = const(2)
+_HH = const(3)
+_HL = const(4)
+_LL = const(5)
+_MEAN = const(6)
+_SH34 = const(7)
+_CLIP = const(8)
+_M34 = const(9)  # 13 values: sum q, then (hi, lo) of q2, q3a, q3b, q4a, q4b, q4c
+_TDLEN = const(22)
+# exponents (self.ex): amplitude of bin k = sqrt(p_k) * 2**ex[_EA]; envelope likewise
+_EA = const(0)
+_EE = const(1)
+_F1 = const(2)
+_ENV_OK = const(3)
+_PSH = const(4)
 
 try:
     from features import timedomain as _td, fft as _fft, spectrum as _sp, envelope as _env
@@ -56,8 +76,7 @@ except Exception:  # compiled modules unusable here (wrong arch / older MicroPyt
     _MODS = None
     IMPL = "python"
 
-AXES = ("x", "y", "z")
-_LIM = 0x400000  # FFT data limit (reference.LIM)
+_LIM = const(0x400000)  # FFT data limit (reference.LIM)
 
 
 def _bitlen(v):
@@ -67,53 +86,26 @@ def _bitlen(v):
     return r
 
 
-_FMT = ("%.1g", "%.2g", "%.3g", "%.4g", "%.5g")
-_OUT = io.StringIO(" " * 32)  # a float's repr is printed here to be measured (no string kept)
-_K163 = 16.0 / 3.0
-_HALF = 0.5
-_MHALF = -0.5
-
-
-def _rlen(v):
-    """len(repr(v)) for a float, without allocating the string (print into a fixed buffer)."""
-    _OUT.seek(0)
-    print(v, end="", file=_OUT)
-    return _OUT.tell()
-
-
-def _sig(x, d=3):
-    """Round to d significant digits (compact JSON). MicroPython's float repr prints some
-    decimal values with 16 digits (0.0812 -> 0.08119999999999999): then d+1 or d-1 digits are
-    tried for a value that prints short. (Allocates the formatted string and the float only.)"""
-    if x == 0 or x != x:
-        return 0.0
-    best = float(_FMT[d - 1] % x)
-    if _rlen(best) <= d + 7:
-        return best
-    v = float(_FMT[d] % x)
-    if _rlen(v) <= d + 8:
-        return v
-    dd = d - 1 if d > 2 else d + 2
-    v = float(_FMT[dd - 1] % x)
-    if _rlen(v) <= dd + 7:
-        return v
-    return best
-
-
-# per-axis integer slots (self.td)
-_S, _LO, _HI, _HH, _HL, _LL, _MEAN, _SH34, _CLIP = 0, 1, 2, 3, 4, 5, 6, 7, 8
-_M34 = 9  # 13 values: sum q, then (hi, lo) of q2, q3a, q3b, q4a, q4b, q4c
-_TDLEN = _M34 + 13
-# exponents (self.ex): amplitude of bin k = sqrt(p_k) * 2**ex[_EA]; envelope likewise
-_EA, _EE, _F1, _ENV_OK, _PSH = 0, 1, 2, 3, 4
+def _drop(*names):
+    """Forget features.<name> (code loaded for one call): its bytecode is freed by the next
+    collection (its qstrs stay)."""
+    import sys
+    import features
+    for name in names:
+        sys.modules.pop("features." + name, None)
+        try:
+            delattr(features, name)
+        except (AttributeError, TypeError):
+            pass
 
 
 def work_buffers(n):
-    """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles,
-    Hann window: 9.1 n bytes), largest first and without same-size temporaries, for a node
-    that allocates them early, while its heap is in one piece: FeatureEngine(work=...)."""
+    """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles:
+    7 n bytes; the Hann window is derived from the twiddles), largest first and without
+    same-size temporaries, for a node that allocates them early, while its heap is in one
+    piece: FeatureEngine(work=...)."""
     out = []
-    for tc, k in (("i", n), ("i", n // 2 + 1), ("i", n // 4 + 1), ("h", n // 2 + 1)):
+    for tc, k in (("i", n), ("i", n // 2 + 1), ("i", n // 4 + 1)):
         a = array.array(tc, range(k))
         for i in range(k):
             a[i] = 0
@@ -140,13 +132,7 @@ class FeatureEngine:
                 setup.init(self, n, rate_hz, impl, _MODS, _TDLEN, work)
             setup.configure(self, cfg or {})
         finally:
-            for name in ("features.setup", "features.bearing"):
-                sys.modules.pop(name, None)
-            for name in ("setup", "bearing"):
-                try:
-                    delattr(features, name)
-                except (AttributeError, TypeError):
-                    pass
+            _drop("setup", "bearing")
             gc.collect()  # the setup code and its garbage leave one free run for what follows
 
     # ---- one window, one axis: integers only ---------------------------------------------------
@@ -190,7 +176,7 @@ class FeatureEngine:
         p = self.p
         st = self.st
         m = self.m
-        k.hann_load(x, n, mean, r, self.win, buf)
+        k.hann_load(x, n, mean, r, self.tw, buf)
         st[0] = 0
         k.cfft(buf, m, self.tw, 2, _LIM - 1, st)  # hann_load: |v| < 2**22
         k.rsplit(buf, m, self.tw, 1, st)
@@ -223,7 +209,7 @@ class FeatureEngine:
             bs[i] = o[0]
             bs[i + 1] = o[1]
         vb = self.vel_bins
-        k.wsum(p, self.wm, self.we, vb[0], vb[1], self.vs[axis])
+        k.wsum(p, vb[0], vb[1], self.vs[axis])
         # compact spectrum export (peak-hold over groups of bins)
         sx = self.sx[axis]
         k.export_u16(p, 0, len(sx), self.sx_grp, sx)
@@ -283,7 +269,7 @@ class FeatureEngine:
         sh2 = _pshift(k.absmax(buf, 0, 2 * mm))
         k.env_mag(buf, mm, sh2, o)
         ebar = (o[0] + (mm >> 2)) // (mm >> 1)
-        k.env_prep(buf, mm, self.win, n // mm, ebar, 0)
+        k.env_prep(buf, mm, self.tw, n // mm, ebar, 0)
         st[0] = 0
         k.cfft(buf, mm >> 1, self.tw, 2 * n // mm, -1, st)
         k.rsplit(buf, mm >> 1, self.tw, n // mm, st)
@@ -325,203 +311,63 @@ class FeatureEngine:
         ev[j + 1] = o[1]
         ev[j + 2] = top - 1
 
-    # ---- results (floating point, allocates; once per window) --------------------------------
-    def _amp_scale(self, axis):
-        """g per unit of sqrt(p) in single-sided amplitude (Hann coherent gain corrected)."""
-        return 4.0 / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
+    # ---- results (floating point, allocates; once per window): features/result.py ---------------
+    def result(self, axis):
+        """The compact per-axis telemetry dict (3 significant digits)."""
+        return _res.result(self, axis)
 
-    def time_domain(self, axis):
-        td = self.td[axis]
-        n = self.n
-        g = self.scale[axis]
-        mean = td[_MEAN]
-        # The sums are integers below 2**53 (n <= 4096: sum of squares < 2**44; q = x >> sh in
-        # -1023..1023: |sum q**3| < 2**42, sum q**4 < 2**52), so float() of the integer sum is
-        # exact and equals the sum taken in doubles term by term, with one float object.
-        ss = float((td[_HH] << 16) + (td[_HL] << 9) + td[_LL])
-        rms = math.sqrt(ss / n) * g
-        pk = max(td[_HI] - mean, mean - td[_LO]) * g
-        b = _M34 + 1
-        s2 = float((td[b] << 16) + td[b + 1])
-        s3 = float((((td[b + 2] << 16) + td[b + 3]) << 10) + (td[b + 4] << 16) + td[b + 5])
-        s4 = float((((td[b + 6] << 16) + td[b + 7]) << 20) + (((td[b + 8] << 16) + td[b + 9]) << 11)
-                   + (td[b + 10] << 16) + td[b + 11])
-        mu = td[_M34] / n
-        m2 = s2 / n - mu * mu
-        m3 = s3 / n - 3 * mu * s2 / n + 2 * mu ** 3
-        m4 = s4 / n - 4 * mu * s3 / n + 6 * mu * mu * s2 / n - 3 * mu ** 4
-        if m2 > 0:
-            skew = m3 / m2 ** 1.5
-            kurt = m4 / (m2 * m2)
-        else:
-            skew = 0.0
-            kurt = 0.0
-        return {"mean": td[_S] / n * g, "rms": rms, "peak": pk, "p2p": (td[_HI] - td[_LO]) * g,
-                "crest": pk / rms if rms > 0 else 0.0, "skew": skew, "kurt": kurt, "clipped": bool(td[_CLIP])}
+    def _amp_scale(self, axis):
+        return _res.amp_scale(self, axis)
 
     def peaks(self, axis):
         """[(frequency Hz, amplitude g)] of the top-K spectral peaks, strongest first."""
-        out = []
-        sc = self._amp_scale(axis)
-        pk = self.pk[axis]
-        for i in range(self.K):
-            j = pk[4 * i]
-            if not j:
-                break
-            a = math.sqrt(pk[4 * i + 2])
-            d = 0.0
-            if a > 0:
-                # the neighbours compared as integers (sqrt is monotonic): one root, not two
-                if pk[4 * i + 3] >= pk[4 * i + 1]:
-                    ar = math.sqrt(pk[4 * i + 3])
-                    d = (2 * ar - a) / (ar + a)
-                else:
-                    al = math.sqrt(pk[4 * i + 1])
-                    d = (a - 2 * al) / (al + a)  # = -(2 * al - a) / (al + a)
-                d = max(_MHALF, min(_HALF, d))
-            corr = 1.0
-            if d:
-                x = math.pi * d
-                corr = x * (1 - d * d) / math.sin(x)
-            out.append(((j + d) * self.df, a * corr * sc))
-        return out
-
-    def _band_rms(self, axis, h, l, cnt):
-        e = float((h << 16) + l)  # = h * 65536.0 + l exactly (band energy < 2**43), one float
-        if self.ex[axis][_PSH]:
-            # components rounded to integers before squaring add 2/12 per bin on average
-            e = max(0.0, e - cnt / 6.0)
-        return math.sqrt(_K163 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
+        return _res.peaks(self, axis)
 
     def bands_rms(self, axis):
-        bs = self.bs[axis]
-        bb = self.band_bins
-        return [self._band_rms(axis, bs[2 * i], bs[2 * i + 1], bb[i][1] - bb[i][0]) for i in range(len(bb))]
+        return _res.bands_rms(self, axis)
 
     def hf_rms(self, axis):
-        if not self.hf_bins:
-            return None
-        i = 2 * len(self.band_bins)
-        return self._band_rms(axis, self.bs[axis][i], self.bs[axis][i + 1], self.hf_bins[1] - self.hf_bins[0])
+        return _res.hf_rms(self, axis)
 
     def velocity_rms(self, axis):
         """mm/s RMS over the velocity band."""
-        vs = self.vs[axis]  # (indexed: unpacking an array allocates an iterator)
-        tot = ((vs[1] * 32768.0 + vs[0]) + vs[2]) * 65536.0 + vs[3]
-        e = tot / 32768.0 / (2 * math.pi * self.f_ref) ** 2
-        return math.sqrt(_K163 * e) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis] * velocity.G_MM_S2
+        return _res.velocity_rms(self, axis)
 
     def shaft_hz(self, axis):
         return self.ex[axis][_F1] / 64.0 * self.df
 
+    def work(self):
+        """The engine's work buffers (work_buffers() order), for an engine made again on them,
+        and as 4th item the table hann_load takes: the twiddles themselves (the Hann window is
+        derived from them)."""
+        return self.buf, self.p, self.tw, self.tw
+
+    # ---- on request (features/detail.py, loaded for the call and dropped after) ----------------
+    def time_domain(self, axis):
+        """{mean, rms, peak, p2p, crest, skew, kurt, clipped} in g."""
+        from features import detail
+        try:
+            return detail.time_domain(self, axis)
+        finally:
+            _drop("detail")
+
     def envelope(self, axis):
         """{"lines": {defect: [g at 1x, 2x, ...]}, "ratio": {defect: fundamental / background},
-        "dom": strongest defect or None, "alarm": bool} or None without envelope config."""
-        if self.env is None or not self.env_names:
-            return None
-        ex = self.ex[axis]
-        lines = {}
-        ratio = {}
-        if not ex[_ENV_OK] or not ex[_F1]:
-            for d in self.env_names:
-                lines[d] = [0.0] * self.env_h
-                ratio[d] = 0.0
-            return {"lines": lines, "ratio": ratio, "dom": None, "alarm": False, "bg": 0.0}
-        mm = self.env[2]
-        sc = 4.0 / mm * 2.0 / self.n * (2.0 ** ex[_EE]) * self.scale[axis]
-        ev = self.ev[axis]
-        j = len(self.env_mq8)
-        cnt = ev[j + 2]
-        bg = math.sqrt((ev[j] * 65536.0 + ev[j + 1]) / cnt) * sc if cnt > 0 else 0.0
-        i = 0
-        dom = None
-        best = 0.0
-        for d in self.env_names:
-            amps = []
-            for h in range(self.env_h):
-                amps.append(math.sqrt(ev[i]) * sc)
-                i += 1
-            lines[d] = amps
-            ratio[d] = amps[0] / bg if bg > 0 else 0.0
-            if ratio[d] > best:
-                best = ratio[d]
-                dom = d
-        return {"lines": lines, "ratio": ratio, "dom": dom, "alarm": best >= self.env_alarm, "bg": bg}
-
-    def _env_dom(self, axis):
-        """(strongest defect or None, its fundamental / background, its fundamental in g) as in
-        envelope(), without the full line table; None without envelope config."""
-        if self.env is None or not self.env_names:
-            return None
-        ex = self.ex[axis]
-        if not ex[_ENV_OK] or not ex[_F1]:
-            return None, 0.0, 0.0
-        ev = self.ev[axis]
-        j = len(self.env_mq8)
-        cnt = ev[j + 2]
-        if cnt <= 0:
-            return None, 0.0, 0.0
-        bg2 = (ev[j] * 65536.0 + ev[j + 1]) / cnt
-        if bg2 <= 0:
-            return None, 0.0, 0.0
-        best = 0
-        dom = None
-        for i in range(len(self.env_names)):
-            v = ev[i * self.env_h]
-            if v > best:  # ratios share the background: the largest line wins (ties: first)
-                best = v
-                dom = self.env_names[i]
-        if dom is None:
-            return None, 0.0, 0.0
-        mm = self.env[2]
-        sc = 4.0 / mm * 2.0 / self.n * (2.0 ** ex[_EE]) * self.scale[axis]
-        return dom, math.sqrt(best / bg2), math.sqrt(best) * sc
-
-    def result(self, axis):
-        """The compact per-axis telemetry dict (3 significant digits). Built as one dict of its
-        final size (each later key would regrow its table: a fresh block in a full heap)."""
-        t = self.time_domain(axis)
-        pks = self.peaks(axis)
-        v = self.velocity_rms(axis)
-        hf = self.hf_rms(axis)
-        dom = self._env_dom(axis)
-        r = {"mean": _sig(t["mean"]), "rms": _sig(t["rms"], 4), "pk": _sig(t["peak"]), "p2p": _sig(t["p2p"]),
-             "cf": _sig(t["crest"]), "sk": _sig(t["skew"]), "ku": _sig(t["kurt"]), "clipped": True,
-             "f0": 0.0, "pks": [[_sig(f, 4), _sig(a)] for f, a in pks],
-             "bands": [_sig(b) for b in self.bands_rms(axis)] if self.band_bins else None,
-             "hf": _sig(hf) if hf is not None else None, "vel": _sig(v), "iso": velocity.zone(v, self.iso),
-             "f1": None, "env": None}
-        if pks:
-            r["f0"] = r["pks"][0][0]  # _sig(pks[0][0], 4), the same number
-        if not t["clipped"]:
-            del r["clipped"]
-        t = pks = None
-        if not self.band_bins:
-            del r["bands"]
-        if hf is None:
-            del r["hf"]
-        if dom is not None and self.rpm_auto:
-            r["f1"] = _sig(self.shaft_hz(axis), 4)
-        else:
-            del r["f1"]
-        if dom is not None:
-            d, ratio, amp = dom
-            e = {"dom": d, "r": _sig(ratio) if d else 0.0, "a": _sig(amp) if d else 0.0}
-            if d and ratio >= self.env_alarm:
-                e["alarm"] = True
-            r["env"] = e
-        else:
-            del r["env"]
-        return r
-
-    def work(self):
-        """The engine's work buffers (work_buffers() order), for an engine made again on them."""
-        return self.buf, self.p, self.tw, self.win
+        "dom": strongest defect or None, "alarm": bool, "bg": g} or None without envelope config."""
+        from features import detail
+        try:
+            return detail.envelope(self, axis)
+        finally:
+            _drop("detail")
 
     def spectrum_u16(self, axis):
         """(array('H') amplitudes, bin spacing Hz, g per unit): peak-hold over groups of bins;
         bin i covers i*df .. (i+1)*df."""
-        return self.sx[axis], self.df * self.sx_grp, self._amp_scale(axis)
+        from features import detail
+        try:
+            return detail.spectrum_u16(self, axis)
+        finally:
+            _drop("detail")
 
 
 def clip_limits(range_g, scale_g):

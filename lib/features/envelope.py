@@ -9,9 +9,9 @@
 #     its spectrum's magnitudes are the same)
 #   env_mag: e_i = |z_i| in place (packed at index i: the packing the real FFT wants)
 #   env_prep: e_i - ebar * w_i, removing the window-weighted mean (the envelope carries the Hann
-#     window from the time domain, so its DC is ebar * w)
+#     window from the time domain, so its DC is ebar * w; w from the cosine table, as in hann_load)
 # 32-bit bounds: band_copy output <= 2**22; env_mag components shifted to <= 32767 (sum of
-# squares < 2**31), e <= 46341; ebar * w <= 46341 * 32767 < 2**31.
+# squares < 2**31), e <= 46341; ebar * w <= 46341 * 32768 < 2**31.
 import micropython
 from micropython import const
 
@@ -82,22 +82,38 @@ def env_mag(buf, mm: int, sh: int, out):
 
 
 @micropython.viper
-def env_prep(buf, mm: int, win, wstride: int, ebar: int, sh: int):
-    """buf[i] = (e_i - round(ebar * w_i)) >> sh with w the Hann table read at wstride."""
+def env_prep(buf, mm: int, tw, wstride: int, ebar: int, sh: int):
+    """buf[i] = (e_i - round(ebar * w_i)) >> sh with w_i the Q15 Hann weight of sample i * wstride
+    of N = mm * wstride, derived from N's quarter-wave cosine table as in fft.hann_load: for
+    j <= mm/4, c = tw[j * wstride] serves i = j, mm - j (w = (2**16 + 2 - c) >> 2) and
+    mm/2 - j, mm/2 + j (w = (2**16 + 2 + c) >> 2)."""
     rnd = (1 << sh) >> 1
-    a = int(ptr32(buf))
-    aw = int(ptr16(win))
-    ws = 2 * wstride
-    end = a + 4 * ((mm >> 1) + 1)
-    while a < end:
-        v = ptr32(a)[0] - BIAS - ((ebar * ptr16(aw)[0] + 16384) >> 15)
-        ptr32(a)[0] = ((v + rnd) >> sh) + BIAS
-        a += 4
-        aw += ws
-    aw -= 2 * ws
-    end = int(ptr32(buf)) + 4 * mm
-    while a < end:
-        v = ptr32(a)[0] - BIAS - ((ebar * ptr16(aw)[0] + 16384) >> 15)
-        ptr32(a)[0] = ((v + rnd) >> sh) + BIAS
-        a += 4
-        aw -= ws
+    pb = ptr32(buf)
+    pt = ptr32(tw)
+    h = mm >> 1
+    q = mm >> 2
+    j = 0
+    while j <= q:
+        c = pt[j * wstride]
+        w = (65538 - c) >> 2
+        i = j
+        v = pb[i] - BIAS - ((ebar * w + 16384) >> 15)
+        pb[i] = ((v + rnd) >> sh) + BIAS
+        if j != 0 and j != q:
+            i = mm - j
+            v = pb[i] - BIAS - ((ebar * w + 16384) >> 15)
+            pb[i] = ((v + rnd) >> sh) + BIAS
+        if j != q:
+            w = (65538 + c) >> 2
+            i = h - j
+            v = pb[i] - BIAS - ((ebar * w + 16384) >> 15)
+            pb[i] = ((v + rnd) >> sh) + BIAS
+            if j != 0:
+                i = h + j
+                v = pb[i] - BIAS - ((ebar * w + 16384) >> 15)
+                pb[i] = ((v + rnd) >> sh) + BIAS
+        else:
+            i = mm - j  # j = mm/4: cos = 0, i = 3 mm/4
+            v = pb[i] - BIAS - ((ebar * w + 16384) >> 15)
+            pb[i] = ((v + rnd) >> sh) + BIAS
+        j += 1

@@ -13,7 +13,7 @@
 # to one instruction, where ptr32[variable index] costs an index computation each time.
 #
 # 32-bit bounds (|v| is the magnitude of a real or imaginary part, |z| of a complex value):
-#   hann_load: |x - mean| <= 65535, Hann Q15 <= 32767: product < 2**31; stored |v| < 2**22
+#   hann_load: |x - mean| <= 65535, Hann Q15 <= 32768: product < 2**31; stored |v| < 2**22
 #   cfft: loads of a stage are shifted so that |z| <= LIM = 2**22; twiddles are Q16
 #     (|W| <= 2**16 (1 + 2**-16)). The twiddled inputs are loaded unshifted (the previous
 #     stage's outputs, |v| <= 4 LIM (1 + 2**-15) < 2**24.01: the first stage that multiplies
@@ -32,9 +32,10 @@ LIM = const(0x400000)
 
 
 @micropython.viper
-def hann_load(x, n: int, mean: int, r: int, win, buf):
-    """buf[i] = round((x[i] - mean) * hann[i] / 2**r) + BIAS (r may be negative: left shift).
-    The table holds hann[0..n/2]; the second half reads it backwards."""
+def hann_load(x, n: int, mean: int, r: int, tw, buf):
+    """buf[i] = round((x[i] - mean) * w_i / 2**r) + BIAS (r < 0: left shift), w_i the periodic
+    Hann window in Q15 from the quarter-wave Q16 cosine table: (2**16 + 2 - c) >> 2 with cos = c
+    at i = j, n - j and -c at n/2 - j, n/2 + j (c = tw[j], j <= n/4): one entry, four samples."""
     nl = 0
     rnd = 0
     if r > 0:
@@ -43,24 +44,29 @@ def hann_load(x, n: int, mean: int, r: int, win, buf):
         nl = 0 - r
         r = 0
     mb = mean + 0x8000
-    ax = int(ptr16(x))
-    aw = int(ptr16(win))
-    ab = int(ptr32(buf))
-    end = ab + 4 * ((n >> 1) + 1)
-    while ab < end:
-        v = ((((ptr16(ax)[0] ^ 0x8000) - mb) * ptr16(aw)[0]) << nl) + rnd
-        ptr32(ab)[0] = (v >> r) + BIAS
-        ax += 2
-        aw += 2
-        ab += 4
-    aw -= 4
-    end = int(ptr32(buf)) + 4 * n
-    while ab < end:
-        v = ((((ptr16(ax)[0] ^ 0x8000) - mb) * ptr16(aw)[0]) << nl) + rnd
-        ptr32(ab)[0] = (v >> r) + BIAS
-        ax += 2
-        aw -= 2
-        ab += 4
+    px = ptr16(x)
+    pb = ptr32(buf)
+    pt = ptr32(tw)
+    h = n >> 1
+    q = n >> 2
+    pb[0] = BIAS  # w_0 = 0
+    pb[h] = (((((px[h] ^ 0x8000) - mb) << (15 + nl)) + rnd) >> r) + BIAS  # w = 2**15
+    w = 16384  # j = n/4: cos = 0
+    pb[q] = (((((px[q] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
+    pb[h + q] = (((((px[h + q] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
+    j = 1
+    while j < q:
+        c = pt[j]
+        w = (65538 - c) >> 2
+        pb[j] = (((((px[j] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
+        i = n - j
+        pb[i] = (((((px[i] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
+        w = (65538 + c) >> 2
+        i = h - j
+        pb[i] = (((((px[i] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
+        i = h + j
+        pb[i] = (((((px[i] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
+        j += 1
 
 
 @micropython.viper

@@ -40,13 +40,6 @@ def twiddles(t, n):
     return t
 
 
-def hann(w, n):
-    """Fill w (array('h') of n/2+1) with the periodic Hann window 0.5 - 0.5 cos(2 pi i / n) in Q15."""
-    for i in range(n // 2 + 1):
-        w[i] = int(round(32767 * (0.5 - 0.5 * math.cos(2 * math.pi * i / n))))
-    return w
-
-
 def _zeros(tc, n):
     """A zeroed array of n items without a temporary of the same size (no bytes(n) copy)."""
     a = array.array(tc, range(n))
@@ -56,9 +49,10 @@ def _zeros(tc, n):
 
 
 def _fits(work, n):
-    if not work or len(work) != 4:
+    # (buf, p, tw) of work_buffers(n), or engine.work()'s 4 (the 4th is tw again)
+    if not work or len(work) < 3:
         return False
-    return [len(a) for a in work] == [n, n // 2 + 1, n // 4 + 1, n // 2 + 1]
+    return len(work[0]) == n and len(work[1]) == n // 2 + 1 and len(work[2]) == n // 4 + 1
 
 
 def init(self, n, rate_hz, impl, mods, tdlen, work=None):
@@ -73,10 +67,9 @@ def init(self, n, rate_hz, impl, mods, tdlen, work=None):
     self.k = kernels(impl, mods)
     self.impl = self.k.impl
     if not _fits(work, n):  # (engine.work_buffers(n): allocated early by the node)
-        work = (_zeros("i", n), _zeros("i", self.m + 1), _zeros("i", n // 4 + 1), _zeros("h", n // 2 + 1))
+        work = (_zeros("i", n), _zeros("i", self.m + 1), _zeros("i", n // 4 + 1))
     self.buf, self.p = work[0], work[1]  # largest first
     self.tw = twiddles(work[2], n)
-    self.win = hann(work[3], n)
     self.st = array.array("i", [0, 0])
     self.o = array.array("i", [0, 0, 0, 0])
     self.m34 = _zeros("i", 16)
@@ -116,9 +109,8 @@ def configure(self, cfg):
     vc = cfg.get("velocity") or {}
     vb = vc.get("band", [10, 1000])
     self.vel_bins = _bins(self, vb, incl_hi=True)
-    self.wm, self.we, self.f_ref = velocity.weights(self.df, self.vel_bins[0], self.vel_bins[1])
     self.iso = velocity.limits(vc.get("group", 2), vc.get("foundation", "rigid"))
-    self.vs = [_zeros("i", 4) for _ in AXES]
+    self.vs = [_zeros("i", 3) for _ in AXES]
     # shaft speed: fixed rpm, or "auto" = strongest line in rpm_range (measured 1x)
     rpm = cfg.get("rpm")
     if not rpm and cfg.get("bearing"):

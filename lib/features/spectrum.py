@@ -3,8 +3,8 @@
 # 32-bit bounds:
 #   power: components shifted so that |v| <= 32767: v*v + w*w <= 2 * 32767**2 < 2**31
 #   band_sum: p folded per bin into (p >> 16, p & 0xFFFF): sums <= 2048 * 2**16 = 2**27
-#   wsum: q = p >> e < 2**31, (q >> 16) * m <= 2**15 * 2**15, (q & 0xFFFF) * m < 2**31 with the
-#     mantissa m <= 32767; each product folded into 15/16-bit halves, sums <= 2**27
+#   wsum: k**2 <= 2**22 (k <= n/2 <= 2048), q = p // k**2 folded into halves (sums <= 2**27),
+#     remainder r < k**2: r * 2**8 + k**2 / 2 < 2**31, each fraction <= 2**8 (sum <= 2**19)
 #   isqrt: Newton on v < 2**31 from a power-of-two guess >= sqrt(v): r + v // r < 2**17
 import micropython
 from micropython import const
@@ -104,35 +104,31 @@ def band_sum(p, k0: int, k1: int, out):
 
 
 @micropython.viper
-def wsum(p, wm, we, k0: int, k1: int, out):
-    """sum p_k * wm_(k-k0) * 2**-(15 + we_(k-k0)) over k0 <= k < k1 (the weight tables hold the
-    band only), as ((out[1] * 2**15 + out[0]) * 2**16 + out[2] * 2**16 + out[3]) * 2**-15."""
+def wsum(p, k0: int, k1: int, out):
+    """sum of p_k / k**2 over k0 <= k < k1 (1 <= k0, k1 <= 46341) = out[0] * 2**16 + out[1]
+    + out[2] / 2**8: the weight of velocity from acceleration, 1 / f**2 up to (2 pi df)**2,
+    computed per bin (no weight table). The quotient q = p_k // k**2 is folded into 16-bit
+    halves, the remainder r gives round(r * 2**8 / k**2) (one division where p_k < k**2)."""
     o = ptr32(out)
     a = 0
     b = 0
     c = 0
-    d = 0
     ap = int(ptr32(p)) + 4 * k0
-    am = int(ptr16(wm))
-    ae = int(ptr8(we))
-    end = int(ptr32(p)) + 4 * k1
-    while ap < end:
-        e = ptr8(ae)[0]
-        q = (ptr32(ap)[0] + ((1 << e) >> 1)) >> e
-        m = ptr16(am)[0]
-        t = (q >> 16) * m
-        u = (q & 0xFFFF) * m
-        b += t >> 15
-        a += t & 0x7FFF
-        c += u >> 16
-        d += u & 0xFFFF
+    k = k0
+    while k < k1:
+        v = ptr32(ap)[0]
+        d = k * k
+        if v >= d:
+            q = v // d
+            v = v - q * d
+            a += q >> 16
+            b += q & 0xFFFF
+        c += ((v << 8) + (d >> 1)) // d
         ap += 4
-        am += 2
-        ae += 1
+        k += 1
     o[0] = a
     o[1] = b
     o[2] = c
-    o[3] = d
 
 
 @micropython.viper

@@ -98,9 +98,8 @@ def ref_hf(e, a):
 
 
 def ref_vel(e, a):
-    v0, v1, v2, v3 = list(e.vs[a])
-    tot = ((v1 * 32768.0 + v0) + v2) * 65536.0 + v3
-    en = tot / 32768.0 / (2 * math.pi * e.f_ref) ** 2
+    v0, v1, v2 = list(e.vs[a])
+    en = (v0 * 65536.0 + v1 + v2 / 256.0) / (2 * math.pi * e.df) ** 2
     return math.sqrt(16.0 / 3.0 * en) / e.n * (2.0 ** e.ex[a][EA]) * e.scale[a] * velocity.G_MM_S2
 
 
