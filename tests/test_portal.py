@@ -17,12 +17,16 @@ WIFI_PSK = "Plant-WiFi-Secret-31"
 
 SERVE_SCRIPT = r"""
 import sys, json
+from vibenode import config  # (a boot has it loaded)
+before = set(sys.modules)
 from vibenode import portal
 portal.REQUEST_MS = 1000  # the per-request bound (5 s on the node), short for the trickle test
 p = portal.Portal("pump-07", int(sys.argv[1]), dns=int(sys.argv[3]))
 p.open()
 saved = p.serve(max_requests=int(sys.argv[2]))
-print("RESULT " + json.dumps({"saved": saved, "served": p.served, "rejected": p.rejected, "dns": p.dns_answers}))
+left = sorted(m for m in sys.modules if m not in before and m not in portal.MODULES)  # what app.py would keep
+print("RESULT " + json.dumps({"saved": saved, "served": p.served, "rejected": p.rejected, "dns": p.dns_answers,
+                              "left": left, "drops": portal.MODULES}))
 """
 
 
@@ -282,6 +286,9 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
             proc.wait()
     res = json.loads([ln for ln in out.splitlines() if ln.startswith("RESULT ")][0][7:])
     assert res["saved"] is True and res["served"] >= 2 and res["dns"] >= 3
+    # app.py drops portal.MODULES after the portal ran: nothing else it loaded stays but what a node keeps anyway
+    assert set(res["left"]) <= {"vibenode.log", "vibenode.offline", "store", "store.atomic"}, res["left"]
+    assert "vibenode.portal" in res["drops"]
     cfg = json.load(open(os.path.join(fs, "config.json")))
     sec = json.load(open(os.path.join(fs, "secrets.json")))
     assert cfg["node_id"] == "pump-07" and cfg["name"] == "Pump 7 DE"

@@ -1,8 +1,9 @@
 # Heap probe for the provisioning portal (tools/portalmem.py). Runs on the unix port with the node's
 # filesystem as working directory (identity + portal passphrase, no config: the portal's own case).
 # One session in-process, as app._portal has it: config loaded (the boot did), the portal imported,
-# a phone's GET of the form, a form the schema rejects (422), a good form (saved), then the portal
-# dropped the way app._portal drops it. A connection is a stand-in socket fed the request bytes.
+# a phone's GET of the form, a form the schema rejects (422), a good form (saved), then every module
+# the portal loaded dropped (app._portal drops portal.MODULES; tests/test_portal.py checks that this
+# is all it loads but what a node keeps anyway). A connection is a stand-in socket fed the bytes.
 # Prints `RESULT <json>`: gc.mem_alloc() after a collection at each step.
 import gc
 import json
