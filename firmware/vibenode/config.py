@@ -415,12 +415,15 @@ def load(bad=None):
 def save(raw, secrets=None):
     """Validate and store a new config (and secrets, if given) atomically; it becomes last good
     once the node ran on it (promote()). Raises ConfigError without touching any file."""
-    cdata = json.dumps(raw).encode()
-    sdata = None if secrets is None else json.dumps(secrets).encode()
-    if secrets is None:
+    given = secrets is not None
+    sdata = None
+    if not given:
         sdata = _safe_read(SECRETS)
         secrets = None if sdata is None else _parse(SECRETS, sdata)
-    check(raw, secrets, exists, [])
+    check(raw, secrets, exists, [])  # first: the files' text is not made while cfgspec is loaded
+    cdata = json.dumps(raw).encode()  # (check shares nothing with raw and secrets: _merge)
+    if given:
+        sdata = json.dumps(secrets).encode()
     if sdata is not None:
         _write(SECRETS, sdata)
     _write(PATH, cdata)

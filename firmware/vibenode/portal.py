@@ -195,6 +195,8 @@ class Portal:
         finally:
             portalcfg = None
             drop("vibenode.portalcfg")
+            import gc
+            gc.collect()
 
     def open(self):
         s = socket.socket()
