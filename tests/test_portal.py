@@ -494,3 +494,23 @@ def test_portal_port_in_use_is_reported_not_a_crash(tmp_path, monkeypatch):
     finally:
         busy.close()
     assert r == [True, False]
+
+
+def test_the_portal_names_the_node_by_identity_then_config_then_chip(tmp_path):
+    """The AP of a node without a usable config: identity.json's id, else the one config.json or
+    the last good copy names (even when they fail validation), else the chip's unique id."""
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    script = "import json\nfrom vibenode import portal\nprint('RESULT ' + json.dumps(portal.node_id()))\n"
+    chip = mpy_result(script, cwd=str(fs))
+    assert re.fullmatch(r"vn-[0-9a-f]{8,}", chip), chip
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump-33", "pad": "x" * 17000}))  # too big: not ours
+    assert mpy_result(script, cwd=str(fs)) == chip
+    (fs / "config.good.json").write_text(json.dumps({"node_id": "pump-32"}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-32"
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump 31!", "sampling": {"window": 1000}}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-32"  # not a valid id
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump-31", "sampling": {"window": 1000}}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-31"  # an invalid config still names the node
+    (fs / "identity.json").write_text(json.dumps({"node_id": "pump-30"}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-30"

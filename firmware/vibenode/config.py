@@ -427,21 +427,3 @@ def save(raw, secrets=None):
     if sdata is not None:
         _write(SECRETS, sdata)
     _write(PATH, cdata)
-
-
-def node_id_hint():
-    """The node's id for the provisioning AP: from config (even a broken one) if it names a
-    valid id, else from the chip's unique id."""
-    for name in (PATH, GOOD):
-        try:
-            nid = _parse(name, _read(name) or b"").get("node_id")
-            if ident(nid):
-                return nid
-        except (ConfigError, AttributeError):
-            pass
-    try:
-        import machine
-        import binascii
-        return "vn-" + binascii.hexlify(machine.unique_id()).decode()
-    except Exception:
-        return "vn-unknown"

@@ -34,9 +34,13 @@ MODULES = ("vibenode.portal", "vibenode.httpreq", "vibenode.portalcfg")
 
 
 def load_json(name):
-    """A JSON object from a file; None for none (missing, unreadable, not an object)."""
+    """A JSON object from a file; None for none (missing, unreadable, not an object, or larger than
+    a config may be: not ours, not parsed)."""
     import json
+    import os
     try:
+        if os.stat(name)[6] > config.MAX_FILE:
+            return None
         with open(name) as f:
             v = json.load(f)
         return v if isinstance(v, dict) else None
@@ -45,8 +49,18 @@ def load_json(name):
 
 
 def node_id():
-    nid = (load_json(IDENTITY) or {}).get("node_id")
-    return nid if config.ident(nid) else config.node_id_hint()
+    """The id the portal announces: the one fixed at provisioning (identity.json), else the one
+    config.json or the last good copy names (valid or not), else one from the chip's unique id."""
+    for name in (IDENTITY, config.PATH, config.GOOD):
+        nid = (load_json(name) or {}).get("node_id")
+        if config.ident(nid):
+            return nid
+    try:
+        import binascii
+        import machine
+        return "vn-" + binascii.hexlify(machine.unique_id()).decode()
+    except Exception:
+        return "vn-unknown"
 
 
 def env_port(name, unset, device):
