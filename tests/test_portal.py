@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import MPY, Subscriber, free_port, mpy_env, mpy_result, start_node
+from conftest import MPY, Subscriber, free_port, mpy_env, mpy_result, start_node, wait_listening
 
 PORTAL_PSK = "label-k7m2-p9qx-4hfw"
 WIFI_PSK = "Plant-WiFi-Secret-31"
@@ -222,14 +222,7 @@ def write_provisioned_fs(fs, broker_port=1883):
 
 
 def wait_port(port, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return wait_listening(port, timeout)
 
 
 def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_path):
