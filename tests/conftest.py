@@ -12,6 +12,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+from loopback import free_port, wait_listening  # noqa: E402,F401  (tests take free_port from here)
+
 MPY = os.path.join(ROOT, ".venv", "bin", "micropython")
 BUILD = os.path.join(ROOT, "build", "host")
 # VN_MPY=<interpreter>: run the MicroPython side on that interpreter against build/host-x86 (mpy-cross
@@ -92,14 +94,6 @@ def mpy_case(module, case, args=None, **kw):
         os.unlink(f.name)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 class Broker:
     """A private Mosquitto on a loopback port (restartable for outage tests)."""
 
@@ -115,14 +109,8 @@ class Broker:
     def start(self):
         self.log = open(os.path.join(self.dir, "broker.log"), "ab")
         self.proc = subprocess.Popen([MOSQUITTO, "-c", self.conf], stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start on port %d" % self.port)
+        if not wait_listening(self.port):
+            raise RuntimeError("mosquitto did not start on port %d" % self.port)
 
     def kill(self):
         if self.proc and self.proc.poll() is None:

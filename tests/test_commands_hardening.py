@@ -9,6 +9,7 @@ port, a real Mosquitto, paho as the operator.
 import json
 import os
 import time
+from contextlib import contextmanager
 
 import paho.mqtt.client as mqtt
 
@@ -40,6 +41,23 @@ def _kick(port):
     time.sleep(0.5)
     c.disconnect()
     c.loop_stop()
+
+
+@contextmanager
+def live_node(broker, tmp_path):
+    """A node running on the host board, publishing telemetry: (subscriber, operator's Cmd)."""
+    sub = Subscriber(broker.port)
+    fs = write_fs(str(tmp_path / "fs"), node_config(broker.port))
+    node = start_node(fs, cycles=None)
+    cmd = Cmd(broker.port, sub)
+    try:
+        assert sub.wait_for(lambda m: m[0] == BASE + "telemetry", 30), "no telemetry"
+        yield sub, cmd
+    finally:
+        node.kill()
+        node.wait()
+        cmd.close()
+        sub.close()
 
 
 def test_retained_reboot_is_refused_once_and_never_run(broker, tmp_path):
@@ -82,12 +100,7 @@ def test_retained_reboot_is_refused_once_and_never_run(broker, tmp_path):
 
 
 def test_same_id_applied_once_even_across_a_reboot(broker, tmp_path):
-    sub = Subscriber(broker.port)
-    fs = write_fs(str(tmp_path / "fs"), node_config(broker.port))
-    node = start_node(fs, cycles=None)
-    cmd = Cmd(broker.port, sub)
-    try:
-        assert sub.wait_for(lambda m: m[0] == BASE + "telemetry", 30), "no telemetry"
+    with live_node(broker, tmp_path) as (sub, cmd):
         cmd.send({"id": "cap1", "cmd": "capture", "kind": "spectrum", "axis": "x"})
         a = cmd.ack("cap1")
         assert a["ok"] and "duplicate" not in a, a
@@ -118,20 +131,10 @@ def test_same_id_applied_once_even_across_a_reboot(broker, tmp_path):
         cmd.send({"id": "p9", "cmd": "ping"})
         assert sub.wait_for(lambda m: len(_acks(sub, "p9")) == 2, 20)
         assert "duplicate" not in _acks(sub, "p9")[1]
-    finally:
-        node.kill()
-        node.wait()
-        cmd.close()
-        sub.close()
 
 
 def test_expiry_and_utf8(broker, tmp_path):
-    sub = Subscriber(broker.port)
-    fs = write_fs(str(tmp_path / "fs"), node_config(broker.port))
-    node = start_node(fs, cycles=None)
-    cmd = Cmd(broker.port, sub)
-    try:
-        assert sub.wait_for(lambda m: m[0] == BASE + "telemetry", 30), "no telemetry"
+    with live_node(broker, tmp_path) as (sub, cmd):
         now = max(m["ts"] for m in sub.json_on("telemetry"))
         cmd.send({"id": "e1", "cmd": "identify", "seconds": 1, "expires": now - 60})
         a = cmd.ack("e1")
@@ -164,8 +167,3 @@ def test_expiry_and_utf8(broker, tmp_path):
         for rid in ("\ud800", "a\u0085b", "x" * 65, ""):
             assert not schema("cmd").is_valid({"id": rid, "cmd": "ping"}), rid
         assert schema("cmd").is_valid({"id": "pump-07 réglage €", "cmd": "ping", "expires": 1})
-    finally:
-        node.kill()
-        node.wait()
-        cmd.close()
-        sub.close()

@@ -10,19 +10,23 @@ import time
 
 import pytest
 
-from conftest import MPY, Subscriber, free_port, mpy_env, mpy_result, start_node
+from conftest import MPY, Subscriber, free_port, mpy_env, mpy_result, start_node, wait_listening
 
 PORTAL_PSK = "label-k7m2-p9qx-4hfw"
 WIFI_PSK = "Plant-WiFi-Secret-31"
 
 SERVE_SCRIPT = r"""
 import sys, json
+from vibenode import config  # (a boot has it loaded)
+before = set(sys.modules)
 from vibenode import portal
 portal.REQUEST_MS = 1000  # the per-request bound (5 s on the node), short for the trickle test
 p = portal.Portal("pump-07", int(sys.argv[1]), dns=int(sys.argv[3]))
 p.open()
 saved = p.serve(max_requests=int(sys.argv[2]))
-print("RESULT " + json.dumps({"saved": saved, "served": p.served, "rejected": p.rejected, "dns": p.dns_answers}))
+left = sorted(m for m in sys.modules if m not in before and m not in portal.MODULES)  # what app.py would keep
+print("RESULT " + json.dumps({"saved": saved, "served": p.served, "rejected": p.rejected, "dns": p.dns_answers,
+                              "left": left, "drops": portal.MODULES}))
 """
 
 
@@ -218,14 +222,7 @@ def write_provisioned_fs(fs, broker_port=1883):
 
 
 def wait_port(port, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return wait_listening(port, timeout)
 
 
 def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_path):
@@ -282,6 +279,9 @@ def test_portal_survives_1000_fuzzed_and_oversize_requests_then_provisions(tmp_p
             proc.wait()
     res = json.loads([ln for ln in out.splitlines() if ln.startswith("RESULT ")][0][7:])
     assert res["saved"] is True and res["served"] >= 2 and res["dns"] >= 3
+    # app.py drops portal.MODULES after the portal ran: nothing else it loaded stays but what a node keeps anyway
+    assert set(res["left"]) <= {"vibenode.log", "vibenode.offline", "store", "store.atomic"}, res["left"]
+    assert "vibenode.portal" in res["drops"]
     cfg = json.load(open(os.path.join(fs, "config.json")))
     sec = json.load(open(os.path.join(fs, "secrets.json")))
     assert cfg["node_id"] == "pump-07" and cfg["name"] == "Pump 7 DE"
@@ -487,3 +487,23 @@ def test_portal_port_in_use_is_reported_not_a_crash(tmp_path, monkeypatch):
     finally:
         busy.close()
     assert r == [True, False]
+
+
+def test_the_portal_names_the_node_by_identity_then_config_then_chip(tmp_path):
+    """The AP of a node without a usable config: identity.json's id, else the one config.json or
+    the last good copy names (even when they fail validation), else the chip's unique id."""
+    fs = tmp_path / "fs"
+    fs.mkdir()
+    script = "import json\nfrom vibenode import portal\nprint('RESULT ' + json.dumps(portal.node_id()))\n"
+    chip = mpy_result(script, cwd=str(fs))
+    assert re.fullmatch(r"vn-[0-9a-f]{8,}", chip), chip
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump-33", "pad": "x" * 17000}))  # too big: not ours
+    assert mpy_result(script, cwd=str(fs)) == chip
+    (fs / "config.good.json").write_text(json.dumps({"node_id": "pump-32"}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-32"
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump 31!", "sampling": {"window": 1000}}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-32"  # not a valid id
+    (fs / "config.json").write_text(json.dumps({"node_id": "pump-31", "sampling": {"window": 1000}}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-31"  # an invalid config still names the node
+    (fs / "identity.json").write_text(json.dumps({"node_id": "pump-30"}))
+    assert mpy_result(script, cwd=str(fs)) == "pump-30"

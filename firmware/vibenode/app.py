@@ -32,8 +32,10 @@ def _portal(cfg):
     """Serve the provisioning portal (cfg None: there is no usable config), then unload it."""
     from vibenode import portal
     portal.run(cfg)  # with a config: bounded by portal.timeout_s, then normal mode
+    mods = portal.MODULES  # the portal and the modules it loads
     portal = None
-    drop("vibenode.portal")
+    for m in mods:
+        drop(m)
     gc.collect()
 
 

@@ -7,7 +7,8 @@
 #   config.good.json,   the last pair the node ran on (published a reading: vibenode/lastgood.py);
 #   secrets.good.json   used when config.json/secrets.json are missing, corrupt or invalid, or the
 #                       boot raised on their content (app.py; status says why: see status())
-# The sections' keys are checked by the tables in vibenode/cfgspec.py (loaded for check()).
+# The sections' keys are checked by the tables in vibenode/cfgspec.py (loaded for check()); which
+# pair a boot runs on is vibenode/cfgload.py (loaded for load(), fallback(), promote()).
 #
 # The same code validates on the host (tools/provision.py imports this file under CPython) and on
 # the device at boot, so both give the same verdict and the same error text: "<field>: <what is wrong>".
@@ -328,27 +329,9 @@ def _parse(name, data):
     return obj
 
 
-def _load_pair(cname, sname, warnings):
-    cdata = _read(cname)
-    if cdata is None:
-        raise ConfigError("%s: missing" % cname)
-    raw = _parse(cname, cdata)
-    sdata = _read(sname)
-    sec = None if sdata is None else _parse(sname, sdata)
-    return check(raw, sec, exists, warnings), cdata, sdata
-
-
 def _write(name, data):
     from store import atomic  # .new + rename: after a power cut the old or the new content
     atomic.write(name, data, keep=False)  # (the last good copy is GOOD / SECRETS_GOOD)
-
-
-def _cleanup():
-    for n in (PATH, SECRETS, GOOD, SECRETS_GOOD):
-        try:
-            os.remove(n + ".new")  # a write cut short by power loss (store.atomic)
-        except OSError:
-            pass
 
 
 def _safe_read(name):
@@ -358,87 +341,48 @@ def _safe_read(name):
         return None
 
 
-def promote():
-    """config.json + secrets.json become the last good pair if they validate (the node itself
-    calls vibenode.lastgood.promote() after its first published reading: no validator in RAM)."""
+# ---- which config to run on: vibenode/cfgload.py, loaded for the call ---------------------
+def _cfgload(fn, *args):
+    from vibenode import cfgload, drop
     try:
-        _, cdata, sdata = _load_pair(PATH, SECRETS, [])
-        keep(cdata, sdata)
-        return True
-    except (ConfigError, OSError):
-        return False
+        return getattr(cfgload, fn)(*args)
+    finally:
+        cfgload = None
+        drop("vibenode.cfgload")
+
+
+def load(bad=None):
+    """The config to run with: config.json + secrets.json if they validate (and `bad` is None:
+    else it says why config.json failed this boot), else the last good pair (state says why).
+    Raises Unprovisioned when there is no config at all, ConfigError when nothing usable exists;
+    either way the node must not talk MQTT."""
+    return _cfgload("load", bad)
 
 
 def fallback(e):
     """The boot raised on config.json's content (e): the last good config for this boot, with
     config.json marked bad (status says why); None when there is none."""
-    try:
-        return load("boot failed on config.json: %s: %s" % (type(e).__name__, e))
-    except ConfigError:
-        return None
+    return _cfgload("fallback", e)
 
 
-def load(bad=None):
-    """The config to run with: config.json + secrets.json if they validate (and `bad` is None:
-    else it says why config.json failed this boot), else the last good
-    pair (state says why). Raises Unprovisioned when there is no config at all, ConfigError when
-    nothing usable exists; either way the node must not talk MQTT."""
-    state["source"] = None
-    state["error"] = None
-    state["warnings"] = []
-    _cleanup()
-    warnings = []
-    try:
-        if bad is not None:  # config.json validated but the boot failed on it (app.py)
-            raise ConfigError(bad)
-        cfg, _, _ = _load_pair(PATH, SECRETS, warnings)
-        state["source"] = PATH
-        state["warnings"] = warnings
-        return cfg  # last good only once the node ran on it (promote())
-    except ConfigError as e:
-        first = str(e)
-    if not exists(PATH) and not exists(GOOD):
-        state["error"] = "not provisioned"
-        raise Unprovisioned("no %s: node not provisioned" % PATH)
-    warnings = []
-    try:
-        cfg, _, _ = _load_pair(GOOD, SECRETS_GOOD, warnings)
-    except ConfigError as e:
-        state["error"] = first
-        raise ConfigError("%s (and the last good config is unusable: %s)" % (first, e))
-    state["source"] = GOOD
-    state["error"] = first
-    state["warnings"] = warnings
-    return cfg
+def promote():
+    """config.json + secrets.json become the last good pair if they validate (the node itself
+    calls vibenode.lastgood.promote() after its first published reading: no validator in RAM)."""
+    return _cfgload("promote")
 
 
 def save(raw, secrets=None):
     """Validate and store a new config (and secrets, if given) atomically; it becomes last good
     once the node ran on it (promote()). Raises ConfigError without touching any file."""
-    cdata = json.dumps(raw).encode()
-    sdata = None if secrets is None else json.dumps(secrets).encode()
-    if secrets is None:
+    given = secrets is not None
+    sdata = None
+    if not given:
         sdata = _safe_read(SECRETS)
         secrets = None if sdata is None else _parse(SECRETS, sdata)
-    check(raw, secrets, exists, [])
+    check(raw, secrets, exists, [])  # first: the files' text is not made while cfgspec is loaded
+    cdata = json.dumps(raw).encode()  # (check shares nothing with raw and secrets: _merge)
+    if given:
+        sdata = json.dumps(secrets).encode()
     if sdata is not None:
         _write(SECRETS, sdata)
     _write(PATH, cdata)
-
-
-def node_id_hint():
-    """The node's id for the provisioning AP: from config (even a broken one) if it names a
-    valid id, else from the chip's unique id."""
-    for name in (PATH, GOOD):
-        try:
-            nid = _parse(name, _read(name) or b"").get("node_id")
-            if ident(nid):
-                return nid
-        except (ConfigError, AttributeError):
-            pass
-    try:
-        import machine
-        import binascii
-        return "vn-" + binascii.hexlify(machine.unique_id()).decode()
-    except Exception:
-        return "vn-unknown"

@@ -14,187 +14,33 @@
 # validation 422) and the server carries on. Every DNS query gets the portal's address and every
 # other page a redirect to the form, so a phone's "sign in to network" opens it by itself.
 # Passphrases are never logged, echoed back or put on status.
+# Here: the access point, the server loop, the DNS answers, the routes. The bounded HTTP request is
+# vibenode/httpreq.py; what a posted form makes of the config is vibenode/portalcfg.py (loaded for
+# a post and dropped before the config is validated and saved).
 import socket
 import time
 
-from vibenode import config
+from vibenode import config, drop
+from vibenode.httpreq import BadRequest, parse_form, read_request, respond
 from vibenode.log import log
 from vibenode.offline import REQUEST_FILE, OfflineWatch, passphrase, requested  # noqa: F401
 
-MAX_HEAD = 1024
-MAX_BODY = 2048
 CONN_TIMEOUT_S = 2  # per socket call
 REQUEST_MS = 5000  # per request, however slowly a client trickles bytes in
 IDENTITY = "identity.json"  # {"node_id": ...}: the id an unconfigured node announces
 FIELDS = ("node_id", "name", "ssid1", "psk1", "ssid2", "psk2", "host", "port", "plaintext", "token")
+# what the portal loads: app.py drops them all after it ran (imported .mpy code sits in the heap)
+MODULES = ("vibenode.portal", "vibenode.httpreq", "vibenode.portalcfg")
 
 
-class BadRequest(Exception):
-    def __init__(self, code, msg):
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
-
-
-def listen_port():
-    try:
-        import os
-        p = os.getenv("VIBENODE_PORTAL_PORT")  # host board tests only (the unix port has getenv)
-        if p:
-            return int(p)
-    except (AttributeError, ImportError, ValueError):
-        pass
-    return 80
-
-
-def node_id():
-    try:
-        import json
-        with open(IDENTITY) as f:
-            nid = json.load(f).get("node_id")
-        if config.ident(nid):
-            return nid
-    except Exception:
-        pass
-    return config.node_id_hint()
-
-
-# ---- HTTP parsing (strict, bounded) --------------------------------------------------------
-def _hexval(c):
-    if 48 <= c <= 57:
-        return c - 48
-    if 65 <= c <= 70:
-        return c - 55
-    if 97 <= c <= 102:
-        return c - 87
-    raise BadRequest(400, "bad percent-escape")
-
-
-def unquote(b):
-    out = bytearray()
-    i = 0
-    n = len(b)
-    while i < n:
-        c = b[i]
-        if c == 43:  # '+'
-            out.append(32)
-        elif c == 37:  # '%'
-            if i + 2 >= n:
-                raise BadRequest(400, "truncated percent-escape")
-            out.append(_hexval(b[i + 1]) * 16 + _hexval(b[i + 2]))
-            i += 2
-        elif c < 32 or c > 126:
-            raise BadRequest(400, "raw byte in form data")
-        else:
-            out.append(c)
-        i += 1
-    try:
-        s = bytes(out).decode("utf-8")
-    except UnicodeError:
-        raise BadRequest(400, "form data is not UTF-8")
-    for ch in s:
-        if ord(ch) < 32 or ord(ch) == 127:
-            raise BadRequest(400, "control character in form data")
-    return s
-
-
-def parse_form(body):
-    form = {}
-    if not body:
-        return form
-    for part in body.split(b"&"):
-        if not part:
-            raise BadRequest(400, "empty form field")
-        k, sep, v = part.partition(b"=")
-        if not sep:
-            raise BadRequest(400, "form field without '='")
-        k = unquote(k)
-        if k not in FIELDS:
-            raise BadRequest(400, "unknown form field")
-        if k in form:
-            raise BadRequest(400, "form field given twice")
-        form[k] = unquote(v)
-    return form
-
-
-def parse_head(head):
-    """head: bytes up to (not including) the blank line. Returns (method, path, headers)."""
-    lines = head.split(b"\r\n")
-    parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[2] not in (b"HTTP/1.0", b"HTTP/1.1"):
-        raise BadRequest(400, "bad request line")
-    method, path = parts[0], parts[1]
-    if method not in (b"GET", b"POST", b"HEAD"):
-        raise BadRequest(405, "method not allowed")
-    if not path.startswith(b"/") or len(path) > 64:
-        raise BadRequest(400, "bad path")
-    hdrs = {}
-    for ln in lines[1:]:
-        k, sep, v = ln.partition(b":")
-        if not sep or not k or b" " in k or b"\t" in k:
-            raise BadRequest(400, "bad header line")
-        for c in ln:
-            if c < 32 and c != 9 or c > 126:
-                raise BadRequest(400, "bad byte in header")
-        k = k.decode().lower()
-        if k in hdrs:
-            raise BadRequest(400, "header given twice")
-        if len(hdrs) >= 24:
-            raise BadRequest(400, "too many headers")
-        hdrs[k] = v.strip().decode()
-    return method.decode(), path.decode(), hdrs
-
-
-def read_request(conn):
-    """Read one request from a socket with a timeout. Returns (method, path, headers, body)."""
-    t0 = time.ticks_ms()
-
-    def recv(n):
-        if time.ticks_diff(time.ticks_ms(), t0) > REQUEST_MS:
-            raise BadRequest(400, "request too slow")
-        return conn.recv(n)
-
-    buf = b""
-    while True:
-        i = buf.find(b"\r\n\r\n")
-        if i >= 0:
-            break
-        if len(buf) > MAX_HEAD:
-            raise BadRequest(400, "request head too large")
-        chunk = recv(256)
-        if not chunk:
-            raise BadRequest(400, "connection closed mid-request")
-        buf += chunk
-    if i > MAX_HEAD:
-        raise BadRequest(400, "request head too large")
-    method, path, hdrs = parse_head(buf[:i])
-    body = buf[i + 4:]
-    n = 0
-    if "transfer-encoding" in hdrs:
-        raise BadRequest(400, "transfer-encoding not supported")
-    if method == "POST":
-        cl = hdrs.get("content-length")
-        if cl is None or not cl.isdigit() or len(cl) > 6:
-            raise BadRequest(400, "Content-Length required")
-        n = int(cl)
-        if n > MAX_BODY:
-            raise BadRequest(400, "form too large")
-    elif "content-length" in hdrs and hdrs["content-length"] != "0":
-        raise BadRequest(400, "unexpected body")
-    if len(body) > n:
-        raise BadRequest(400, "more data than Content-Length")
-    while len(body) < n:
-        chunk = recv(min(512, n - len(body)))
-        if not chunk:
-            raise BadRequest(400, "body shorter than Content-Length")
-        body += chunk
-    return method, path, hdrs, body
-
-
-# ---- turning the form into a config --------------------------------------------------------
-def _load_json(name):
+def load_json(name):
+    """A JSON object from a file; None for none (missing, unreadable, not an object, or larger than
+    a config may be: not ours, not parsed)."""
     import json
+    import os
     try:
+        if os.stat(name)[6] > config.MAX_FILE:
+            return None
         with open(name) as f:
             v = json.load(f)
         return v if isinstance(v, dict) else None
@@ -202,89 +48,30 @@ def _load_json(name):
         return None
 
 
-def build(form, nid):
-    """(raw config, secrets) from a form over the current (or last good) files; ConfigError if invalid."""
-    raw = _load_json(config.PATH) or _load_json(config.GOOD) or {}
-    sec = _load_json(config.SECRETS) or _load_json(config.SECRETS_GOOD) or {}
+def node_id():
+    """The id the portal announces: the one fixed at provisioning (identity.json), else the one
+    config.json or the last good copy names (valid or not), else one from the chip's unique id."""
+    for name in (IDENTITY, config.PATH, config.GOOD):
+        nid = (load_json(name) or {}).get("node_id")
+        if config.ident(nid):
+            return nid
     try:
-        config.check(raw, sec, config.exists, [])
-    except config.ConfigError:
-        raw = {k: raw[k] for k in raw if k in ("site", "tls", "sampling", "board") + config.OPEN_SECTIONS}
-    raw = dict(raw)
-    ident = _load_json(IDENTITY) or {}
-    if "site" not in raw and config.ident(ident.get("site")):
-        raw["site"] = ident["site"]  # set at provisioning: the certificate's ACL is for this site
-    fixed = raw.get("node_id") or (nid if config.exists(IDENTITY) else None)
-    if form.get("node_id") and fixed and form["node_id"] != fixed:
-        raise config.ConfigError("node_id: fixed at provisioning (%s): its certificate is issued to it" % fixed)
-    raw["node_id"] = fixed or form.get("node_id") or nid
-    if form.get("name"):
-        raw["name"] = form["name"]
-    nets = []
-    wsec = {}
-    for i in ("1", "2"):
-        ssid = form.get("ssid" + i, "")
-        if ssid:
-            psk = form.get("psk" + i, "")
-            net = {"ssid": ssid}
-            if psk:
-                wsec[ssid] = psk
-            else:
-                net["open"] = True
-            nets.append(net)
-        elif form.get("psk" + i):
-            raise config.ConfigError("wifi.networks: passphrase %s given without a network name" % i)
-    if not nets:
-        raise config.ConfigError("wifi.networks: at least one network is required")
-    raw["wifi"] = dict(raw.get("wifi") or {})
-    raw["wifi"]["networks"] = nets
-    m = dict(raw.get("mqtt") or {})
-    if form.get("host"):
-        m["host"] = form["host"]
-    if form.get("port"):
-        p = form["port"]
-        if not p.isdigit() or len(p) > 5:
-            raise config.ConfigError("mqtt.port: an integer from 1 to 65535")
-        m["port"] = int(p)
-    m.pop("user", None)
-    m.pop("password", None)
-    raw["mqtt"] = m
-    t = dict(raw.get("tls") or {})
-    if form.get("plaintext") == "on":
-        t["enabled"] = False
-    elif form.get("plaintext"):
-        raise config.ConfigError("plaintext: on or absent")
-    elif "enabled" not in t and config.exists(t.get("ca", "ca.pem")):
-        t["enabled"] = True  # a node given a CA at provisioning talks TLS, whatever the host looks like
-        if t.get("cert", "client.pem") and not config.exists(t.get("cert", "client.pem")):
-            t["cert"] = None
-    raw["tls"] = t
-    sec = dict(sec)
-    sec["wifi"] = wsec
-    config.check(raw, sec, config.exists, [])
-    return raw, sec
+        import binascii
+        import machine
+        return "vn-" + binascii.hexlify(machine.unique_id()).decode()
+    except Exception:
+        return "vn-unknown"
 
 
-# ---- pages ---------------------------------------------------------------------------------
-def esc(s):
-    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
-def page_form(nid, msg="", token=""):
-    raw = _load_json(config.PATH) or _load_json(config.GOOD) or {}
-    m = raw.get("mqtt") if isinstance(raw.get("mqtt"), dict) else {}
-    host = m.get("host") or ""
-    port = m.get("port") or ""
-    name = raw.get("name") or ""
-    return ("<!DOCTYPE html><html><head><meta name=viewport content='width=device-width'><title>vibenode %s</title>"
-            "</head><body><h1>vibenode %s</h1><p>%s</p><form method=post action=/save>"
-            "<input type=hidden name=token value=\"%s\">"
-            "<p>Name <input name=name maxlength=64 value=\"%s\"></p>"
-            "<p>Wi-Fi 1 <input name=ssid1 maxlength=32> passphrase <input name=psk1 type=password maxlength=63></p>"
-            "<p>Wi-Fi 2 <input name=ssid2 maxlength=32> passphrase <input name=psk2 type=password maxlength=63></p>"
-            "<p>Broker <input name=host maxlength=253 value=\"%s\"> port <input name=port maxlength=5 value=\"%s\"></p>"
-            "<p><button>Save and restart</button></p></form></body></html>"
-            % (esc(nid), esc(nid), esc(msg), esc(token), esc(name), esc(host), esc(port)))
+def env_port(name, unset, device):
+    """A port the host board's tests set in the environment (the unix port has getenv): `unset`
+    when they do not; `device` on a device (no getenv) or for a bad value."""
+    try:
+        import os
+        p = os.getenv(name)
+        return int(p) if p else unset
+    except (AttributeError, ImportError, ValueError):
+        return device
 
 
 def dns_answer(q, ip):
@@ -315,15 +102,6 @@ def dns_answer(q, ip):
     return out
 
 
-def dns_port():
-    try:
-        import os
-        p = os.getenv("VIBENODE_PORTAL_DNS_PORT")  # host board: off unless a test asks
-        return int(p) if p else None
-    except (AttributeError, ImportError, ValueError):
-        return 53
-
-
 def _same(a, b):
     """Compare without an early exit (no timing hint about the token)."""
     if len(a) != len(b):
@@ -334,23 +112,31 @@ def _same(a, b):
     return d == 0
 
 
-def respond(conn, code, body, ctype="text/html", extra=""):
-    reason = {200: "OK", 302: "Found", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-              422: "Unprocessable Entity", 500: "Internal Server Error"}.get(code, "Error")
-    b = body.encode() if isinstance(body, str) else body
-    head = "HTTP/1.1 %d %s\r\nContent-Type: %s; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n" \
-           "Cache-Control: no-store\r\n%s\r\n" % (code, reason, ctype, len(b), extra)
-    try:
-        conn.send(head.encode())
-        conn.send(b)
-    except OSError:
-        pass
+def esc(s):
+    return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def page(nid, msg="", token=""):
+    raw = load_json(config.PATH) or load_json(config.GOOD) or {}
+    m = raw.get("mqtt") if isinstance(raw.get("mqtt"), dict) else {}
+    host = m.get("host") or ""
+    port = m.get("port") or ""
+    name = raw.get("name") or ""
+    return ("<!DOCTYPE html><html><head><meta name=viewport content='width=device-width'><title>vibenode %s</title>"
+            "</head><body><h1>vibenode %s</h1><p>%s</p><form method=post action=/save>"
+            "<input type=hidden name=token value=\"%s\">"
+            "<p>Name <input name=name maxlength=64 value=\"%s\"></p>"
+            "<p>Wi-Fi 1 <input name=ssid1 maxlength=32> passphrase <input name=psk1 type=password maxlength=63></p>"
+            "<p>Wi-Fi 2 <input name=ssid2 maxlength=32> passphrase <input name=psk2 type=password maxlength=63></p>"
+            "<p>Broker <input name=host maxlength=253 value=\"%s\"> port <input name=port maxlength=5 value=\"%s\"></p>"
+            "<p><button>Save and restart</button></p></form></body></html>"
+            % (esc(nid), esc(nid), esc(msg), esc(token), esc(name), esc(host), esc(port)))
 
 
 class Portal:
     def __init__(self, nid, port=None, ip="192.168.4.1", dns=None):
         self.nid = nid
-        self.port = port or listen_port()
+        self.port = port or env_port("VIBENODE_PORTAL_PORT", 80, 80)
         self.ip = ip
         self.dns_port = dns
         self.served = 0
@@ -367,28 +153,27 @@ class Portal:
         """One connection: never raises."""
         try:
             conn.settimeout(CONN_TIMEOUT_S)
-            method, path, hdrs, body = read_request(conn)
+            method, path, hdrs, body = read_request(conn, REQUEST_MS)
             if path == "/" and method in ("GET", "HEAD"):
-                respond(conn, 200, page_form(self.nid, token=self.token) if method == "GET" else "")
+                respond(conn, 200, page(self.nid, token=self.token) if method == "GET" else "")
             elif path == "/save" and method == "POST":
                 ct = hdrs.get("content-type", "")
                 if ct.split(";")[0].strip() != "application/x-www-form-urlencoded":
                     raise BadRequest(400, "form must be application/x-www-form-urlencoded")
-                form = parse_form(body)
+                form = parse_form(body, FIELDS)
                 if not _same(form.pop("token", ""), self.token):  # only a form this portal served
                     raise BadRequest(403, "stale or foreign form: reload the page")
                 try:
-                    raw, sec = build(form, self.nid)
+                    raw, sec = self.build(form)
+                    config.save(raw, sec)  # validates them (the schema of config.json), then stores
                 except config.ConfigError as e:
                     self.rejected += 1
-                    respond(conn, 422, page_form(self.nid, "Not saved: %s" % e, self.token))
+                    respond(conn, 422, page(self.nid, "Not saved: %s" % e, self.token))
                     return
-                try:
-                    config.save(raw, sec)
-                except (OSError, config.ConfigError) as e:
+                except OSError as e:
                     self.rejected += 1
                     log("portal", "could not store the config: %s" % (type(e).__name__,))
-                    respond(conn, 500, page_form(self.nid, "Not saved: the node could not store it (%s)"
+                    respond(conn, 500, page(self.nid, "Not saved: the node could not store it (%s)"
                                                  % type(e).__name__, self.token))
                     return
                 self.saved = True
@@ -414,6 +199,18 @@ class Portal:
                 conn.close()
             except Exception:
                 pass
+
+    def build(self, form):
+        """(raw config, secrets) from the form; its code leaves the heap before they are validated
+        (the validator's tables are loaded then: the portal's peak)."""
+        from vibenode import portalcfg
+        try:
+            return portalcfg.build(form, self.nid)
+        finally:
+            portalcfg = None
+            drop("vibenode.portalcfg")
+            import gc
+            gc.collect()
 
     def open(self):
         s = socket.socket()
@@ -502,7 +299,7 @@ def run(cfg=None):
         ip = ap.ifconfig()[0]
     except Exception:
         ip = "192.168.4.1"
-    p = Portal(nid, ip=ip, dns=dns_port())
+    p = Portal(nid, ip=ip, dns=env_port("VIBENODE_PORTAL_DNS_PORT", None, 53))  # host board: off unless asked
     try:
         p.open()
     except OSError as e:

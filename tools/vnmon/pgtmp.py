@@ -11,10 +11,10 @@ by the Debian package) and its programs run through `runuser -u postgres`.
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
+
+from loopback import free_port, wait_listening  # (tools/ is on the path: vnmon is imported as a package from there)
 
 
 def pg_bindir():
@@ -27,18 +27,10 @@ def pg_bindir():
     raise RuntimeError("PostgreSQL is missing: run `make setup` (apt-get install postgresql)")
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 class TempPostgres:
     def __init__(self, port=None, user="vn"):
         self.bin = pg_bindir()
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self.user = user
         self.dir = tempfile.mkdtemp(prefix="vn-pg-")
         self.data = os.path.join(self.dir, "data")
@@ -61,14 +53,8 @@ class TempPostgres:
         opts = ("-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off "
                 "-c full_page_writes=off -c shared_buffers=16MB -c max_connections=40" % (self.port, self.dir))
         self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w", "-t", "30", "-o", opts, "start")
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("postgres did not listen on %d" % self.port)
+        if not wait_listening(self.port):
+            raise RuntimeError("postgres did not listen on %d" % self.port)
 
     def stop(self):
         self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
