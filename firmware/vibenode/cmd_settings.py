@@ -9,10 +9,17 @@ from vibenode.commands import Invalid, only
 
 
 def run(ctl, req):
-    return (set_sampling if req["cmd"] == "set" else set_thresholds)(ctl, req)
+    # config's validator (cfgspec, which loads config) stays loaded from the check of the fields
+    # through the save (config.save checks the whole config with it), so it is in the heap once
+    from vibenode import cfgspec
+    try:
+        return (set_sampling if req["cmd"] == "set" else set_thresholds)(ctl, req, cfgspec)
+    finally:
+        cfgspec = None
+        drop("vibenode.cfgspec")
 
 
-def set_sampling(ctl, req):
+def set_sampling(ctl, req, cfgspec):
     from vibenode.config import INTERVAL_S, WINDOW  # the sampling limits: config's, the one place
     only(req, ("id", "cmd", "node", "interval_s", "window"))
     iv = req.get("interval_s")
@@ -38,25 +45,14 @@ def set_sampling(ctl, req):
     return {"sampling": ctl.set_sampling(iv, win)}
 
 
-def set_thresholds(ctl, req):
+def set_thresholds(ctl, req, cfgspec):
     only(req, ("id", "cmd", "node", "rules", "hysteresis"))
     rules = req.get("rules")
     if rules is None:
         raise Invalid("rules: required")
     spec = {"hysteresis": req.get("hysteresis", 0.1), "rules": rules}
-    # the alarms section's rules: config's table, the one place; kept loaded through the save
-    # (config.save checks with it too) so that it is in the heap once
-    from vibenode import cfgspec
-    try:
-        return _thresholds(ctl, spec, rules, cfgspec)
-    finally:
-        cfgspec = None
-        drop("vibenode.cfgspec")
-
-
-def _thresholds(ctl, spec, rules, cfgspec):
     w = []
-    try:
+    try:  # the alarms section's rules: config's table, the one place
         cfgspec.obj(spec, cfgspec.SECTIONS["alarms"], "alarms", w)
     except ValueError as e:
         raise Invalid(str(e))
