@@ -207,7 +207,7 @@ DEVICE_TESTS = ("test_emulators", "test_emulators_faults", "test_sampler", "test
                 "test_store_queue", "test_store_flashwear", "test_store_powercut", "test_kernels_ports",
                 "test_link_mqtt", "test_store_full", "test_commands_hardening", "test_power_sleep",
                 "test_config_sections", "test_telemetry_size", "test_integrations_sparkplug", "test_integrations_ha", "test_baseline",
-                "test_wideband", "test_stream_features", "test_ota_ed25519")
+                "test_wideband", "test_stream_features", "test_ota_ed25519", "test_commands_peak")
 # What a test needs of the interpreter (marker -> probe); where it is missing the test is skipped, saying so.
 NEEDS = {"tls": ("import ssl", "no ssl/tls in this interpreter (%s)"),
          "vfslfs": ("import vfs; vfs.VfsLfs2", "no VfsLfs2 (littlefs) in this interpreter (%s)")}

@@ -27,10 +27,18 @@
 # settings are applied at once and persisted (config.save: validated, atomic, last good copy
 # kept). Messages arrive through the node's bounded inbox (vibenode/node.py: the link's
 # callback only queues them), so a flood on `cmd` costs the node a bounded slice of time
-# between windows and never runs inside a publish. This module is loaded to handle what the
-# inbox holds and dropped after (its code would otherwise sit in the heap).
+# between windows and never runs inside a publish.
 #
-# The handler talks to the node through a narrow control object `ctl`:
+# This module is the dispatcher: the envelope (payload, id, cmd, node, expires, retained refusal,
+# once per id) and the ack. The inbox loads it for a batch of commands and drops it after; each
+# command's handler lives in a small module of its family, loaded for that one command and dropped
+# after, so handling a command takes this module plus one family in the heap, never all of them:
+#   ping: here            get_config: vibenode/cmd_config.py     set, set_thresholds: cmd_settings.py
+#   capture: cmd_capture.py                 identify, reboot, decommission: cmd_node.py
+#   ota: cmd_ota.py       baseline.get / .relearn / .set: blcmds.py
+# A family module has run(ctl, req) -> the ack's result (or None), raising Invalid on a bad field.
+#
+# The handlers talk to the node through a narrow control object `ctl` (vibenode/control.py):
 #   ctl.node_id, ctl.cmd_topic, ctl.max_window
 #   ctl.ping() -> dict                       ctl.config() -> the running config (dict)
 #   ctl.save(section, upd, replace) -> None or an error text (persisted in config.json)
@@ -39,6 +47,8 @@
 #   ctl.decommission() -> {"ha_removed": bool} (what the integrations did)
 #   ctl.capture(id, kind, axis) -> the topic it will go to, or an error text (ValueError)
 #   ctl.time() -> UTC seconds (below 1600000000: the clock was never set)
+#   ctl.baseline() -> the baseline model or None    ctl.ota(id, version, trial_s, url) -> None or an error
+#   ctl.ack(text): publish an ack's JSON text (the inbox sends what reply() returns)
 import json
 
 from micropython import const
@@ -49,38 +59,18 @@ from vibenode.cmdcheck import Applied, printable, utf8_ok
 MAX_PAYLOAD = const(4096)
 MAX_DEPTH = const(6)
 MAX_ID = const(64)
+# every command (sorted: the error text lists them), and the ones applied once per id
+CMDS = ("baseline.get", "baseline.relearn", "baseline.set", "capture", "decommission", "get_config", "identify",
+        "ota", "ping", "reboot", "set", "set_thresholds")
 STATEFUL = ("set", "set_thresholds", "capture", "identify", "reboot", "decommission", "baseline.relearn",
-            "baseline.set", "ota")  # applied once per id
-
+            "baseline.set", "ota")
 
 
 class Invalid(ValueError):
     pass
 
 
-def _num(v, field, lo, hi):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise Invalid("%s: must be a number" % field)
-    if not (lo <= v <= hi):  # also false for NaN
-        raise Invalid("%s: must be from %s to %s" % (field, lo, hi))
-    return v
-
-
-def _int(v, field, lo, hi):
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise Invalid("%s: must be an integer" % field)
-    if not (lo <= v <= hi):
-        raise Invalid("%s: must be from %d to %d" % (field, lo, hi))
-    return v
-
-
-def _choice(v, field, options):
-    if not isinstance(v, str) or v not in options:
-        raise Invalid("%s: must be one of %s" % (field, ", ".join(options)))
-    return v
-
-
-def _only(d, allowed):
+def only(d, allowed):
     for k in d:
         if k not in allowed:
             ks = k if printable(k) and len(k) <= 32 else "?"
@@ -112,29 +102,29 @@ def depth_ok(b, limit=MAX_DEPTH):
     return True
 
 
-def id_hint(head):
-    """The request id from the first bytes of a payload too large to parse, if it is there."""
-    try:
-        s = bytes(head).decode()
-    except Exception:
-        return None
-    i = s.find('"id"')
-    if i < 0:
-        return None
-    j = s.find('"', s.find(":", i) + 1)
-    k = s.find('"', j + 1)
-    if j < 0 or k < 0:
-        return None
-    v = s[j + 1:k]
-    return v if _valid_id(v) else None
-
-
-def _valid_id(v):
+def valid_id(v):
     if isinstance(v, bool):
         return False
     if isinstance(v, int):
         return -(1 << 31) <= v < (1 << 31)
     return isinstance(v, str) and 1 <= len(v) <= MAX_ID and printable(v)
+
+
+def _family(cmd):
+    """The module with cmd's handler (imported here, dropped by the caller after the command)."""
+    if cmd == "get_config":
+        from vibenode import cmd_config as m
+    elif cmd == "set" or cmd == "set_thresholds":
+        from vibenode import cmd_settings as m
+    elif cmd == "capture":
+        from vibenode import cmd_capture as m
+    elif cmd == "ota":
+        from vibenode import cmd_ota as m
+    elif cmd.startswith("baseline."):
+        from vibenode import blcmds as m
+    else:  # identify, reboot, decommission
+        from vibenode import cmd_node as m
+    return m
 
 
 class Commands:
@@ -147,13 +137,27 @@ class Commands:
         self.retained = [] if retained is None else retained
 
     # ---- one message -------------------------------------------------------------------------
-    def handle(self, topic, msg, head=None, size=None, retain=False):
-        """The ack (dict) for one message, or None when it is not for this node. An ack is
-        never invalid UTF-8 (nothing the sender wrote is echoed unchecked)."""
+    def reply(self, topic, msg, head=None, size=None, retain=False):
+        """The ack's JSON text (what the node publishes) for one message, or None when it is not
+        for this node. Never invalid UTF-8 (nothing the sender wrote is echoed unchecked)."""
         ack = self._handle(topic, msg, head, size, retain)
-        if ack is not None and not utf8_ok(json.dumps(ack).encode()):
-            ack = self._err(None, None, "internal error: ack text not UTF-8")
-        return ack
+        if ack is None:
+            return None
+        try:
+            t = json.dumps(ack)
+        except MemoryError:  # (a large result in a full heap: it is lost, the command says so)
+            rid, cmd = ack["id"], ack.get("cmd")
+            ack = None
+            t = json.dumps(self._err(rid, cmd, "internal error: MemoryError"))
+        ack = None  # (the text alone in the heap from here)
+        if not utf8_ok(memoryview(t)):  # (the text's bytes, no copy)
+            t = json.dumps(self._err(None, None, "internal error: ack text not UTF-8"))
+        return t
+
+    def handle(self, topic, msg, head=None, size=None, retain=False):
+        """The ack (dict) for one message, or None: reply() decoded."""
+        t = self.reply(topic, msg, head, size, retain)
+        return None if t is None else json.loads(t)
 
     def _handle(self, topic, msg, head, size, retain):
         ctl = self.ctl
@@ -169,7 +173,7 @@ class Commands:
             msg = msg.encode()
         try:
             if retain:
-                return self._refuse_retained(msg if msg is not None else head)
+                return self._rare("retained", msg if msg is not None else head)
             req, ack = self._parse(msg, head, size)
             return ack if req is None else self._run(req)
         except Exception as e:  # a bug here must not take the node down: say so and carry on
@@ -180,9 +184,7 @@ class Commands:
     def _parse(self, msg, head, size):
         """(the request, None) or (None, the error ack)."""
         if msg is None or len(msg) > MAX_PAYLOAD:
-            n = size if msg is None else len(msg)
-            return None, self._err(id_hint(head if msg is None else msg[:160]), None,
-                                   "payload too large: %d bytes, at most %d" % (n, MAX_PAYLOAD))
+            return None, self._rare("too_large", msg, head, size)
         if not utf8_ok(msg):
             return None, self._err(None, None, "payload is not UTF-8 text")
         if not depth_ok(msg):
@@ -197,23 +199,25 @@ class Commands:
 
     def _run(self, req):
         rid = req.get("id")
-        if not _valid_id(rid):
-            c = req.get("cmd")
-            return self._err(None, c if isinstance(c, str) and c in _HANDLERS else None,
-                             "id: required, 1 to %d printable characters or a 32-bit integer" % MAX_ID)
+        cmd = req.get("cmd")
+        if not isinstance(cmd, str) or cmd not in CMDS:
+            cmd = None
+        if not valid_id(rid):
+            return self._err(None, cmd, "id: required, 1 to %d printable characters or a 32-bit integer" % MAX_ID)
         target = req.get("node")
         if target is not None and target != self.ctl.node_id:
             self.handled -= 1
             return None  # another node's command: not ours to answer
-        cmd = req.get("cmd")
-        if not isinstance(cmd, str) or cmd not in _HANDLERS:
-            return self._err(rid, None, "cmd: must be one of %s" % ", ".join(sorted(_HANDLERS)))
+        if cmd is None:
+            return self._err(rid, None, "cmd: must be one of %s" % ", ".join(CMDS))
         once = cmd in STATEFUL
         try:
-            self._check_expiry(req.pop("expires", None))
+            exp = req.pop("expires", None)
+            if exp is not None:
+                self._rare("expiry", exp)
             if once and self.applied.seen(rid):
                 return {"id": rid, "cmd": cmd, "ok": True, "duplicate": True}
-            result = _HANDLERS[cmd](self, req)
+            result = self._call(cmd, req)
         except Invalid as e:
             return self._err(rid, cmd, str(e))
         if once:
@@ -223,37 +227,26 @@ class Commands:
             ack["result"] = result
         return ack
 
-    def _refuse_retained(self, data):
-        """A retained command is never executed: the broker would hand it over again on every
-        reconnect (a retained reboot reboots for ever). Answered once per boot."""
-        import binascii
-        key = binascii.crc32(bytes(data or b""))
-        if key in self.retained:
-            return None
-        self.retained.append(key)
-        if len(self.retained) > 8:
-            self.retained.pop(0)
-        rid = None
-        if data is not None and len(data) <= MAX_PAYLOAD and utf8_ok(data):
-            try:
-                rid = json.loads(data).get("id")
-            except Exception:
-                pass
-        if not _valid_id(rid):
-            rid = id_hint(data) if data is not None else None
-        return self._err(rid, None, "retained: commands must be published without the retain flag "
-                                    "(not executed; clear it with an empty retained message)")
+    def _call(self, cmd, req):
+        if cmd == "ping":  # (the one command without a module: a flood of pings loads nothing)
+            only(req, ("id", "cmd", "node"))
+            return self.ctl.ping()
+        m = _family(cmd)
+        try:
+            return m.run(self.ctl, req)
+        finally:
+            m = None
+            unload()
 
-    def _check_expiry(self, exp):
-        if exp is None:
-            return
-        if isinstance(exp, bool) or not isinstance(exp, int) or exp < 0:
-            raise Invalid("expires: must be a unix time in whole seconds")
-        now = self.ctl.time()
-        if now < 1600000000:
-            raise Invalid("expires: the node's clock is not set, so it cannot tell whether the command expired")
-        if now > exp:
-            raise Invalid("expires: the command expired %d s ago" % (now - exp))
+    def _rare(self, fn, *a):
+        """vibenode/cmd_envelope.py's fn(self, *a): a retained message, an expiry, a payload too
+        large (rare: that code is loaded for the one message)."""
+        from vibenode import cmd_envelope
+        try:
+            return getattr(cmd_envelope, fn)(self, *a)
+        finally:
+            cmd_envelope = None
+            drop("vibenode.cmd_envelope")
 
     def _err(self, rid, cmd, msg):
         self.errors += 1
@@ -262,142 +255,13 @@ class Commands:
             ack["cmd"] = cmd
         return ack
 
-    # ---- the commands --------------------------------------------------------------------
-    def c_ping(self, req):
-        _only(req, ("id", "cmd", "node"))
-        return self.ctl.ping()
 
-    def c_set(self, req):
-        from vibenode.config import INTERVAL_S, WINDOW
-        _only(req, ("id", "cmd", "node", "interval_s", "window"))
-        iv = req.get("interval_s")
-        win = req.get("window")
-        if iv is None and win is None:
-            raise Invalid("set: give interval_s and/or window")
-        if iv is not None:
-            _num(iv, "interval_s", INTERVAL_S[0], INTERVAL_S[1])
-        if win is not None:
-            _int(win, "window", WINDOW[0], WINDOW[1])
-            if win & (win - 1):
-                raise Invalid("window: must be a power of two")
-            if win > self.ctl.max_window:
-                raise Invalid("window: at most %d on this node (memory)" % self.ctl.max_window)
-        upd = {}
-        if iv is not None:
-            upd["interval_s"] = iv
-        if win is not None:
-            upd["window"] = win
-        err = self.ctl.save("sampling", upd, False)
-        if err:
-            raise Invalid("not saved: %s" % err)
-        return {"sampling": self.ctl.set_sampling(iv, win)}
-
-    def c_set_thresholds(self, req):
-        _only(req, ("id", "cmd", "node", "rules", "hysteresis"))
-        rules = req.get("rules")
-        if rules is None:
-            raise Invalid("rules: required")
-        spec = {"hysteresis": req.get("hysteresis", 0.1), "rules": rules}
-        from vibenode import cfgspec  # the alarms section's rules: config's table, the one place
-        w = []
-        try:
-            cfgspec.obj(spec, cfgspec.SECTIONS["alarms"], "alarms", w)
-        except ValueError as e:
-            raise Invalid(str(e))
-        finally:
-            cfgspec = None
-            drop("vibenode.cfgspec")
-        if w:
-            raise Invalid(w[0].replace("unknown key, ignored", "unknown field"))
-        hy = spec["hysteresis"]
-        out = [{"metric": r["metric"], "axis": r.get("axis", "any"), "warn": r["warn"], "alarm": r["alarm"]}
-               for r in rules]
-        spec = {"hysteresis": hy, "rules": out}
-        err = self.ctl.save("alarms", spec, True)
-        if err:
-            raise Invalid("not saved: %s" % err)
-        self.ctl.set_alarms(spec)
-        return {"rules": len(out)}
-
-    def c_capture(self, req):
-        _only(req, ("id", "cmd", "node", "kind", "axis"))
-        kind = _choice(req.get("kind"), "kind", ("waveform", "spectrum", "envelope"))
-        ax = _choice(req.get("axis", "all"), "axis", ("x", "y", "z", "all"))
-        r = self.ctl.capture(req["id"], kind, ax)
-        if isinstance(r, ValueError):
-            raise Invalid("capture: %s" % r)
-        return {"kind": kind, "axis": ax, "topic": r}
-
-    def c_identify(self, req):
-        _only(req, ("id", "cmd", "node", "seconds"))
-        s = _int(req.get("seconds", 10), "seconds", 1, 600)
-        self.ctl.identify(s)
-        return {"seconds": s}
-
-    def c_reboot(self, req):
-        _only(req, ("id", "cmd", "node"))
-        self.ctl.reboot()
-        return None
-
-    def c_decommission(self, req):
-        _only(req, ("id", "cmd", "node"))
-        return self.ctl.decommission()
-
-    def c_baseline(self, req):
-        from vibenode import blcmds, drop
-        try:
-            return blcmds.run(self.ctl, req, Invalid, _only)
-        finally:
-            blcmds = None
-            drop("vibenode.blcmds")
-            drop("baseline.cold")
-
-    def c_ota(self, req):
-        _only(req, ("id", "cmd", "node", "version", "url", "trial_s"))
-        v = req.get("version")
-        if not isinstance(v, str) or not 1 <= len(v) <= 32 or not printable(v) or "/" in v or " " in v:
-            raise Invalid("version: 1 to 32 printable characters, no '/' or space")
-        url = req.get("url")
-        if url is not None and (not isinstance(url, str) or not url.startswith("http://") or len(url) > 200
-                                or not printable(url) or " " in url):
-            raise Invalid("url: an http:// address of at most 200 characters (https is not in this build)")
-        t = _int(req.get("trial_s", 600), "trial_s", 5, 86400)
-        err = self.ctl.ota(req["id"], v, t, url)
-        if err:
-            raise Invalid("ota: %s" % err)
-        return {"version": v, "source": "http" if url else "mqtt"}
-
-    def c_get_config(self, req):
-        _only(req, ("id", "cmd", "node"))
-        return redact(self.ctl.config())
+# the handler modules, and what they load, that a command leaves in the heap: dropped after it
+AFTER = ("vibenode.cmd_envelope", "vibenode.cmd_config", "vibenode.cmd_settings", "vibenode.cmd_capture",
+         "vibenode.cmd_node", "vibenode.cmd_ota", "vibenode.blcmds", "vibenode.cmd_fields", "vibenode.cmd_ctl",
+         "vibenode.config", "vibenode.lastgood", "vibenode.cfgspec", "baseline.cold")
 
 
-_SECRET = ("password", "psk", "key", "client_key", "portal_psk", "user")
-
-
-def redact(obj):
-    if isinstance(obj, dict):
-        out = {}
-        for k in obj:
-            v = obj[k]
-            out[k] = "***" if (k in _SECRET and v is not None) else redact(v)
-        return out
-    if isinstance(obj, list):
-        return [redact(v) for v in obj]
-    return obj
-
-
-_HANDLERS = {
-    "ping": Commands.c_ping,
-    "set": Commands.c_set,
-    "set_thresholds": Commands.c_set_thresholds,
-    "capture": Commands.c_capture,
-    "identify": Commands.c_identify,
-    "reboot": Commands.c_reboot,
-    "get_config": Commands.c_get_config,
-    "decommission": Commands.c_decommission,
-    "baseline.get": Commands.c_baseline,
-    "baseline.relearn": Commands.c_baseline,
-    "baseline.set": Commands.c_baseline,
-    "ota": Commands.c_ota,
-}
+def unload():
+    for name in AFTER:
+        drop(name)

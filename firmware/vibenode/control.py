@@ -1,12 +1,14 @@
-# What the command handler (vibenode/commands.py) may do to the node (vibenode/node.py), and
-# no more. Loaded with the handler for a batch of commands, dropped after.
-import json
-
+# What the command handlers (vibenode/commands.py and its cmd_*.py families) may do to the node
+# (vibenode/node.py), and no more. Loaded with the dispatcher for a batch of commands, dropped
+# after. The operations that write config.json or start an update (save, decommission, ota) live
+# in vibenode/cmd_ctl.py, loaded for the one call and dropped after (they load config or lib/ota
+# anyway), so this object stays small in the heap while commands are handled.
+from vibenode import drop
 from vibenode.log import log
 
 
 class Control:
-    """What the command handler (vibenode/commands.py) may do to the node, and no more."""
+    """What the command handlers may do to the node, and no more."""
 
     def __init__(self, node):
         self._node = node
@@ -29,35 +31,38 @@ class Control:
     def time(self):
         return self._node.clock.time()
 
+    def baseline(self):
+        """The node's baseline model (lib/baseline/model.py) or None (no baseline section)."""
+        return self._node.baseline
+
+    def set_alarms(self, spec):
+        self._node.alarms.configure(spec)
+
+    def reboot(self):
+        self._node.reboot_req = True
+
+    def ack(self, text):
+        """Publish an ack's JSON text (commands.Commands.reply) on cmd/ack, qos 0, when the link is
+        up; the text is sent as it is (no encoded copy)."""
+        n = self._node
+        if n.link.up:
+            n.link.publish(n.topics.cmd_ack, memoryview(text), qos=0)
+
+    def _cold(self, fn, *a):
+        from vibenode import cmd_ctl
+        try:
+            return getattr(cmd_ctl, fn)(self._node, *a)
+        finally:
+            cmd_ctl = None
+            drop("vibenode.cmd_ctl")
+
     def save(self, section, upd, replace=False):
         """Save accepted settings in config.json (validated, atomic, last good kept) and in the
         running config. Returns an error text, or None when saved."""
-        n = self._node
-        from vibenode import config
-        try:
-            # start from the file the node runs on: config.json, or the last good copy when
-            # config.json is broken (saving then repairs config.json)
-            with open(n.config_state.get("source") or config.PATH) as f:
-                raw = json.load(f)
-            sec = raw.get(section)
-            if replace or not isinstance(sec, dict):
-                sec = {}
-            for k in upd:
-                sec[k] = upd[k]
-            raw[section] = sec
-            config.save(raw)
-        except Exception as e:
-            return "%s: %s" % (type(e).__name__, e)
-        cur = n.cfg.get(section)
-        if replace or not isinstance(cur, dict):
-            n.cfg[section] = dict(upd)
-        else:
-            for k in upd:
-                cur[k] = upd[k]
-        n.config_saved()
-        return None
+        return self._cold("save", section, upd, replace)
 
     def set_sampling(self, interval_s, window):
+        """Apply a new interval and/or window now: {"interval_s", "window"} in force."""
         n = self._node
         if interval_s is not None:
             n.interval_ms = int(interval_s * 1000)
@@ -67,20 +72,15 @@ class Control:
             n.sup.limits = n.wdt_limits()  # a longer interval means rarer sampler progress
         return {"interval_s": n.interval_ms / 1000, "window": n.sense.n}
 
-    def set_alarms(self, spec):
-        self._node.alarms.configure(spec)
-
-    def baseline(self):
-        """The node's baseline model (lib/baseline/model.py) or None (no baseline section)."""
-        return self._node.baseline
-
     def capture(self, rid, kind, axis):
+        """Ask for a capture with the next window: the topic it will go to, or a ValueError."""
         n = self._node
-        if n.sense.sampler is None:
+        s = n.sense
+        if s.sampler is None:
             return ValueError("no sensor running")
-        if kind == "spectrum" and not n.sense.has_spectrum():
+        if kind == "spectrum" and not s.has_spectrum():
             return ValueError("spectrum unavailable (the feature engine does not export one)")
-        if kind == "envelope" and n.sense.wide is None:
+        if kind == "envelope" and s.wide is None:
             return ValueError("envelope unavailable (no wide-band accelerometer)")
         if n.capture_req is not None:
             return ValueError("one already pending")
@@ -93,27 +93,11 @@ class Control:
         n.ident_until = n.clock.ticks_add(n.clock.ticks_ms(), seconds * 1000)
         log("identify", "for %d s" % seconds)
 
-    def reboot(self):
-        self._node.reboot_req = True
-
     def decommission(self):
-        """Remove the node from Home Assistant (empty retained discovery) and save ha.enabled
-        false so it is not announced again; the node keeps measuring."""
-        ig = self._node.integ
-        r = ig.decommission() if ig is not None else {}
-        if r.get("ha_removed"):
-            e = self.save("ha", {"enabled": False})
-            if e:
-                r["error"] = e
-        return r
+        """Remove the node from Home Assistant and save ha.enabled false: {"ha_removed": bool}."""
+        return self._cold("decommission")
 
     def ota(self, rid, version, trial_s=600, url=None):
         """Start an application update (lib/ota; its code stays loaded until it ends). None or
         an error text."""
-        n = self._node
-        from vibenode import otactl
-        n.otactl = otactl
-        return otactl.start(n, rid, version, trial_s, url)
-
-    def ack(self, ack):
-        self._node.out.ack(ack)
+        return self._cold("ota", rid, version, trial_s, url)

@@ -62,12 +62,13 @@ class Inbox:
 
     def _unload(self):
         self._h = None
-        for m in ("vibenode.commands", "vibenode.control", "vibenode.config", "vibenode.lastgood"):
+        for m in ("vibenode.commands", "vibenode.control", "vibenode.cmdcheck", "vibenode.config",
+                  "vibenode.lastgood"):
             drop(m)
         gc.collect()
 
     def handle(self, topic, msg, head=None, size=None, retain=False):
-        """The ack for one message (None: not for this node), by vibenode.commands."""
+        """The ack (dict) for one message (None: not for this node), by vibenode.commands."""
         return self._handler().handle(topic, msg, head, size, retain)
 
     def process(self, limit=_INBOX):
@@ -90,7 +91,7 @@ class Inbox:
         while self.msgs and n < limit:
             topic, msg, head, size, retain = self.msgs.pop(0)
             n += 1
-            ack = h.handle(topic, msg, head, size, retain)
+            ack = h.reply(topic, msg, head, size, retain)  # (the ack's JSON text)
             if ack is not None:
                 h.ctl.ack(ack)
                 self.answered += 1

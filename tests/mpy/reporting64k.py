@@ -66,8 +66,8 @@ class StubNode:  # the reporting parts, and the control interface the command ha
     def reboot(self):
         pass
 
-    def ack(self, ack):
-        if link.publish(self.topics.cmd_ack, json.dumps(ack), qos=0):
+    def ack(self, text):  # (the ack's JSON text)
+        if link.publish(self.topics.cmd_ack, text, qos=0):
             self.acks += 1
 
 
