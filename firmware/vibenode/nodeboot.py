@@ -22,6 +22,7 @@ def init(node, Inbox, cfg, board, ssl, sup, config_state):
     node.reboot_req = False
     node.ident_until = None
     node._hash = None
+    node._nest = 0  # Node._cold calls under way
     node.promoted = False  # lastgood.promote() after the first published reading
     node.ota = node.trial = None  # an update in progress / the app on probation (vibenode/otactl.py)
     node.out = None  # (errors found while the sensors are looked for go out with the first status)
