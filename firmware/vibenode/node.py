@@ -134,14 +134,17 @@ class Node:
     def _publish(self, always):
         """The status again (always: also while the link is down, for the next connect)."""
         if self.out is not None and (always or self.link.up):
-            self._cold("publish_status")
+            try:
+                self.out.status(self.status())
+            except MemoryError:  # (as a failed publish: the next change or connect sends it)
+                pass
 
     def config_saved(self):
         self._hash = None  # config.json changed: hashed again for the next status
 
     def _cold(self, fn, *a):
         """Run vibenode/nodecold.py's fn(node, *a): code a node runs rarely (status, a connect, a
-        capture, a reboot, identify, boot steps), loaded for the call and dropped after."""
+        capture, a reboot, boot steps), loaded for the call and dropped after."""
         from vibenode import nodecold
         self._nest += 1  # (a call from inside another: dropped when the outer one ends)
         try:
@@ -153,8 +156,13 @@ class Node:
                 drop("vibenode.nodecold")
 
     def status(self, state="online"):
-        """The status payload (JSON), by vibenode/nodecold.py."""
-        return self._cold("status", state)
+        """The status payload (JSON), by vibenode/nodestatus.py (loaded for the call)."""
+        from vibenode import nodestatus
+        try:
+            return nodestatus.status(self, state)
+        finally:
+            nodestatus = None
+            drop("vibenode.nodestatus")
 
     def _on_link_up(self, link):
         self._cold("link_up", link)
@@ -190,7 +198,15 @@ class Node:
         if ok and self.trial is not None and not self.errors:
             self.trial.healthy()  # the new app delivered a reading: it stays (vibenode/otactl.py)
         if ok and not self.promoted:
-            self._cold("promote")  # the node ran on its config: it becomes the last good one
+            self.promoted = True  # the node ran on its config: it becomes the last good one
+            if self.config_state.get("source") == "config.json":
+                try:
+                    from vibenode import lastgood
+                    lastgood.promote()
+                except Exception as e:  # (full flash, no heap): the old last good pair stays
+                    log("config", "not kept as last good: %r" % (e,))
+                lastgood = None
+                drop("vibenode.lastgood")
         if bl is not None:
             for al in bl.take_alarms():
                 self.out.alarm(al)

@@ -1,36 +1,9 @@
 # The node's rarely run code (vibenode/node.py calls it through Node._cold: loaded for the call and
-# dropped after, since imported .mpy code sits in the heap): the status payload (built on a state
-# change), the birth and events after a connect, the boot steps of run(), captures, a deliberate
-# reboot, the config's promotion to last good, the watchdog's limits and start.
-import json
-
+# dropped after, since imported .mpy code sits in the heap): the birth and events after a connect,
+# the boot steps of run(), captures, a deliberate reboot, the watchdog's limits and start. (The
+# status payload is vibenode/nodestatus.py: a state change loads only that.)
 from vibenode import VERSION, drop
 from vibenode.log import log
-
-
-def status(node, state="online"):
-    sup = node.sup
-    sense = node.sense
-    eng = sense.engine
-    if node._hash is None:
-        node._hash = config_hash(node)
-    st = {"state": state, "node": node.cfg["node_id"], "fw": VERSION, "board": node.board.NAME,
-          "sensors": sense.names(), "engine": eng.impl if eng else None, "errors": node.errors,
-          "reset_cause": node.board.reset_cause(), "config": node.config_state,
-          "config_hash": node._hash, "seq0": node.seqc.first, "queued": len(node.queue),
-          "lost_storage": node.queue.lost_storage, "link_failures": node.link.failures,
-          "interval_s": node.interval_ms / 1000, "window": sense.n, "env_band": node.env_band}
-    if node.baseline is not None:
-        st["baseline"] = b = node.baseline.status()
-        st["learning"] = b["learning"]
-    if sup is not None:
-        st["boot"] = sup.info()
-        st["safe_mode"] = sup.safe_mode
-    return json.dumps(st)
-
-
-def publish_status(node):
-    node.out.status(status(node))
 
 
 def start(node, safe):
@@ -51,19 +24,6 @@ def start(node, safe):
     return False
 
 
-def promote(node):
-    """After the first published reading: the config the node runs on becomes the last good one."""
-    node.promoted = True
-    if node.config_state.get("source") == "config.json":
-        try:
-            from vibenode import lastgood
-            lastgood.promote()
-        except Exception as e:  # (full flash, no heap): the old last good pair stays
-            log("config", "not kept as last good: %r" % (e,))
-        lastgood = None
-        drop("vibenode.lastgood")
-
-
 def capture_gone(node):
     rid, kind = node.capture_req[0], node.capture_req[1]
     node.capture_req = None
@@ -82,17 +42,6 @@ def wdt_limits(node):
     return limits
 
 
-def config_hash(node):
-    """The running config file's hash (first 6 bytes of its SHA-256, hex) for status."""
-    try:
-        import hashlib
-        import binascii
-        with open(node.config_state.get("source") or "config.json", "rb") as f:
-            return binascii.hexlify(hashlib.sha256(f.read()).digest()[:6]).decode()
-    except Exception:
-        return "unknown"
-
-
 def link_up(node, link):
     """After each connect: birth (status), the command subscription, link_up/takeover/dropped/crash events."""
     log("link", "connected to %s:%d" % (link.host, link.port))
@@ -104,7 +53,7 @@ def link_up(node, link):
     # commands first, then the birth: whoever answers the birth with a command is heard
     if not link.subscribe(node.topics.cmd, 1):
         return
-    if not out.status(status(node)):
+    if not out.status(node.status()):
         return
     ev = node.counters()
     ev["outage_ms"] = link.last_down_ms
@@ -155,7 +104,7 @@ def reboot(node):
     if node.sup is not None and node.sup.safe_mode:
         node.sup.clear_safe_mode()
     if node.link.up:
-        node.out.status(status(node, "rebooting"))
+        node.out.status(node.status("rebooting"))
         if node.integ is not None:
             node.integ.death()
     node.link.disconnect()

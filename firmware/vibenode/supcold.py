@@ -52,13 +52,6 @@ def _save(s, stable, crash_boot=None):
         s.log("supervisor", "cannot write %s: %s" % (BOOT, e))
 
 
-def info(s):
-    d = {"boots": s.boots, "reset_cause": s.reset_cause, "quick_crashes": s.quick, "safe_mode": s.safe_mode}
-    if s.crash_trace:
-        d["crashed"] = True
-    return d
-
-
 def crashed(s, exc):
     import io
     buf = io.StringIO()

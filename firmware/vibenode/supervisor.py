@@ -43,7 +43,11 @@ class Supervisor:
 
     def info(self):
         """What the birth message says about this boot."""
-        return self._cold("info")
+        d = {"boots": self.boots, "reset_cause": self.reset_cause, "quick_crashes": self.quick,
+             "safe_mode": self.safe_mode}
+        if self.crash_trace:
+            d["crashed"] = True
+        return d
 
     def crashed(self, exc):
         """Save the traceback of an unhandled exception (then the caller resets the chip)."""

@@ -93,8 +93,7 @@ def _find(board, cfg, attr, kind, make):
             if found and where not in found:  # (an empty scan may be a stuck bus: probe anyway)
                 errors.append("%s@%s:0x%02x: no ACK in scan" % (chip, bus_name, where))
                 continue
-        mod = "sensors." + chip
-        loaded = mod in sys.modules
+        had = [k for k in sys.modules if k.startswith("sensors.")]
         try:
             cls = chip_class(chip)
             return make(cls, regs_for(board, cls, bus_name, where), want)
@@ -102,8 +101,9 @@ def _find(board, cfg, attr, kind, make):
             errors.append("%s@%s:%s: %s" % (chip, bus_name, where, e))
             silent = silent and name_of(e) == ABSENT
         cls = None
-        if not loaded:  # a driver for a chip that is not there: its code leaves the heap
-            _unload(mod)
+        for k in [k for k in sys.modules if k.startswith("sensors.") and k not in had]:
+            _unload(k)  # a driver for a chip that is not there (and its helpers): its code leaves the heap
+        had = None
     e = SensorError(ABSENT, "no %s found (%s)" % ("accelerometer" if kind == "accel" else "temperature sensor",
                                                   "; ".join(errors[-4:]) or "no slots"))
     e.silent = silent
