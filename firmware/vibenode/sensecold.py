@@ -17,6 +17,8 @@ def boot(s):
         find_accel(s)
     gc.collect()
     s._early = early_buffers(s, s.cfg["sampling"]["rate"])
+    if s.accel is not None:
+        start(s, s.accel)  # (now: this code is loaded once, before the rest of the node fragments the heap)
 
 
 def early_buffers(s, rate):

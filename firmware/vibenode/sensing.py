@@ -45,8 +45,8 @@ class Sensing:
 
     def buffers(self):
         """The sampler and the feature engine for the sensor found at construction, on the
-        buffers made then (else ensure() starts them once a sensor is found)."""
-        if self.accel is not None:
+        buffers made then (started there already; else ensure() starts them once a sensor is found)."""
+        if self.accel is not None and self.sampler is None:
             self._cold("start", self.accel)
 
     def set_window(self, n):
