@@ -1,7 +1,6 @@
 # Sensing's rarely run code (vibenode/sensing.py calls it through Sensing._cold: loaded for the
 # call and dropped after, since imported .mpy code sits in the heap): sensor detection with its
-# backoff, the start of the sampler and the feature engine, the buffers made at boot, and the
-# error paths of a window and of a temperature reading.
+# backoff, the start of the sampler and the feature engine, the buffers made at boot.
 import gc
 
 from features.engine import FeatureEngine, clip_limits, work_buffers
@@ -136,25 +135,3 @@ def start(s, acc):
         s.wide = Wideband(acc, s.clock, irq, s.cfg.get("features") or {}, s.health, s.engine.work())
     log("sensor", "%s at %s, %d Hz, +-%d g, engine %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,
                                                         s.engine.impl))
-
-
-def dropped(s, e):
-    """A window lost to a bus error: counted, on status; twice in a row: the accelerometer is
-    looked for again."""
-    s.windows_dropped += 1
-    s._acc_fail += 1
-    s.health.set_error("accel", "window dropped: %s" % (e,))
-    if s._acc_fail >= 2:
-        s.accel = None
-        s._acc_fail = 0
-    return False
-
-
-def temp_error(s, t, e):
-    """A failed temperature reading: on status; a sensor gone from the bus is looked for again."""
-    name = getattr(e, "name", "")
-    if name != "not_ready":
-        s.health.set_error("temp", "%s: %s" % (t.NAME, e))
-        if name in ("absent", "bus_timeout", "bus_error"):
-            s.temp = None  # re-detect (with backoff)
-    return None

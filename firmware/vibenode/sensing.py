@@ -8,9 +8,9 @@
 # A missing or failing sensor is an error on status and is looked for again (1 s doubling to
 # 60 s); two failed windows in a row re-detect the accelerometer. A temperature sensor that the
 # config does not name and nothing answered for at boot is not fitted: not looked for again (a
-# configured one, or one that went away, is). Detection, the start of sampler and engine and the
-# error paths are vibenode/sensecold.py, loaded when needed and dropped after; this module keeps
-# what runs at every window.
+# configured one, or one that went away, is). Detection with its backoff and the start of sampler
+# and engine are vibenode/sensecold.py, loaded when needed and dropped after; this module keeps
+# what runs at every window and the error paths of a window (they must work in a full heap).
 from vibenode import drop
 
 
@@ -35,10 +35,13 @@ class Sensing:
             self._cold("boot")
 
     def _cold(self, fn, *a):
-        """vibenode/sensecold.py's fn(self, *a), loaded for the call and dropped after."""
-        from vibenode import sensecold
+        """vibenode/sensecold.py's fn(self, *a), loaded for the call and dropped after (False when
+        there is no heap for it now: a detection or start that did not happen, tried again later)."""
         try:
+            from vibenode import sensecold
             return getattr(sensecold, fn)(self, *a)
+        except MemoryError:
+            return False
         finally:
             sensecold = None
             drop("vibenode.sensecold")
@@ -82,7 +85,7 @@ class Sensing:
             return False
         if self.sampler is None:
             self._cold("start", self.accel)
-        return True
+        return self.sampler is not None
 
     def measure(self):
         """One window through the feature engine; False when it was dropped (counted, on status;
@@ -90,8 +93,14 @@ class Sensing:
         smp = self.sampler
         try:
             smp.acquire()
-        except OSError as e:
-            return self._cold("dropped", e)
+        except OSError as e:  # (this path stays loaded: it must work in a full heap too)
+            self.windows_dropped += 1
+            self._acc_fail += 1
+            self.health.set_error("accel", "window dropped: %s" % (e,))
+            if self._acc_fail >= 2:
+                self.accel = None
+                self._acc_fail = 0
+            return False
         self._acc_fail = 0
         self.health.clear_error("accel")
         eng = self.engine
@@ -139,6 +148,11 @@ class Sensing:
                 self.clock.sleep_ms(getattr(t, "FIRST_MS", 150))  # first conversion under way
                 c = t.read_c()
         except OSError as e:
-            return self._cold("temp_error", t, e)
+            name = getattr(e, "name", "")
+            if name != "not_ready":
+                self.health.set_error("temp", "%s: %s" % (t.NAME, e))
+                if name in ("absent", "bus_timeout", "bus_error"):
+                    self.temp = None  # re-detect (with backoff)
+            return None
         self.health.clear_error("temp")
         return c
