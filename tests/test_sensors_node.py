@@ -88,3 +88,34 @@ def test_bus_error_mid_window_discards_counts_and_carries_on(tmp_path):
     assert r["gone"][0] is True and "absent" in r["gone"][1]  # twice in a row: re-detect, named
     assert "temp_c" in r["temp_only"] and "x" not in r["temp_only"]  # temperature still reported
     assert r["sensors"] == ["tmp117@i2c@0x48"]
+
+
+def _temp_search(tmp_path, chips, windows=8, **over):
+    from conftest import free_port, mpy_case
+    cfg = node_config(free_port(), sampling={"rate": 3200, "range_g": 4, "window": 1024, "interval_s": 1}, **over)
+    cfg["board"]["chips"] = chips
+    cfg["board"]["sim"]["temperature"] = {"start_c": 35.0, "drift_c_per_h": 0.0}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    return mpy_case("sensors_node", "temp_search", {"windows": windows, **over.pop("case", {})}, cwd=fs)
+
+
+def test_temperature_sensor_not_fitted_is_not_looked_for_again(tmp_path):
+    """None fitted, none configured: found absent at boot, and the detection code (4.5 KB of heap on an
+    ESP32) is not loaded again at the windows after (it was, 1 s doubling, from the first window on)."""
+    r = _temp_search(tmp_path, ["adxl345@i2c0:0x53"])
+    assert r["loads"] == 0, r
+    assert r["temps"] == [None] * 8 and r["error"] is None and r["sensors"] == ["adxl345@i2c@0x53"]
+
+
+def test_configured_temperature_sensor_missing_is_looked_for_with_backoff(tmp_path):
+    r = _temp_search(tmp_path, ["adxl345@i2c0:0x53"], sensors={"temp": {"chip": "tmp117"}})
+    assert r["loads"] == 3, r  # backoff 1, 2, 4 s (then 8) over 8 windows 1.3 s apart
+    assert "absent" in r["error"] and r["temps"] == [None] * 8
+
+
+def test_temperature_sensor_gone_is_looked_for_again(tmp_path):
+    r = _temp_search(tmp_path, ["adxl345@i2c0:0x53", "tmp117@i2c0:0x48"],
+                     case={"unplug": 3, "spec": "tmp117@i2c0:0x48"})
+    assert all(abs(t - 35.0) < 0.1 for t in r["temps"][:3]), r
+    assert r["temps"][3:] == [None] * 5 and r["loads"] >= 2, r  # looked for again, with backoff
+    assert "absent" in r["error"], r

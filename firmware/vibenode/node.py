@@ -9,12 +9,13 @@
 # Commands arrive on `cmd` into a bounded inbox; vibenode/commands.py handles them through the
 # narrow control object of vibenode/control.py; both are loaded for a batch and dropped after. The supervisor
 # (vibenode/supervisor.py) feeds the watchdog only while sampling and link progress.
+# What runs rarely (status building, a connect's birth and events, the boot steps of run(),
+# captures, reboot, the watchdog's limits) is vibenode/nodecold.py, loaded for the call and dropped after.
 import gc
-import json
 
 from micropython import const
 
-from vibenode import VERSION, drop
+from vibenode import drop
 from vibenode.log import log
 
 _INBOX = const(16)
@@ -121,57 +122,48 @@ class Node:
         if self.errors.get(key) != msg:
             self.errors[key] = msg
             log("error", key, msg)
-            if self.out is not None:
-                self.out.status(self.status())
+            self._publish(True)
 
     def clear_error(self, key):
         if key in self.errors:
             del self.errors[key]
-            if self.out is not None:
-                self.out.status(self.status())
+            self._publish(True)
 
     def changed(self):
-        if self.out is not None and self.link.up:
-            self.out.status(self.status())
+        self._publish(False)
+
+    def _publish(self, always):
+        """The status again (always: also while the link is down, for the next connect)."""
+        if self.out is not None and (always or self.link.up):
+            try:
+                self.out.status(self.status())
+            except MemoryError:  # (as a failed publish: the next change or connect sends it)
+                pass
 
     def config_saved(self):
         self._hash = None  # config.json changed: hashed again for the next status
 
-    def config_hash(self):
-        if self._hash is None:
-            self._hash = self._cold("config_hash")
-        return self._hash
-
     def _cold(self, fn, *a):
-        """Run vibenode/nodecold.py's fn(node, *a): code a node runs rarely (a connect, a capture,
-        a reboot, identify, boot steps), loaded for the call and dropped after."""
+        """Run vibenode/nodecold.py's fn(node, *a): code a node runs rarely (status, a connect, a
+        capture, a reboot, boot steps), loaded for the call and dropped after."""
         from vibenode import nodecold
+        self._nest += 1  # (a call from inside another: dropped when the outer one ends)
         try:
             return getattr(nodecold, fn)(self, *a)
         finally:
             nodecold = None
-            drop("vibenode.nodecold")
+            self._nest -= 1
+            if not self._nest:
+                drop("vibenode.nodecold")
 
     def status(self, state="online"):
-        sup = self.sup
-        eng = self.sense.engine
-        st = {"state": state, "node": self.cfg["node_id"], "fw": VERSION, "board": self.board.NAME,
-              "sensors": self.sense.names(), "engine": eng.impl if eng else None, "errors": self.errors,
-              "reset_cause": self.board.reset_cause(), "config": self.config_state,
-              "config_hash": self.config_hash(), "seq0": self.seqc.first, "queued": len(self.queue),
-              "lost_storage": self.queue.lost_storage, "link_failures": self.link.failures,
-              "interval_s": self.interval_ms / 1000, "window": self.sense.n, "env_band": self.env_band,
-              "boot": None, "safe_mode": None}
-        if self.baseline is not None:
-            st["baseline"] = b = self.baseline.status()
-            st["learning"] = b["learning"]
-        if sup is not None:
-            st["boot"] = sup.info()
-            st["safe_mode"] = sup.safe_mode
-        else:
-            del st["boot"]
-            del st["safe_mode"]
-        return json.dumps(st)
+        """The status payload (JSON), by vibenode/nodestatus.py (loaded for the call)."""
+        from vibenode import nodestatus
+        try:
+            return nodestatus.status(self, state)
+        finally:
+            nodestatus = None
+            drop("vibenode.nodestatus")
 
     def _on_link_up(self, link):
         self._cold("link_up", link)
@@ -255,37 +247,18 @@ class Node:
         self._cold("reboot")
 
     def wdt_limits(self):
-        """How long each subsystem may go without progress: the sampler one interval plus a
-        window plus the blocking link work of a cycle (connect, CONNACK, birth, subscribe,
-        publishes: each bounded by the socket timeout); the link that blocking work."""
-        t = int(self.cfg["mqtt"].get("timeout_s", 5) * 1000)
-        win_ms = self.sense.n * 1000 // max(1, self.cfg["sampling"]["rate"])
-        limits = {"link": 10 * t + 5000}
-        if self.sup is not None and not self.sup.safe_mode:
-            limits["sampler"] = self.interval_ms + win_ms + 10 * t + 5000
-        return limits
-
-    def start_watchdog(self):
-        self._cold("start_watchdog")
+        """How long each subsystem may go without progress (vibenode/nodecold.py)."""
+        return self._cold("wdt_limits")
 
     # ---- the schedule ----------------------------------------------------------------------
     def run(self, cycles=None):
         clock = self.clock
         sup = self.sup
         safe = sup is not None and sup.safe_mode
-        log("boot", "vibenode %s on board %s, node %s%s" % (VERSION, self.board.NAME, self.cfg["node_id"],
-                                                           " (SAFE MODE)" if safe else ""))
-        if (self.cfg.get("power") or {}).get("mode") == "sleep":
+        if self._cold("start", safe):  # boot log, first detection, connect, watchdog, offline watch
             from vibenode.duty import wake
-            return wake(self)  # one awake period, then deep sleep (vibenode/duty.py)
-        if not safe:
-            self.sense.ensure()  # so the birth message names what was found
-        self.link.connect()
-        self.start_watchdog()
-        offline = self.offline  # no broker for portal.offline_s: offer the portal
-        if offline is False:  # (main() makes it at boot, before the node's buffers)
-            from vibenode.app import offline_watch
-            offline = self.offline = offline_watch(self.cfg, clock)
+            return wake(self)  # sleep mode: one awake period, then deep sleep (vibenode/duty.py)
+        offline = self.offline
         next_ms = clock.ticks_ms()
         done = 0
         while cycles is None or done < cycles:
@@ -296,9 +269,7 @@ class Node:
                     self.serve_capture(rep["seq"])
                 rep = None
             if self.capture_req is not None and (safe or self.sense.sampler is None):
-                rid, kind = self.capture_req[0], self.capture_req[1]
-                self.capture_req = None  # the sensor went away: say so instead of waiting
-                self.out.event("capture_failed", {"id": rid, "kind": kind, "error": "no sensor running"})
+                self._cold("capture_gone")  # the sensor went away: say so instead of waiting
             if sup is not None:
                 sup.progress("sampler")
             if self.link.takeover != self.errors.get("link"):

@@ -22,12 +22,15 @@ def init(node, Inbox, cfg, board, ssl, sup, config_state):
     node.reboot_req = False
     node.ident_until = None
     node._hash = None
+    node._nest = 0  # Node._cold calls under way
     node.promoted = False  # lastgood.promote() after the first published reading
     node.ota = node.trial = None  # an update in progress / the app on probation (vibenode/otactl.py)
     node.out = None  # (errors found while the sensors are looked for go out with the first status)
-    # heap order (measured by tools/memory.py, the smallest heap of a few orders): the largest
-    # buffers first, while the heap is in one piece (windows, feature engine), then the sensors
-    # are looked for (detection code comes and goes), then the rest of the node's code and data
+    # heap order (measured by tools/memory.py, the smallest heap of a few orders): the sensors are
+    # looked for (detection code comes and goes, the driver stays), then the largest buffers while
+    # the heap is still in one piece (feature engine, windows) with the sampler started on them
+    # (vibenode/sensecold.py, loaded once), then the rest of the node's code and data. (Buffers
+    # before detection, or the node's cold code loaded first for its qstrs: no gain measured.)
     early = sup is None or not sup.safe_mode
     node.sense = Sensing(cfg, board, node, early=early)
     from report.encode import Encoder

@@ -1,19 +1,45 @@
 # The node's rarely run code (vibenode/node.py calls it through Node._cold: loaded for the call and
 # dropped after, since imported .mpy code sits in the heap): the birth and events after a connect,
-# captures, identify, a deliberate reboot, the status hash and the watchdog's start.
-from vibenode import drop
+# the boot steps of run(), captures, a deliberate reboot, the watchdog's limits and start. (The
+# status payload is vibenode/nodestatus.py: a state change loads only that.)
+from vibenode import VERSION, drop
 from vibenode.log import log
 
 
-def config_hash(node):
-    """The running config file's hash (first 6 bytes of its SHA-256, hex) for status."""
-    try:
-        import hashlib
-        import binascii
-        with open(node.config_state.get("source") or "config.json", "rb") as f:
-            return binascii.hexlify(hashlib.sha256(f.read()).digest()[:6]).decode()
-    except Exception:
-        return "unknown"
+def start(node, safe):
+    """run()'s first steps; True: sleep mode (run() hands over to vibenode/duty.py)."""
+    log("boot", "vibenode %s on board %s, node %s%s" % (VERSION, node.board.NAME, node.cfg["node_id"],
+                                                       " (SAFE MODE)" if safe else ""))
+    if (node.cfg.get("power") or {}).get("mode") == "sleep":
+        return True
+    if not safe:
+        node.sense.ensure()  # so the birth message names what was found
+    node.link.connect()
+    start_watchdog(node)
+    if node.offline is False:  # no broker for portal.offline_s: offer the portal
+        from vibenode.appboot import offline_watch  # (main() makes it at boot, before the node's buffers)
+        node.offline = offline_watch(node.cfg, node.clock)
+        offline_watch = None
+        drop("vibenode.appboot")
+    return False
+
+
+def capture_gone(node):
+    rid, kind = node.capture_req[0], node.capture_req[1]
+    node.capture_req = None
+    node.out.event("capture_failed", {"id": rid, "kind": kind, "error": "no sensor running"})
+
+
+def wdt_limits(node):
+    """How long each subsystem may go without progress: the sampler one interval plus a
+    window plus the blocking link work of a cycle (connect, CONNACK, birth, subscribe,
+    publishes: each bounded by the socket timeout); the link that blocking work."""
+    t = int(node.cfg["mqtt"].get("timeout_s", 5) * 1000)
+    win_ms = node.sense.n * 1000 // max(1, node.cfg["sampling"]["rate"])
+    limits = {"link": 10 * t + 5000}
+    if node.sup is not None and not node.sup.safe_mode:
+        limits["sampler"] = node.interval_ms + win_ms + 10 * t + 5000
+    return limits
 
 
 def link_up(node, link):
@@ -95,4 +121,4 @@ def start_watchdog(node):
         return
     t = int(node.cfg["mqtt"].get("timeout_s", 5) * 1000)
     win_max = 4096 * 1000 // max(1, node.cfg["sampling"]["rate"])
-    sup.start_wdt(win_max + 10 * t + 10000, node.wdt_limits())
+    sup.start_wdt(win_max + 10 * t + 10000, wdt_limits(node))

@@ -9,9 +9,8 @@
 # Over I2C at 400 kHz a sample costs one 6-byte transaction (~0.3 ms): the data sheet advises
 # ODR <= 800 Hz there; use SPI (5 MHz) for 1600 and 3200 Hz.
 from micropython import const
-from sensors.accel import check_id, fifo_average, sleep_ms as default_sleep_ms
 from sensors.convert import le16_into
-from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
+from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError, check_id
 
 _DEVID = const(0x00)
 _OFSX = const(0x1E)
@@ -130,6 +129,7 @@ class ADXL345:
     def self_test(self, sleep_ms=None, n=16):
         """Datasheet self-test: output change with SELF_TEST set must lie within limits.
         Returns (ok, (dx, dy, dz)) in LSB at 3.9 mg/LSB. Leaves the chip reconfigured."""
+        from sensors.accel import fifo_average, sleep_ms as default_sleep_ms  # (self-test only)
         rate, rng = self.rate or 100, self.range_g or 16
         r = self.regs
         r.write_u8(_POWER_CTL, 0)

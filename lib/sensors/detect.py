@@ -6,10 +6,11 @@
 #               "temp":  {"chip": "max31865", "rref": 430, "r0": 100, "wires": 3}}
 # I2C slots are first filtered by an address scan (one scan per bus), then every candidate is
 # tried by its ID register (MAX31865: by a threshold register's read-back); the first that
-# answers correctly wins. Errors name every slot tried.
+# answers correctly wins. Errors name every slot tried; the error's `silent` is True when nothing
+# answered on any slot (no ACK, ID registers reading 0x00/0xFF): no such sensor is fitted.
 import sys
 
-from sensors.errors import ABSENT, SensorError
+from sensors.errors import ABSENT, SensorError, name_of
 from sensors.regbus import I2CRegs, SPIRegs
 
 ACCELS = ("adxl345", "lis3dh", "mpu6050", "adxl355", "iis3dwb")
@@ -85,24 +86,28 @@ def _find(board, cfg, attr, kind, make):
     want = (cfg.get("sensors") or {}).get(kind) or {}
     errors = []
     scans = {}
+    silent = True
     for chip, bus_name, where in _slots(board, attr, want, kind):
         if bus_name.startswith("i2c"):
             found = _scan(board, bus_name, scans)
             if found and where not in found:  # (an empty scan may be a stuck bus: probe anyway)
                 errors.append("%s@%s:0x%02x: no ACK in scan" % (chip, bus_name, where))
                 continue
-        mod = "sensors." + chip
-        loaded = mod in sys.modules
+        had = [k for k in sys.modules if k.startswith("sensors.")]
         try:
             cls = chip_class(chip)
             return make(cls, regs_for(board, cls, bus_name, where), want)
         except OSError as e:
             errors.append("%s@%s:%s: %s" % (chip, bus_name, where, e))
+            silent = silent and name_of(e) == ABSENT
         cls = None
-        if not loaded:  # a driver for a chip that is not there: its code leaves the heap
-            _unload(mod)
-    raise SensorError(ABSENT, "no %s found (%s)" % ("accelerometer" if kind == "accel" else "temperature sensor",
-                                                    "; ".join(errors[-4:]) or "no slots"))
+        for k in [k for k in sys.modules if k.startswith("sensors.") and k not in had]:
+            _unload(k)  # a driver for a chip that is not there (and its helpers): its code leaves the heap
+        had = None
+    e = SensorError(ABSENT, "no %s found (%s)" % ("accelerometer" if kind == "accel" else "temperature sensor",
+                                                  "; ".join(errors[-4:]) or "no slots"))
+    e.silent = silent
+    raise e
 
 
 def find_accel(board, cfg):

@@ -39,3 +39,18 @@ def from_bus(e, what):
 def name_of(e):
     """The error's name (for counters): SensorError.name, else bus_error."""
     return getattr(e, "name", None) or BUS_ERROR
+
+
+def check_id(regs, reg, expect, name):
+    """Read a driver's ID register; SensorError (absent, wrong_id, a named bus error) unless it
+    holds `expect`."""
+    what = "%s at %s" % (name, regs.describe())
+    try:
+        v = regs.read_u8(reg)
+    except OSError as e:
+        raise from_bus(e, what)
+    if v != expect:
+        if v in (0x00, 0xFF):
+            raise SensorError(ABSENT, "%s: ID register reads 0x%02x" % (what, v))
+        raise SensorError(WRONG_ID, "%s: ID 0x%02x, expected 0x%02x" % (what, v, expect))
+    return v

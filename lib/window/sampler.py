@@ -25,11 +25,12 @@
 # discarded (dropped += 1) and the next acquire() restarts the stream.
 import array
 import micropython
+from micropython import const
 
 from sensors.errors import NO_DATA, SensorError, from_bus
 
-_CHUNK = 32
-_REBASE_US = 1 << 28  # stream time beyond this is moved into the millisecond origin
+_CHUNK = const(32)
+_REBASE_US = const(1 << 28)  # stream time beyond this is moved into the millisecond origin
 
 
 # Rates from counts and microseconds, exact and without big ints: small ints are 31-bit on an ESP32,
