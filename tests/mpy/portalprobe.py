@@ -1,8 +1,8 @@
 # Heap probe for the provisioning portal (tools/portalmem.py). Runs on the unix port with the node's
 # filesystem as working directory (identity + portal passphrase, no config: the portal's own case).
-# One session in-process, as app._portal has it: config loaded (the boot did), the portal imported,
+# One session in-process, as appboot._portal has it: config loaded (the boot did), the portal imported,
 # a phone's GET of the form, a form the schema rejects (422), a good form (saved), then every module
-# the portal loaded dropped (app._portal drops portal.MODULES; tests/test_portal.py checks that this
+# the portal loaded dropped (appboot._portal drops portal.MODULES; tests/test_portal.py checks that this
 # is all it loads but what a node keeps anyway). A connection is a stand-in socket fed the bytes.
 # Prints `RESULT <json>`: gc.mem_alloc() after a collection at each step.
 import gc
@@ -10,7 +10,7 @@ import json
 
 gc.collect()
 out = {"start": gc.mem_alloc()}
-from vibenode import config  # noqa: E402  (app._boot loaded it)
+from vibenode import config  # noqa: E402  (appboot loaded it)
 gc.collect()
 out["config"] = gc.mem_alloc() - out["start"]
 base = gc.mem_alloc()
@@ -65,7 +65,7 @@ out["session"] = gc.mem_alloc() - base
 out["codes"] = codes
 out["saved"] = p.saved
 p = portal = None
-out["loaded"] = sorted(m for m in sys.modules if m not in before)  # what app._portal must drop
+out["loaded"] = sorted(m for m in sys.modules if m not in before)  # what appboot._portal must drop
 for m in out["loaded"]:
     drop(m)
 gc.collect()
