@@ -166,7 +166,11 @@ class Node:
             drop("vibenode.nodestatus")
 
     def _on_link_up(self, link):
-        self._cold("link_up", link)
+        try:
+            self._cold("link_up", link)
+        except MemoryError:  # no heap for the birth now: the session goes, the next connect tries again
+            log("link", "no memory for the birth message: reconnecting")
+            link.drop("birth: no memory")
 
     # ---- one reading -------------------------------------------------------------------------
     def reading(self, safe):
@@ -204,7 +208,10 @@ class Node:
                 try:
                     from vibenode import lastgood
                     lastgood.promote()
-                except Exception as e:  # (full flash, no heap): the old last good pair stays
+                except MemoryError as e:  # no heap now: the old last good pair stays, tried at the next reading
+                    self.promoted = False
+                    log("config", "not kept as last good yet: %r" % (e,))
+                except Exception as e:  # (full flash): the old last good pair stays
                     log("config", "not kept as last good: %r" % (e,))
                 lastgood = None
                 drop("vibenode.lastgood")
