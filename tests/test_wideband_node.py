@@ -95,7 +95,8 @@ def _iis_node(broker, tmp_path, stream):
 
 def test_stream_config_axes_and_a_bad_stream_config(broker, tmp_path):
     rep, st = _iis_node(broker, tmp_path / "a", {"axes": 1, "band": [3000, 5000]})
-    assert "hfpk" in rep["x"] and "hfpk" not in rep["y"] and "hfpk" not in rep["z"]
+    # the stream is the measurement (no full-rate window of three axes): axes not streamed are not reported
+    assert "hfpk" in rep["x"] and "y" not in rep and "z" not in rep and rep["n"] == 2048
     assert rep["x"]["env"]["dom"] == "BPFO", rep["x"]
     assert [s["env_band"] for s in st if s.get("env_band")][-1] == [3000, 5000]
     # a bad stream config is refused by the one validator (vibenode/cfgspec.py): the node runs on its
@@ -115,3 +116,13 @@ def test_stream_config_axes_and_a_bad_stream_config(broker, tmp_path):
     assert m is not None, out[-2000:]
     assert any("features.stream.band" in str(s.get("config")) for s in st), st
     assert [s["env_band"] for s in st if s.get("env_band")][-1] == [3000, 5000]  # the last good one
+
+
+def test_auto_band_found_at_start_and_on_status(broker, tmp_path):
+    """features.stream.band "auto": the node finds the envelope band from a full-rate spectrum before
+    its first window (the emulated machine rings at 4 kHz) and status says which band is in use."""
+    rep, st = _iis_node(broker, tmp_path, {"axes": 1, "band": "auto"})
+    lo, hi = [s["env_band"] for s in st if s.get("env_band")][-1]
+    assert lo < 4000 < hi and hi - lo <= 4000 and [lo, hi] != [2000, 6000], (lo, hi)
+    assert rep["x"]["env"]["dom"] == "BPFO" and rep["x"]["env"].get("alarm") is True, rep["x"]
+    assert not any(s.get("errors") for s in st), st

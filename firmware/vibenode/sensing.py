@@ -53,11 +53,12 @@ class Sensing:
         engine's setup code on top of everything). (n, engine or its work buffers, windows)."""
         gc.collect()
         work = work_buffers(self.n)
+        wide = getattr(self.accel, "WIDEBAND", False)  # the stream, no window (vibenode/wideband.py)
         try:
-            eng = FeatureEngine(self.n, rate, cfg=self.cfg.get("features"), work=work)
+            eng = None if wide else FeatureEngine(self.n, rate, cfg=self.cfg.get("features"), work=work)
         except Exception:  # a bad features config: ensure() reports it
             eng = None
-        return self.n, (eng if eng is not None else work), windows(self.n)
+        return self.n, (eng if eng is not None else work), None if wide else windows(self.n)
 
     def set_window(self, n):
         """A new window length: sampler and engine are made again at the next window."""
@@ -131,6 +132,12 @@ class Sensing:
         irq = self.board.int_pin() if hasattr(self.board, "int_pin") else None
         if eng is None and work is None:
             work = work_buffers(self.n)  # the largest first, into the freest heap
+        self.wide = None
+        if getattr(acc, "WIDEBAND", False):  # the stream is the sampler and the engine
+            from vibenode.wideband import Wideband
+            self.wide = self.sampler = self.engine = Wideband(acc, self.clock, irq, self.cfg.get("features") or {},
+                                                              self.health, eng.work() if eng else work)
+            return
         if eng is None:
             try:
                 eng = FeatureEngine(self.n, acc.rate, cfg=self.cfg.get("features"), work=work)
@@ -142,15 +149,12 @@ class Sensing:
         eng = work = None
         self.sampler = Sampler(acc, self.clock, self.n, irq=irq, axes=win)
         self.clip = clip_limits(acc.range_g, acc.scale)
-        self.wide = None
-        if getattr(acc, "WIDEBAND", False):
-            from vibenode.wideband import Wideband
-            self.wide = Wideband(acc, self.clock, irq, self.cfg.get("features") or {}, self.health,
-                                 self.engine.work())
 
     def measure(self):
         """One window through the feature engine; False when it was dropped (counted, on status;
         twice in a row: the accelerometer is looked for again)."""
+        if self.wide is not None:
+            return self.wide.measure(self)
         smp = self.sampler
         try:
             smp.acquire()
@@ -169,8 +173,6 @@ class Sensing:
         lo, hi = self.clip
         for ax in range(3):
             eng.compute(ax, smp.axes[ax], scale, lo, hi)
-        if self.wide is not None:
-            return self.wide.measure(self)
         return True
 
     def env_band(self):

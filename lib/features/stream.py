@@ -18,9 +18,12 @@
 # harmonics (features/bearing.py), velocity RMS and ISO zone from the decimated stream (a
 # FeatureEngine at the decimated rate, band 10 Hz to 0.5 x 1667 Hz), the rpm fixed or "auto".
 # Rectified mean x pi/2 is the envelope amplitude (a Hilbert magnitude's) for a narrow band.
-# Config ("features": {"stream": {...}}, every key optional): band [lo, hi] Hz, hf_band [lo, hi],
+# Config ("features": {"stream": {...}}, every key optional): band [lo, hi] Hz or "auto" (found from a
+# full-rate spectrum: vibenode/wideband.py, features/resonance.py; 2-6 kHz until found), hf_band [lo, hi],
 # n (envelope points, power of two 256..4096), harmonics, tol, alarm; rpm / rpm_range / bearing /
 # velocity come from the features section itself. Bands are clamped below 0.45 x the rate.
+# Between windows the buffers are free: spectrum_of(x) gives the full-rate spectrum of a short block
+# (a wide-band node's spectrum capture, the band search) and set_band() retunes the envelope band.
 import array
 import math
 
@@ -109,9 +112,11 @@ class StreamFeatures:
         n = cfg.get("n", 2048)
         if not isinstance(n, int) or n < 256 or n > 4096 or n & (n - 1):
             raise ValueError("features.stream.n: a power of two from 256 to 4096")
+        self.auto = cfg.get("band") == "auto"
         for key in ("band", "hf_band"):
             b = cfg.get(key)
-            if b is not None and not (isinstance(b, (list, tuple)) and len(b) == 2 and 0 < b[0] < b[1] <= 100000):
+            if b is not None and not (key == "band" and self.auto) and \
+                    not (isinstance(b, (list, tuple)) and len(b) == 2 and 0 < b[0] < b[1] <= 100000):
                 raise ValueError("features.stream.%s: [lo, hi] Hz with 0 < lo < hi" % key)
         if not 1 <= cfg.get("harmonics", 3) <= 10 or not 0 < cfg.get("tol", 0.01) <= 0.2 or not cfg.get("alarm", 4.0) > 0:
             raise ValueError("features.stream: harmonics 1..10, 0 < tol <= 0.2, alarm > 0")
@@ -121,11 +126,12 @@ class StreamFeatures:
         self.scale = scale_g
         self.fs = rate_hz / _DEC
         self.df = self.fs / n
-        self.band = _clamp_band(cfg.get("band", (2000, 6000)), rate_hz)
         self.hf_band = _clamp_band(cfg.get("hf_band", (1000, 10000)), rate_hz)
-        self.env_hz = [int(self.band[0]), int(self.band[1])]
-        self.c = array.array("h", _bp(self.band[0], self.band[1], rate_hz) + _bp(self.hf_band[0], self.hf_band[1],
-                                                                                 rate_hz))
+        self.c = array.array("h", bytes(40))
+        self.set_band(*((2000, 6000) if self.auto else cfg.get("band", (2000, 6000))))
+        c = _bp(self.hf_band[0], self.hf_band[1], rate_hz)
+        for i in range(10):
+            self.c[10 + i] = c[i]
         self.s16 = [array.array("h", bytes(20)) for _ in range(axes)]
         self.s32 = [array.array("i", bytes(96)) for _ in range(axes)]
         self.env = [array.array("h", bytes(2 * n)) for _ in range(axes)]
@@ -169,6 +175,15 @@ class StreamFeatures:
             s[10], s[11] = ref, sh
             s[19], s[20], s[22] = 32767, -32768, -_WARM
 
+    def set_band(self, lo, hi):
+        """The envelope band-pass lo..hi Hz (clamped below 0.45 x the rate); takes effect at the next
+        reset() (between windows)."""
+        self.band = _clamp_band((lo, hi), self.rate_hz)
+        self.env_hz = [int(self.band[0]), int(self.band[1])]
+        c = _bp(self.band[0], self.band[1], self.rate_hz)
+        for i in range(10):
+            self.c[i] = c[i]
+
     def full(self):
         for ax in range(self.axes):
             if self.s32[ax][22] < self.n:
@@ -211,8 +226,9 @@ class StreamFeatures:
         for ax in range(self.axes):
             self._finish(ax)
 
-    def _spectrum(self, x):
-        """Power spectrum of x (n int16) into the engine's p; returns the amplitude exponent."""
+    def spectrum_of(self, x):
+        """Power spectrum of x (n int16) into the engine's p (self.eng.p, n/2 bins); returns the
+        amplitude exponent: bin k's amplitude is sqrt(p[k]) * 4 / n * 2**exponent counts (Hann)."""
         e = self.eng
         k = e.k
         buf, p, tw, win = e.work()
@@ -240,7 +256,7 @@ class StreamFeatures:
         v = e.velocity_rms(ax)
         f1 = e.shaft_hz(ax) if self.rpm_auto else self.f1_fixed
         # envelope spectrum and defect lines
-        ea = self._spectrum(self.env[ax])
+        ea = self.spectrum_of(self.env[ax])
         p = e.p
         k = e.k
         o = self.o
@@ -331,5 +347,6 @@ class StreamFeatures:
         return self.sx[ax], self.df * self.sx_grp, self.ea[ax]
 
     def status(self):
-        return {"band": [int(self.band[0]), int(self.band[1])], "hf_band": [int(self.hf_band[0]), int(self.hf_band[1])],
+        return {"band": [int(self.band[0]), int(self.band[1])], "auto": self.auto,
+                "hf_band": [int(self.hf_band[0]), int(self.hf_band[1])],
                 "fs_env": _sig(self.fs), "df": _sig(self.df), "impl": IMPL}
