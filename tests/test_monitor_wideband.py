@@ -62,7 +62,8 @@ def test_node_page_plots_the_wideband_nodes_envelope_capture(wide_plant, browser
     df = x[1] - x[0]
     f_env = x[y.index(max(y))]
     assert abs(f_env - 3.5848 * 1480 / 60) <= 1.5 * df, (f_env, df)
-    ann = browser.execute_script("return Array.from(document.querySelectorAll('#p-env .annotation-text')).map(a => a.textContent)")
+    ann = browser.execute_script("return Array.from(document.querySelectorAll('#p-env .annotation-text'))"
+                                 ".map(a => a.textContent)")
     assert any(a.startswith("BPFO ") for a in ann), ann
     api = json.loads(urlopen(wide_plant["url"] + "api/node/" + NODE).read())
     assert api["envelope"]["source"] == "node" and api["envelope"]["band"] == [2000, 6000]

@@ -53,12 +53,12 @@ class Sensing:
         engine's setup code on top of everything). (n, engine or its work buffers, windows)."""
         gc.collect()
         work = work_buffers(self.n)
-        wide = getattr(self.accel, "WIDEBAND", False)  # the stream, no window (vibenode/wideband.py)
+        wide = getattr(self.accel, "WIDEBAND", False)  # its stream's 6 buffers, no window (vibenode/wideband.py)
         try:
             eng = None if wide else FeatureEngine(self.n, rate, cfg=self.cfg.get("features"), work=work)
         except Exception:  # a bad features config: ensure() reports it
             eng = None
-        return self.n, (eng if eng is not None else work), None if wide else windows(self.n)
+        return self.n, (eng if eng is not None else work), windows(self.n) + (windows(self.n) if wide else [])
 
     def set_window(self, n):
         """A new window length: sampler and engine are made again at the next window."""
@@ -136,7 +136,7 @@ class Sensing:
         if getattr(acc, "WIDEBAND", False):  # the stream is the sampler and the engine
             from vibenode.wideband import Wideband
             self.wide = self.sampler = self.engine = Wideband(acc, self.clock, irq, self.cfg.get("features") or {},
-                                                              self.health, eng.work() if eng else work)
+                                                              self.health, eng.work() if eng else work, win)
             return
         if eng is None:
             try:

@@ -33,18 +33,19 @@ class _Blocks:
 
 
 class Wideband:
-    def __init__(self, acc, clock, irq, fcfg, health, work=None):
-        """work: FFT buffers made early (engine.work_buffers(n)), used if their n fits."""
+    def __init__(self, acc, clock, irq, fcfg, health, work=None, bufs=None):
+        """work: FFT buffers made early (engine.work_buffers(n)); bufs: six int16 arrays of n made
+        early (the envelope and velocity buffers of three axes); each used if its n fits."""
         self.health = health
         try:
             scfg = fcfg.get("stream") or {}
             axes = scfg.get("axes", 3)
             if axes not in (1, 2, 3):
                 raise ValueError("features.stream.axes: 1, 2 or 3 (x, xy, xyz), got %r" % (axes,))
-            self.f = StreamFeatures(acc.rate, acc.scale, cfg=scfg, axes=axes, fcfg=fcfg, work=work)
+            self.f = StreamFeatures(acc.rate, acc.scale, cfg=scfg, axes=axes, fcfg=fcfg, work=work, bufs=bufs)
         except (ValueError, KeyError, TypeError) as e:
             health.set_error("features", "features.stream config: %s (defaults used)" % (e,))
-            self.f = StreamFeatures(acc.rate, acc.scale, axes=3, fcfg={}, work=work)
+            self.f = StreamFeatures(acc.rate, acc.scale, axes=3, fcfg={}, work=work, bufs=bufs)
         f = self.f
         self.s = Streamer(acc, clock, irq=irq)
         self.sink = f.feed  # (bound once)

@@ -9,7 +9,8 @@
 # since the node started: a defect only adds energy) when some band rose at least 4x (6 dB) above
 # it, else over the spectrum's own floor (the median band). The band is the band of highest excess,
 # grown towards its stronger neighbour while that neighbour's excess is at least a quarter of the
-# peak's (-6 dB), 1 to 4 kHz wide and at least a fifth of its top edge. A spectrum without excess anywhere gives None (keep the band).
+# peak's (-6 dB), 1 to 4 kHz wide and at least a fifth of its top edge. A spectrum without excess
+# anywhere gives None (keep the band).
 LO = 1000
 HI = 10000
 STEP = 500

@@ -24,10 +24,8 @@
 # velocity come from the features section itself. Bands are clamped below 0.45 x the rate.
 # Between windows the buffers are free: spectrum_of(x) gives the full-rate spectrum of a short block
 # (a wide-band node's spectrum capture, the band search) and set_band() retunes the envelope band.
-import array
 import math
 
-from features.engine import FeatureEngine
 from features import velocity
 
 try:
@@ -43,47 +41,22 @@ _LIM = 0x400000
 _TGT = 36  # moments: the first block's largest deviation maps to this (5x headroom to the +-180 clamp)
 
 
-def _bp(lo, hi, fs):
-    """Two biquads (Q12) of the order-2 Butterworth band-pass lo..hi (scipy.signal.butter(2, [lo, hi],
-    "band", fs=fs): prototype poles moved by s -> (s**2 + w0**2) / (B s), bilinear, prewarped),
-    unit gain at the centre; each section b = g (1, 0, -1)."""
-    w1 = 2 * fs * math.tan(math.pi * lo / fs)
-    w2 = 2 * fs * math.tan(math.pi * hi / fs)
-    w0s = w1 * w2
-    bw = w2 - w1
-    pr, pi = -bw / math.sqrt(2) / 2, bw / math.sqrt(2) / 2  # p B / 2 for the prototype pole p
-    # sqrt((p B / 2)**2 - w0**2), complex
-    ar, ai = pr * pr - pi * pi - w0s, 2 * pr * pi
-    mod = math.sqrt(math.sqrt(ar * ar + ai * ai))
-    ang = math.atan2(ai, ar) / 2
-    qr, qi = mod * math.cos(ang), mod * math.sin(ang)
-    out = []
-    t = 2 * fs
-    wc = 2 * math.atan(math.sqrt(w0s) / t)  # the centre, digital rad/sample
-    for sr, si in ((pr + qr, pi + qi), (pr - qr, pi - qi)):
-        # z = (t + s) / (t - s)
-        dr, di = t - sr, -si
-        dd = dr * dr + di * di
-        zr = ((t + sr) * dr + si * di) / dd
-        zi = (si * dr - (t + sr) * di) / dd
-        a1, a2 = -2 * zr, zr * zr + zi * zi
-        # |(1 - e^-2jw) / (1 + a1 e^-jw + a2 e^-2jw)| at the centre
-        cr, ci = 1 - math.cos(2 * wc), math.sin(2 * wc)
-        er = 1 + a1 * math.cos(wc) + a2 * math.cos(2 * wc)
-        ei = -a1 * math.sin(wc) - a2 * math.sin(2 * wc)
-        g = math.sqrt((er * er + ei * ei) / (cr * cr + ci * ci))
-        out += [int(round(v * 4096)) for v in (g, 0.0, -g, a1, a2)]
-    return out
-
-
-def _clamp_band(band, rate):
-    top = 0.45 * rate
-    lo, hi = float(band[0]), float(band[1])
-    if hi > top:
-        hi = top
-    if lo >= hi * 0.8:
-        lo = hi * 0.5
-    return lo, hi
+def _setup(fn, *args):
+    """features/streamset.py's fn(*args) (construction, a new band): its code is loaded for the call
+    and dropped after (it would otherwise sit in the heap while the node measures)."""
+    import sys
+    import features
+    from features import streamset
+    try:
+        return getattr(streamset, fn)(*args)
+    finally:
+        streamset = None
+        for name in ("streamset", "bearing"):
+            sys.modules.pop("features." + name, None)
+            try:
+                delattr(features, name)
+            except Exception:  # (KeyError on MicroPython when already gone)
+                pass
 
 
 def _bitlen(v):
@@ -105,61 +78,11 @@ def _sig(x):
 
 
 class StreamFeatures:
-    def __init__(self, rate_hz, scale_g, cfg=None, axes=3, fcfg=None, work=None):
-        from features import bearing
-        cfg = cfg or {}
-        fcfg = fcfg or {}
-        n = cfg.get("n", 2048)
-        if not isinstance(n, int) or n < 256 or n > 4096 or n & (n - 1):
-            raise ValueError("features.stream.n: a power of two from 256 to 4096")
-        self.auto = cfg.get("band") == "auto"
-        for key in ("band", "hf_band"):
-            b = cfg.get(key)
-            if b is not None and not (key == "band" and self.auto) and \
-                    not (isinstance(b, (list, tuple)) and len(b) == 2 and 0 < b[0] < b[1] <= 100000):
-                raise ValueError("features.stream.%s: [lo, hi] Hz with 0 < lo < hi" % key)
-        if not 1 <= cfg.get("harmonics", 3) <= 10 or not 0 < cfg.get("tol", 0.01) <= 0.2 or not cfg.get("alarm", 4.0) > 0:
-            raise ValueError("features.stream: harmonics 1..10, 0 < tol <= 0.2, alarm > 0")
-        self.n = n
-        self.axes = axes
-        self.rate_hz = rate_hz
-        self.scale = scale_g
-        self.fs = rate_hz / _DEC
-        self.df = self.fs / n
-        self.hf_band = _clamp_band(cfg.get("hf_band", (1000, 10000)), rate_hz)
-        self.c = array.array("h", bytes(40))
-        self.set_band(*((2000, 6000) if self.auto else cfg.get("band", (2000, 6000))))
-        c = _bp(self.hf_band[0], self.hf_band[1], rate_hz)
-        for i in range(10):
-            self.c[10 + i] = c[i]
-        self.s16 = [array.array("h", bytes(20)) for _ in range(axes)]
-        self.s32 = [array.array("i", bytes(96)) for _ in range(axes)]
-        self.env = [array.array("h", bytes(2 * n)) for _ in range(axes)]
-        self.vel = [array.array("h", bytes(2 * n)) for _ in range(axes)]
-        self.sx = [array.array("H", bytes(512)) for _ in range(axes)]  # 256-bin export
-        self.sx_grp = (n // 2) // 256
-        self.mult = bearing.multiples(fcfg.get("bearing"))
-        self.names = [d for d in bearing.DEFECTS if self.mult and d in self.mult]
-        self.harm = int(cfg.get("harmonics", 3))
-        self.tol = float(cfg.get("tol", 0.01))
-        self.alarm = float(cfg.get("alarm", 4.0))
-        rpm = fcfg.get("rpm") or ("auto" if self.mult else None)
-        ecfg = {"top_k": 1, "bands": [], "hf_band": None, "velocity": fcfg.get("velocity") or {}}
-        if rpm:
-            ecfg["rpm"] = rpm
-            if "rpm_range" in fcfg:
-                ecfg["rpm_range"] = fcfg["rpm_range"]
-        self.rpm_auto = rpm == "auto"
-        self.f1_fixed = float(rpm) / 60.0 if rpm and rpm != "auto" else 0.0
-        # work: another n-point engine's FFT buffers (FeatureEngine.work()), shared (their contents are
-        # scratch between computes, the tables depend on n only): the node's window engine has them
-        self.eng = FeatureEngine(n, self.fs, cfg=ecfg, work=work)
-        self.o = array.array("i", [0, 0, 0, 0])
-        self.st = array.array("i", [0, 0])
-        self.res = [None] * axes
-        self.lines = [None] * axes
-        self.ea = [0] * axes
-        self._tuned = False
+    def __init__(self, rate_hz, scale_g, cfg=None, axes=3, fcfg=None, work=None, bufs=None):
+        """Buffers, filters and the velocity engine (features/streamset.py, loaded for the call).
+        work: FFT buffers (engine.work_buffers(n)), bufs: six zeroed array('h') of n (envelope x, y, z,
+        velocity x, y, z), both made early by a node while its heap is in one piece; used if n fits."""
+        _setup("init", self, rate_hz, scale_g, cfg or {}, axes, fcfg or {}, work, bufs)
         self.reset()
 
     def reset(self):
@@ -178,11 +101,7 @@ class StreamFeatures:
     def set_band(self, lo, hi):
         """The envelope band-pass lo..hi Hz (clamped below 0.45 x the rate); takes effect at the next
         reset() (between windows)."""
-        self.band = _clamp_band((lo, hi), self.rate_hz)
-        self.env_hz = [int(self.band[0]), int(self.band[1])]
-        c = _bp(self.band[0], self.band[1], self.rate_hz)
-        for i in range(10):
-            self.c[i] = c[i]
+        _setup("band", self, lo, hi)
 
     def full(self):
         for ax in range(self.axes):
