@@ -12,12 +12,9 @@
 # (heap: 8 KB of buffers per axis at n = 2048); "band": "auto" finds the envelope band from the
 # spectrum of an x block (features/resonance.py) before the first window and again at each spectrum
 # capture of x; status shows the band in use (env_band).
-import array
-
 from features.stream import StreamFeatures
 from window.stream import Streamer
 from vibenode import drop
-from vibenode.log import log
 
 _WARM = 16 * 8 + 256  # samples beyond the window: the kernel's warm-up and one block
 
@@ -62,11 +59,9 @@ class Wideband:
         self.learned = None  # lowest band levels seen (features/resonance.py)
         self.fx = None  # the full-rate spectrum export (array('H'), 256 bins), made at the first capture
         self.fx_g = 0.0
-        self._tag = [-1, -1, -1]  # which block each envelope buffer holds: axis + 4 x window count
-        self._buf = self._pos = None
-        self._ax = 0
-        self._copy = self._copy_block  # (bound once)
+        self.tags = [-1, -1, -1]  # which block each envelope buffer holds: axis + 4 x window count
         self._searched = False
+        self._loaded = False
 
     def measure(self, sense):
         """One streamed window; False (counted as a dropped window) on a bus error."""
@@ -74,12 +69,15 @@ class Wideband:
         s = self.s
         self.done = False
         lost, ovr = s.lost, s.overruns
-        tag = self._tag
+        tag = self.tags
         tag[0] = tag[1] = tag[2] = -1  # (the envelope buffers are about to be written)
         try:
             if f.auto and not self._searched:
-                self._full(0)  # the band from the spectrum, once at start
+                self._rare().full(self, 0)  # the band from the spectrum, once at start
                 self._searched = True
+            if self._loaded:
+                self._loaded = False
+                drop("vibenode.wideblock")
             s.start()
             f.reset()
             s.run(f.n * 16 + _WARM, self.sink)
@@ -110,64 +108,19 @@ class Wideband:
         if self.s.lost:
             rep["wb_lost"] = self.s.lost
 
-    # ---- the full rate on request, one axis at a time (between windows) -------------------------
-    def _copy_block(self, blk, k):
-        buf = self._buf
-        ax = self._ax
-        pos = self._pos
-        n = len(buf)
-        i = 0
-        while i < k and pos < n:
-            buf[pos] = blk[3 * i + ax]
-            pos += 1
-            i += 1
-        self._pos = pos
+    # ---- the full rate on request, one axis at a time (between windows): vibenode/wideblock.py --
+    def _rare(self):
+        """vibenode/wideblock.py: loaded for a capture or the band search, dropped at the next window."""
+        from vibenode import wideblock
+        self._loaded = True
+        return wideblock
 
     def block(self, ax):
-        """n full-rate samples of axis ax (array('h')) in a free envelope buffer: taken now unless
-        that buffer holds them since the last window (the capture asks twice)."""
-        f = self.f
-        i = ax if ax < f.axes else 0
-        tag = 4 * self.windows + ax
-        buf = f.env[i]
-        if self._tag[i] == tag:
-            return buf
-        self._tag[i] = -1
-        self._buf, self._ax, self._pos = buf, ax, 0
-        s = self.s
-        s.start()
-        s.run(f.n, self._copy)
-        self._buf = None
-        if self._pos < f.n:
-            raise OSError("short block")
-        self._tag[i] = tag
-        return buf
-
-    def _full(self, ax):
-        """The spectrum of a full-rate block of axis ax into fx; with band "auto", x's also moves
-        the envelope band to the resonance found there."""
-        f = self.f
-        x = self.block(ax)
-        ea = f.spectrum_of(x)
-        e = f.eng
-        if self.fx is None:
-            self.fx = array.array("H", bytes(512))
-        grp = (f.n // 2) // 256
-        e.k.export_u16(e.p, 0, 256, grp, self.fx)
-        self.fx_g = 4.0 / f.n * (2.0 ** ea) * f.scale
-        if f.auto and ax == 0:
-            from features import resonance
-            lv = resonance.levels(e.p, f.rate_hz / f.n, e.k, f.o, 4.0 ** ea, f.rate_hz)
-            band = resonance.find(lv, self.learned)
-            self.learned = resonance.learn(self.learned, lv)
-            resonance = None
-            drop("features.resonance")
-            if band is not None:
-                f.set_band(band[0], band[1])
-                log("sensor", "envelope band %d-%d Hz (over the %s level)" % band)
+        """n full-rate samples of axis ax (array('h')) in a free envelope buffer (see wideblock.block)."""
+        return self._rare().block(self, ax)
 
     def spectrum_u16(self, ax):
         """The full-rate amplitude spectrum of a fresh block of axis ax: (array('H'), Hz per bin,
         g per unit); bin i covers i*df .. (i+1)*df, peak-hold over groups of FFT bins."""
-        self._full(ax)
+        self._rare().full(self, ax)
         return self.fx, self.f.rate_hz / self.f.n * ((self.f.n // 2) // 256), self.fx_g

@@ -1,13 +1,14 @@
 # Streaming envelope and high-frequency features for a wide-band accelerometer (IIS3DWB).
 #
 #   f = StreamFeatures(26667, acc.scale, cfg=config["features"].get("stream"), axes=3,
-#                      fcfg=config["features"], work=window_engine.work())   # (shared FFT buffers)
+#                      fcfg=config["features"], work=work_buffers(2048), bufs=...)  # (made early)
 #   s = Streamer(acc, clock); s.start(); f.reset()
 #   sink = f.feed                           # (bound once: f.feed makes a new bound method each time)
 #   while not f.full(): s.step(sink)        # each FIFO block as it arrives: no full-rate window
 #   f.finish()                              # spectra and results (floating point, once)
 #   f.result(axis) -> compact telemetry dict; f.envelope(axis) -> all defect lines
-#   f.spectrum_u16(axis) -> (array('H'), df Hz, g per unit): the envelope spectrum export
+#   f.spectrum_u16(axis) -> (array('H'), df Hz, g per unit): the envelope spectrum export (made on
+#                           request from the envelope buffer: before the buffers are used again)
 #
 # Per block and axis, integers only (features/streamk.py, viper; stream_ref.py its twin): the
 # envelope band-pass (default 2-6 kHz, order-2 Butterworth), rectification, an order-2 CIC low-pass decimating by 16
@@ -182,7 +183,6 @@ class StreamFeatures:
         m = self.n // 2
         g = 4.0 / self.n * (2.0 ** ea) * sc * math.pi / 4  # amplitude of sqrt(p) (env = 2 mean|band|)
         self.ea[ax] = g
-        k.export_u16(p, 0, 256, self.sx_grp, self.sx[ax])
         lines = {}
         top = 2
         for d in self.names:
@@ -263,7 +263,12 @@ class StreamFeatures:
         return self.lines[ax]
 
     def spectrum_u16(self, ax):
-        return self.sx[ax], self.df * self.sx_grp, self.ea[ax]
+        """The envelope spectrum of axis ax's last window, 256 bins (peak-hold over sx_grp), made again
+        from its envelope buffer (the same numbers as finish()): one export buffer for all axes."""
+        self.spectrum_of(self.env[ax])
+        e = self.eng
+        e.k.export_u16(e.p, 0, 256, self.sx_grp, self.sx)
+        return self.sx, self.df * self.sx_grp, self.ea[ax]
 
     def status(self):
         return {"band": [int(self.band[0]), int(self.band[1])], "auto": self.auto,

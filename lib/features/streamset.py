@@ -105,7 +105,7 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
     # (no same-size temporaries: a small heap stays in one piece)
     self.env = [_buf(bufs, i, n) for i in range(axes)]
     self.vel = [_buf(bufs, 3 + i, n) for i in range(axes)]
-    self.sx = [_zeros("H", 256) for _ in range(axes)]  # 256-bin export
+    self.sx = _zeros("H", 256)  # the 256-bin envelope spectrum export (one axis at a time)
     self.sx_grp = (n // 2) // 256
     self.mult = bearing.multiples(fcfg.get("bearing"))
     self.names = [d for d in bearing.DEFECTS if self.mult and d in self.mult]
