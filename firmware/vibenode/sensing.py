@@ -53,12 +53,14 @@ class Sensing:
         engine's setup code on top of everything). (n, engine or its work buffers, windows)."""
         gc.collect()
         work = work_buffers(self.n)
-        wide = getattr(self.accel, "WIDEBAND", False)  # its stream's 6 buffers, no window (vibenode/wideband.py)
+        if getattr(self.accel, "WIDEBAND", False):  # its stream's buffers, no window (vibenode/wideband.py)
+            from vibenode.wideband import buffers
+            return self.n, work, buffers(self.cfg.get("features") or {}, self.n)
         try:
-            eng = None if wide else FeatureEngine(self.n, rate, cfg=self.cfg.get("features"), work=work)
+            eng = FeatureEngine(self.n, rate, cfg=self.cfg.get("features"), work=work)
         except Exception:  # a bad features config: ensure() reports it
             eng = None
-        return self.n, (eng if eng is not None else work), windows(self.n) + (windows(self.n) if wide else [])
+        return self.n, (eng if eng is not None else work), windows(self.n)
 
     def set_window(self, n):
         """A new window length: sampler and engine are made again at the next window."""

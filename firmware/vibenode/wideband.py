@@ -12,11 +12,28 @@
 # (heap: 8 KB of buffers per axis at n = 2048); "band": "auto" finds the envelope band from the
 # spectrum of an x block (features/resonance.py) before the first window and again at each spectrum
 # capture of x; status shows the band in use (env_band).
+import array
+
 from features.stream import StreamFeatures
 from window.stream import Streamer
 from vibenode import drop
 
 _WARM = 16 * 8 + 256  # samples beyond the window: the kernel's warm-up and one block
+
+
+def buffers(fcfg, n):
+    """The envelope and velocity buffers of the streamed axes ([env x, y, z, vel x, y, z], None for
+    an axis not streamed; zeroed array('h') of n), for sensing to make early, while the heap is in
+    one piece (as it makes the window buffers of the other chips): Wideband(bufs=...)."""
+    axes = (fcfg.get("stream") or {}).get("axes", 3)
+    out = [None] * 6
+    for i in range(axes if axes in (1, 2, 3) else 3):
+        for j in (i, 3 + i):
+            a = array.array("h", range(n))  # (no same-size temporary)
+            for k in range(n):
+                a[k] = 0
+            out[j] = a
+    return out
 
 
 class _Blocks:

@@ -71,8 +71,9 @@ def band(f, lo, hi):
 
 def _buf(bufs, i, n):
     """bufs[i] if it is an int16 array of n (zeroed by its maker), else a new one."""
-    if bufs and i < len(bufs) and len(bufs[i]) == n:
-        return bufs[i]
+    b = bufs[i] if bufs and i < len(bufs) else None
+    if b is not None and len(b) == n:
+        return b
     return _zeros("h", n)
 
 
