@@ -5,9 +5,11 @@
 # Made by sensing.py for a driver with WIDEBAND, in place of the window sampler and feature engine:
 # a Wideband has the parts of both that the node uses (n, rate_measured_mhz, window_lost,
 # window_overrun, overruns, axes; result, impl, iso, spectrum_u16).
-# The full rate only where needed, one axis at a time, into a free envelope buffer between windows:
+# The full rate only where needed, one axis at a time (blocks of different axes are not simultaneous),
+# into a free envelope buffer between windows (vibenode/wideblock.py, loaded for it):
 #   axes[a]            a short full-rate block of axis a (n samples: 77 ms): the waveform capture
 #   spectrum_u16(a)    its spectrum (256 bins to 0.5 x the rate, 52 Hz): the spectrum capture
+# buffers(): the streamed axes' envelope and velocity buffers, made early by sensing.py.
 # Config: features.stream (features/stream.py); "axes": 1..3 streams x, x and y, or all three
 # (heap: 8 KB of buffers per axis at n = 2048); "band": "auto" finds the envelope band from the
 # spectrum of an x block (features/resonance.py) before the first window and again at each spectrum
@@ -85,7 +87,6 @@ class Wideband:
         f = self.f
         s = self.s
         self.done = False
-        lost, ovr = s.lost, s.overruns
         tag = self.tags
         tag[0] = tag[1] = tag[2] = -1  # (the envelope buffers are about to be written)
         try:
@@ -95,6 +96,7 @@ class Wideband:
             if self._loaded:
                 self._loaded = False
                 drop("vibenode.wideblock")
+            lost, ovr = s.lost, s.overruns
             s.start()
             f.reset()
             s.run(f.n * 16 + _WARM, self.sink)
