@@ -196,3 +196,4 @@ def test_band_search_over_the_learned_level():
     assert res.find(now, learned) == (3000, 4000, "learned")
     assert res.learn(learned, now)[4] == 100.0  # the learned level keeps the lowest
     assert res.find([100.0] * 18, None) is None  # no excess anywhere: keep the band
+    assert res.find([100.0, 130.0, 90.0, 300.0] + [110.0] * 14, None) is None  # 3x over the floor: noise

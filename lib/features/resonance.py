@@ -2,12 +2,13 @@
 # ring, as the band of highest excess energy within 1-10 kHz. Run once at start and on request
 # (vibenode/wideband.py: loaded for the search and dropped after); floating point, allocates.
 #
-#   e = levels(p, df, k, o, scale)          energy per 500 Hz band from 1 kHz (p: power spectrum)
+#   e = levels(p, df, k, o, scale, rate)    energy per 500 Hz band from 1 kHz (p: power spectrum)
 #   lo, hi, how = find(e, learned)          the band in Hz, and "learned" or "floor"
 #
 # Excess energy of each 500 Hz band: over the learned level (the lowest energy seen in that band
 # since the node started: a defect only adds energy) when some band rose at least 4x (6 dB) above
-# it, else over the spectrum's own floor (the median band). The band is the band of highest excess,
+# it, else over the spectrum's own floor (the median band) when some band stands 4x (6 dB) over
+# that floor. The band is the band of highest excess,
 # grown towards its stronger neighbour while that neighbour's excess is at least a quarter of the
 # peak's (-6 dB), 1 to 4 kHz wide and at least a fifth of its top edge. A spectrum without excess
 # anywhere gives None (keep the band).
@@ -60,6 +61,8 @@ def find(e, learned=None):
             x = None
     if x is None:
         floor = sorted(e)[nb // 2]
+        if max(e) < 4.0 * floor:
+            return None  # no band stands 6 dB over the floor (noise): no resonance to be seen
         x = [v - floor for v in e]
     j = 0
     for i in range(nb):
