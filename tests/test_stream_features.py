@@ -71,6 +71,10 @@ def test_hf_rms_and_full_rate_moments_against_numpy(tmp_path):
     assert abs(res["rms"] / np.sqrt(np.mean(d ** 2)) - 1) < 0.01
     ku = np.mean(d ** 4) / np.mean(d ** 2) ** 2
     assert abs(res["ku"] / ku - 1) < 0.03, (res["ku"], ku)
+    # mean, peak-to-peak (full rate) and the dominant frequency (decimated stream, 0.81 Hz bins)
+    # (p2p: the chip's filter chain, modelled by the emulator, rounds the 1.5 g impulses a little)
+    assert abs(res["mean"] - seg.mean()) < 0.002 and abs(res["p2p"] / np.ptp(seg) - 1) < 0.05, (res, np.ptp(seg))
+    assert abs(res["f0"] - 300) < 0.5, res["f0"]
 
 
 @pytest.mark.parametrize("name,expect", [("cwru130_de_12k.npy", "BPFO"), ("cwru105_de_12k.npy", "BPFI"),

@@ -175,6 +175,9 @@ class StreamFeatures:
         e.compute(ax, self.vel[ax], sc)
         v = e.velocity_rms(ax)
         f1 = e.shaft_hz(ax) if self.rpm_auto else self.f1_fixed
+        pks = e.peaks(ax)  # (top_k 1: the dominant frequency below 0.5 x 1667 Hz)
+        f0 = pks[0][0] if pks else 0.0
+        pks = None
         # envelope spectrum and defect lines
         ea = self.spectrum_of(self.env[ax])
         p = e.p
@@ -233,7 +236,8 @@ class StreamFeatures:
         pk = max(s[20] - mean, mean - s[19]) * sc
         hf = math.sqrt((s[7] * 65536.0 + s[8]) / ns) * sc
         self.lines[ax] = {"lines": lines, "bg": bg, "f1": f1, "peak": (fpk, apk)}
-        r = {"rms": _sig(rms), "pk": _sig(pk), "cf": _sig(pk / rms if rms > 0 else 0.0),
+        r = {"mean": _sig(mean * sc), "rms": _sig(rms), "pk": _sig(pk), "p2p": _sig((s[20] - s[19]) * sc),
+             "cf": _sig(pk / rms if rms > 0 else 0.0), "f0": float("%.4g" % f0),
              "sk": _sig(m3 / m2 ** 1.5 if m2 > 0 else 0.0), "ku": _sig(m4 / (m2 * m2) if m2 > 0 else 0.0),
              "hf": _sig(hf), "hfpk": _sig(s[9] * sc), "vel": _sig(v), "iso": velocity.zone(v, e.iso),
              "env": {"dom": dom, "r": _sig(ratio), "a": _sig(best)}}
