@@ -95,7 +95,8 @@ def _iis_node(broker, tmp_path, stream):
 
 def test_stream_config_axes_and_a_bad_stream_config(broker, tmp_path):
     rep, st = _iis_node(broker, tmp_path / "a", {"axes": 1, "band": [3000, 5000]})
-    assert "hfpk" in rep["x"] and "hfpk" not in rep["y"] and "hfpk" not in rep["z"]
+    # the stream is the measurement (no full-rate window of three axes): axes not streamed are not reported
+    assert "hfpk" in rep["x"] and "y" not in rep and "z" not in rep and rep["n"] == 2048
     assert rep["x"]["env"]["dom"] == "BPFO", rep["x"]
     assert [s["env_band"] for s in st if s.get("env_band")][-1] == [3000, 5000]
     # a bad stream config is refused by the one validator (vibenode/cfgspec.py): the node runs on its
@@ -115,3 +116,53 @@ def test_stream_config_axes_and_a_bad_stream_config(broker, tmp_path):
     assert m is not None, out[-2000:]
     assert any("features.stream.band" in str(s.get("config")) for s in st), st
     assert [s["env_band"] for s in st if s.get("env_band")][-1] == [3000, 5000]  # the last good one
+
+
+def test_auto_band_found_at_start_and_on_status(broker, tmp_path):
+    """features.stream.band "auto": the node finds the envelope band from a full-rate spectrum before
+    its first window (the emulated machine rings at 4 kHz) and status says which band is in use."""
+    rep, st = _iis_node(broker, tmp_path, {"axes": 1, "band": "auto"})
+    lo, hi = [s["env_band"] for s in st if s.get("env_band")][-1]
+    assert lo < 4000 < hi and hi - lo <= 4000 and [lo, hi] != [2000, 6000], (lo, hi)
+    assert rep["x"]["env"]["dom"] == "BPFO" and rep["x"]["env"].get("alarm") is True, rep["x"]
+    assert not any(s.get("errors") for s in st), st
+
+
+def test_band_found_again_on_a_spectrum_capture_over_the_learned_level(broker, tmp_path):
+    """A bearing defect that grows from nothing (ringing an 8 kHz resonance): the band found at start
+    (noise only) is not there; a spectrum capture of x (26.7 kHz full-rate block, 256 bins) finds the
+    band again, over the level learned at start, and status says so."""
+    sub = Subscriber(broker.port)
+    cfg = node_config(broker.port, features={"bearing": {"multiples": MULT}, "rpm": 1480,
+                                             "stream": {"axes": 1, "band": "auto"}})
+    cfg["sampling"] = {"rate": 26667, "range_g": 8, "window": 2048, "interval_s": 30}
+    cfg["board"] = {"name": "host", "chips": ["iis3dwb@spi1:5"],
+                    "sim": {"bearing": {"resonance_hz": 8000, "impulse_g": 0.0}, "noise_g": 0.02,
+                            "vary": {"after_s": 0, "bearing_g_per_min": 1.0}}}
+    fs = write_fs(str(tmp_path / "fs"), cfg)
+    node = start_node(fs, cycles=None)
+    cmd = Cmd(broker.port, sub)
+    try:
+        st = sub.wait_for(lambda m: m[0] == BASE + "status" and b'"env_band": [' in m[1], 60)
+        assert st is not None
+        lo0, hi0 = json.loads(st[1])["env_band"]
+        # 3 minutes of emulated time: the defect's impulses reach ~3 g
+        assert sub.wait_for(lambda m: m[0] == BASE + "telemetry" and json.loads(m[1])["seq"] >= 7, 120)
+        cmd.send({"id": "s1", "cmd": "capture", "kind": "spectrum", "axis": "x"})
+        a = cmd.ack("s1")
+        assert a and a["ok"], a
+        assert sub.wait_for(lambda m: m[0] == BASE + "spectrum" and json.loads(m[1])["id"] == "s1", 30)
+        ch = _chunks(sub, "spectrum", "s1")
+        assert ch[0]["kind"] == "spectrum" and ch[0]["bins"] == 256 and abs(ch[0]["df_hz"] - 26667 / 2048 * 4) < 0.1
+        amp = np.frombuffer(b"".join(base64.b64decode(c["data"]) for c in ch), "<u2") * ch[0]["scale_g"]
+        assert 7000 < (int(np.argmax(amp[20:])) + 20.5) * ch[0]["df_hz"] < 9000  # the resonance, at full rate
+        st = sub.wait_for(lambda m: m[0] == BASE + "status" and b'"env_band": [' in m[1]
+                          and json.loads(m[1])["env_band"] != [lo0, hi0], 60)
+        assert st is not None, (lo0, hi0)
+        lo, hi = json.loads(st[1])["env_band"]
+        assert lo < 8000 < hi and not lo0 < 8000 < hi0, ((lo0, hi0), (lo, hi))
+    finally:
+        cmd.close()
+        node.kill()
+        node.communicate()
+        sub.close()

@@ -58,7 +58,8 @@ def free_port():
 
 
 EXTRA = {}  # --integrations: Home Assistant discovery and Sparkplug B on (vibenode/integrations.py)
-CHIP = None  # --chip iis3dwb: the wide-band node (26.667 kHz window + a streamed envelope window)
+CHIP = None  # --chip iis3dwb: the wide-band node (its stream is its measurement: vibenode/wideband.py)
+STREAM_AXES = None  # --stream-axes 1|2|3: the wide-band node's features.stream.axes (default: 3)
 
 
 def node_config(port):
@@ -71,6 +72,8 @@ def node_config(port):
     if CHIP == "iis3dwb":
         cfg["sampling"] = {"rate": 26667, "range_g": 16, "window": 2048, "interval_s": 2}
         cfg["board"]["chips"] = ["iis3dwb@spi1:5", "tmp117@i2c0:0x48"]
+        if STREAM_AXES:
+            cfg["features"] = dict(FEATURES, stream={"axes": STREAM_AXES})
     return cfg
 
 
@@ -257,9 +260,12 @@ def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
            "counters": res["counters"]}
     out("memory model on %s (%s%s)" % (mpy, arch, "" if arch == "x86" else ": 64-bit objects, pointers twice an "
                                         "ESP32's; give MPY32=<32-bit micropython> for device figures"))
-    out("  node: 3 axes x 2048 at %s, full features, queue (%d readings through an outage), MQTT without "
-        "TLS, Mosquitto, a command; %d windows" % ("26667 Hz + streamed envelope (IIS3DWB)" if CHIP else "3200 Hz",
-                                                   OUTAGE, cycles))
+    what = "3 axes x 2048 at 3200 Hz"
+    if CHIP:
+        what = "IIS3DWB at 26667 Hz, %d axes streamed (2048-point envelope and velocity at 1667 Hz)" % (
+            STREAM_AXES or 3)
+    out("  node: %s, full features, queue (%d readings through an outage), MQTT without TLS, Mosquitto, a "
+        "command; %d windows" % (what, OUTAGE, cycles))
     out("  host board's world (emulators, simulator, shims; excluded below): %s" % kb(world))
     out("  code a boot loads (%d modules): %s" % (len(mods), kb(code)))
     out("  steady data after the windows: %s" % kb(steady))
@@ -288,9 +294,11 @@ def main(argv=None):
     ap.add_argument("--baseline", action="store_true", help="the node with a baseline section (learn 20 windows, "
                                                             "then judge; report by exception)")
     ap.add_argument("--chip", choices=("iis3dwb",), help="measure the node with this accelerometer instead")
+    ap.add_argument("--stream-axes", type=int, choices=(1, 2, 3), help="with --chip iis3dwb: features.stream.axes")
     a = ap.parse_args(argv)
-    global CHIP
+    global CHIP, STREAM_AXES
     CHIP = a.chip
+    STREAM_AXES = a.stream_axes
     if a.integrations in ("ha", "both"):
         EXTRA["ha"] = {"enabled": True}
     if a.integrations in ("sparkplug", "both"):

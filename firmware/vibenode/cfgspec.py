@@ -29,6 +29,12 @@ def _rpm(v, f):
             _fail(f, "shaft speed 1 to 120000 rpm, \"auto\" or null, got %r" % (v,))
 
 
+def _sband(v, f):
+    """features.stream.band: [lo, hi] Hz, or "auto" (found from the spectrum: vibenode/wideband.py)."""
+    if v != "auto":
+        rule(v, (P, 0, 13334), f, None)
+
+
 def _dns(v, f):
     """"dhcp", or a resolver's IPv4 address with an optional port (link/dns.py)."""
     if v == "dhcp":
@@ -162,7 +168,7 @@ SECTIONS = {
         "envelope": (Z, (O, {"band": (P, 0, NYQ), "harmonics": (I, 1, 10), "tol": (N, 0.001, 0.2),
                              "alarm": (N, 1, 1000)})),
         "export": (O, {"bins": (I, 16, 2048)}),
-        "stream": (O, {"band": (P, 0, 13334), "hf_band": (P, 0, 13334), "n": (E, (256, 512, 1024, 2048, 4096)),
+        "stream": (O, {"band": (F, _sband), "hf_band": (P, 0, 13334), "n": (E, (256, 512, 1024, 2048, 4096)),
                        "axes": (I, 1, 3), "harmonics": (I, 1, 10), "tol": (N, 0.001, 0.2),
                        "alarm": (N, 1, 1000)}),  # the IIS3DWB's streamed envelope (features/stream.py)
     },

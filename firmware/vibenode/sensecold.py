@@ -28,6 +28,9 @@ def early_buffers(s, rate):
     engine's setup code on top of everything). (n, engine or its work buffers, windows)."""
     gc.collect()
     work = work_buffers(s.n)
+    if getattr(s.accel, "WIDEBAND", False):  # its stream's buffers, no window (vibenode/wideband.py)
+        from vibenode.wideband import buffers
+        return s.n, work, buffers(s.cfg.get("features") or {}, s.n)
     try:
         eng = FeatureEngine(s.n, rate, cfg=s.cfg.get("features"), work=work)
     except Exception:  # a bad features config: ensure() reports it
@@ -118,6 +121,14 @@ def start(s, acc):
     irq = board.int_pin() if hasattr(board, "int_pin") else None
     if eng is None and work is None:
         work = work_buffers(s.n)  # the largest first, into the freest heap
+    s.wide = None
+    if getattr(acc, "WIDEBAND", False):  # the stream is the sampler and the engine
+        from vibenode.wideband import Wideband
+        s.wide = s.sampler = s.engine = Wideband(acc, s.clock, irq, s.cfg.get("features") or {}, s.health,
+                                                 eng.work() if eng else work, win)
+        log("sensor", "%s at %s, %d Hz, +-%d g, stream %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,
+                                                            s.engine.impl))
+        return
     if eng is None:
         try:
             eng = FeatureEngine(s.n, acc.rate, cfg=s.cfg.get("features"), work=work)
@@ -129,9 +140,5 @@ def start(s, acc):
     eng = work = None
     s.sampler = Sampler(acc, s.clock, s.n, irq=irq, axes=win)
     s.clip = clip_limits(acc.range_g, acc.scale)
-    s.wide = None
-    if getattr(acc, "WIDEBAND", False):
-        from vibenode.wideband import Wideband
-        s.wide = Wideband(acc, s.clock, irq, s.cfg.get("features") or {}, s.health, s.engine.work())
     log("sensor", "%s at %s, %d Hz, +-%d g, engine %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,
                                                         s.engine.impl))

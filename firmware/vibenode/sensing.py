@@ -89,7 +89,10 @@ class Sensing:
 
     def measure(self):
         """One window through the feature engine; False when it was dropped (counted, on status;
-        twice in a row: the accelerometer is looked for again)."""
+        twice in a row: the accelerometer is looked for again). A wide-band chip's stream
+        (vibenode/wideband.py) is its own sampler and engine."""
+        if self.wide is not None:
+            return self.wide.measure(self)
         smp = self.sampler
         try:
             smp.acquire()
@@ -108,8 +111,6 @@ class Sensing:
         lo, hi = self.clip
         for ax in range(3):
             eng.compute(ax, smp.axes[ax], scale, lo, hi)
-        if self.wide is not None:
-            return self.wide.measure(self)
         return True
 
     def env_band(self):

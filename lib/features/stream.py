@@ -1,13 +1,14 @@
 # Streaming envelope and high-frequency features for a wide-band accelerometer (IIS3DWB).
 #
 #   f = StreamFeatures(26667, acc.scale, cfg=config["features"].get("stream"), axes=3,
-#                      fcfg=config["features"], work=window_engine.work())   # (shared FFT buffers)
+#                      fcfg=config["features"], work=work_buffers(2048), bufs=...)  # (made early)
 #   s = Streamer(acc, clock); s.start(); f.reset()
 #   sink = f.feed                           # (bound once: f.feed makes a new bound method each time)
 #   while not f.full(): s.step(sink)        # each FIFO block as it arrives: no full-rate window
 #   f.finish()                              # spectra and results (floating point, once)
 #   f.result(axis) -> compact telemetry dict; f.envelope(axis) -> all defect lines
-#   f.spectrum_u16(axis) -> (array('H'), df Hz, g per unit): the envelope spectrum export
+#   f.spectrum_u16(axis) -> (array('H'), df Hz, g per unit): the envelope spectrum export (made on
+#                           request from the envelope buffer: before the buffers are used again)
 #
 # Per block and axis, integers only (features/streamk.py, viper; stream_ref.py its twin): the
 # envelope band-pass (default 2-6 kHz, order-2 Butterworth), rectification, an order-2 CIC low-pass decimating by 16
@@ -18,13 +19,14 @@
 # harmonics (features/bearing.py), velocity RMS and ISO zone from the decimated stream (a
 # FeatureEngine at the decimated rate, band 10 Hz to 0.5 x 1667 Hz), the rpm fixed or "auto".
 # Rectified mean x pi/2 is the envelope amplitude (a Hilbert magnitude's) for a narrow band.
-# Config ("features": {"stream": {...}}, every key optional): band [lo, hi] Hz, hf_band [lo, hi],
+# Config ("features": {"stream": {...}}, every key optional): band [lo, hi] Hz or "auto" (found from a
+# full-rate spectrum: vibenode/wideband.py, features/resonance.py; 2-6 kHz until found), hf_band [lo, hi],
 # n (envelope points, power of two 256..4096), harmonics, tol, alarm; rpm / rpm_range / bearing /
 # velocity come from the features section itself. Bands are clamped below 0.45 x the rate.
-import array
+# Between windows the buffers are free: spectrum_of(x) gives the full-rate spectrum of a short block
+# (a wide-band node's spectrum capture, the band search) and set_band() retunes the envelope band.
 import math
 
-from features.engine import FeatureEngine
 from features import velocity
 
 try:
@@ -40,47 +42,22 @@ _LIM = 0x400000
 _TGT = 36  # moments: the first block's largest deviation maps to this (5x headroom to the +-180 clamp)
 
 
-def _bp(lo, hi, fs):
-    """Two biquads (Q12) of the order-2 Butterworth band-pass lo..hi (scipy.signal.butter(2, [lo, hi],
-    "band", fs=fs): prototype poles moved by s -> (s**2 + w0**2) / (B s), bilinear, prewarped),
-    unit gain at the centre; each section b = g (1, 0, -1)."""
-    w1 = 2 * fs * math.tan(math.pi * lo / fs)
-    w2 = 2 * fs * math.tan(math.pi * hi / fs)
-    w0s = w1 * w2
-    bw = w2 - w1
-    pr, pi = -bw / math.sqrt(2) / 2, bw / math.sqrt(2) / 2  # p B / 2 for the prototype pole p
-    # sqrt((p B / 2)**2 - w0**2), complex
-    ar, ai = pr * pr - pi * pi - w0s, 2 * pr * pi
-    mod = math.sqrt(math.sqrt(ar * ar + ai * ai))
-    ang = math.atan2(ai, ar) / 2
-    qr, qi = mod * math.cos(ang), mod * math.sin(ang)
-    out = []
-    t = 2 * fs
-    wc = 2 * math.atan(math.sqrt(w0s) / t)  # the centre, digital rad/sample
-    for sr, si in ((pr + qr, pi + qi), (pr - qr, pi - qi)):
-        # z = (t + s) / (t - s)
-        dr, di = t - sr, -si
-        dd = dr * dr + di * di
-        zr = ((t + sr) * dr + si * di) / dd
-        zi = (si * dr - (t + sr) * di) / dd
-        a1, a2 = -2 * zr, zr * zr + zi * zi
-        # |(1 - e^-2jw) / (1 + a1 e^-jw + a2 e^-2jw)| at the centre
-        cr, ci = 1 - math.cos(2 * wc), math.sin(2 * wc)
-        er = 1 + a1 * math.cos(wc) + a2 * math.cos(2 * wc)
-        ei = -a1 * math.sin(wc) - a2 * math.sin(2 * wc)
-        g = math.sqrt((er * er + ei * ei) / (cr * cr + ci * ci))
-        out += [int(round(v * 4096)) for v in (g, 0.0, -g, a1, a2)]
-    return out
-
-
-def _clamp_band(band, rate):
-    top = 0.45 * rate
-    lo, hi = float(band[0]), float(band[1])
-    if hi > top:
-        hi = top
-    if lo >= hi * 0.8:
-        lo = hi * 0.5
-    return lo, hi
+def _setup(fn, *args):
+    """features/streamset.py's fn(*args) (construction, a new band): its code is loaded for the call
+    and dropped after (it would otherwise sit in the heap while the node measures)."""
+    import sys
+    import features
+    from features import streamset
+    try:
+        return getattr(streamset, fn)(*args)
+    finally:
+        streamset = None
+        for name in ("streamset", "bearing"):
+            sys.modules.pop("features." + name, None)
+            try:
+                delattr(features, name)
+            except Exception:  # (KeyError on MicroPython when already gone)
+                pass
 
 
 def _bitlen(v):
@@ -102,58 +79,11 @@ def _sig(x):
 
 
 class StreamFeatures:
-    def __init__(self, rate_hz, scale_g, cfg=None, axes=3, fcfg=None, work=None):
-        from features import bearing
-        cfg = cfg or {}
-        fcfg = fcfg or {}
-        n = cfg.get("n", 2048)
-        if not isinstance(n, int) or n < 256 or n > 4096 or n & (n - 1):
-            raise ValueError("features.stream.n: a power of two from 256 to 4096")
-        for key in ("band", "hf_band"):
-            b = cfg.get(key)
-            if b is not None and not (isinstance(b, (list, tuple)) and len(b) == 2 and 0 < b[0] < b[1] <= 100000):
-                raise ValueError("features.stream.%s: [lo, hi] Hz with 0 < lo < hi" % key)
-        if not 1 <= cfg.get("harmonics", 3) <= 10 or not 0 < cfg.get("tol", 0.01) <= 0.2 or not cfg.get("alarm", 4.0) > 0:
-            raise ValueError("features.stream: harmonics 1..10, 0 < tol <= 0.2, alarm > 0")
-        self.n = n
-        self.axes = axes
-        self.rate_hz = rate_hz
-        self.scale = scale_g
-        self.fs = rate_hz / _DEC
-        self.df = self.fs / n
-        self.band = _clamp_band(cfg.get("band", (2000, 6000)), rate_hz)
-        self.hf_band = _clamp_band(cfg.get("hf_band", (1000, 10000)), rate_hz)
-        self.env_hz = [int(self.band[0]), int(self.band[1])]
-        self.c = array.array("h", _bp(self.band[0], self.band[1], rate_hz) + _bp(self.hf_band[0], self.hf_band[1],
-                                                                                 rate_hz))
-        self.s16 = [array.array("h", bytes(20)) for _ in range(axes)]
-        self.s32 = [array.array("i", bytes(96)) for _ in range(axes)]
-        self.env = [array.array("h", bytes(2 * n)) for _ in range(axes)]
-        self.vel = [array.array("h", bytes(2 * n)) for _ in range(axes)]
-        self.sx = [array.array("H", bytes(512)) for _ in range(axes)]  # 256-bin export
-        self.sx_grp = (n // 2) // 256
-        self.mult = bearing.multiples(fcfg.get("bearing"))
-        self.names = [d for d in bearing.DEFECTS if self.mult and d in self.mult]
-        self.harm = int(cfg.get("harmonics", 3))
-        self.tol = float(cfg.get("tol", 0.01))
-        self.alarm = float(cfg.get("alarm", 4.0))
-        rpm = fcfg.get("rpm") or ("auto" if self.mult else None)
-        ecfg = {"top_k": 1, "bands": [], "hf_band": None, "velocity": fcfg.get("velocity") or {}}
-        if rpm:
-            ecfg["rpm"] = rpm
-            if "rpm_range" in fcfg:
-                ecfg["rpm_range"] = fcfg["rpm_range"]
-        self.rpm_auto = rpm == "auto"
-        self.f1_fixed = float(rpm) / 60.0 if rpm and rpm != "auto" else 0.0
-        # work: another n-point engine's FFT buffers (FeatureEngine.work()), shared (their contents are
-        # scratch between computes, the tables depend on n only): the node's window engine has them
-        self.eng = FeatureEngine(n, self.fs, cfg=ecfg, work=work)
-        self.o = array.array("i", [0, 0, 0, 0])
-        self.st = array.array("i", [0, 0])
-        self.res = [None] * axes
-        self.lines = [None] * axes
-        self.ea = [0] * axes
-        self._tuned = False
+    def __init__(self, rate_hz, scale_g, cfg=None, axes=3, fcfg=None, work=None, bufs=None):
+        """Buffers, filters and the velocity engine (features/streamset.py, loaded for the call).
+        work: FFT buffers (engine.work_buffers(n)), bufs: six zeroed array('h') of n (envelope x, y, z,
+        velocity x, y, z), both made early by a node while its heap is in one piece; used if n fits."""
+        _setup("init", self, rate_hz, scale_g, cfg or {}, axes, fcfg or {}, work, bufs)
         self.reset()
 
     def reset(self):
@@ -168,6 +98,11 @@ class StreamFeatures:
                 s[i] = 0
             s[10], s[11] = ref, sh
             s[19], s[20], s[22] = 32767, -32768, -_WARM
+
+    def set_band(self, lo, hi):
+        """The envelope band-pass lo..hi Hz (clamped below 0.45 x the rate); takes effect at the next
+        reset() (between windows)."""
+        _setup("band", self, lo, hi)
 
     def full(self):
         for ax in range(self.axes):
@@ -211,8 +146,9 @@ class StreamFeatures:
         for ax in range(self.axes):
             self._finish(ax)
 
-    def _spectrum(self, x):
-        """Power spectrum of x (n int16) into the engine's p; returns the amplitude exponent."""
+    def spectrum_of(self, x):
+        """Power spectrum of x (n int16) into the engine's p (self.eng.p, n/2 bins); returns the
+        amplitude exponent: bin k's amplitude is sqrt(p[k]) * 4 / n * 2**exponent counts (Hann)."""
         e = self.eng
         k = e.k
         buf, p, tw, win = e.work()
@@ -239,15 +175,17 @@ class StreamFeatures:
         e.compute(ax, self.vel[ax], sc)
         v = e.velocity_rms(ax)
         f1 = e.shaft_hz(ax) if self.rpm_auto else self.f1_fixed
+        pks = e.peaks(ax)  # (top_k 1: the dominant frequency below 0.5 x 1667 Hz)
+        f0 = pks[0][0] if pks else 0.0
+        pks = None
         # envelope spectrum and defect lines
-        ea = self._spectrum(self.env[ax])
+        ea = self.spectrum_of(self.env[ax])
         p = e.p
         k = e.k
         o = self.o
         m = self.n // 2
         g = 4.0 / self.n * (2.0 ** ea) * sc * math.pi / 4  # amplitude of sqrt(p) (env = 2 mean|band|)
         self.ea[ax] = g
-        k.export_u16(p, 0, 256, self.sx_grp, self.sx[ax])
         lines = {}
         top = 2
         for d in self.names:
@@ -298,7 +236,8 @@ class StreamFeatures:
         pk = max(s[20] - mean, mean - s[19]) * sc
         hf = math.sqrt((s[7] * 65536.0 + s[8]) / ns) * sc
         self.lines[ax] = {"lines": lines, "bg": bg, "f1": f1, "peak": (fpk, apk)}
-        r = {"rms": _sig(rms), "pk": _sig(pk), "cf": _sig(pk / rms if rms > 0 else 0.0),
+        r = {"mean": _sig(mean * sc), "rms": _sig(rms), "pk": _sig(pk), "p2p": _sig((s[20] - s[19]) * sc),
+             "cf": _sig(pk / rms if rms > 0 else 0.0), "f0": float("%.4g" % f0),
              "sk": _sig(m3 / m2 ** 1.5 if m2 > 0 else 0.0), "ku": _sig(m4 / (m2 * m2) if m2 > 0 else 0.0),
              "hf": _sig(hf), "hfpk": _sig(s[9] * sc), "vel": _sig(v), "iso": velocity.zone(v, e.iso),
              "env": {"dom": dom, "r": _sig(ratio), "a": _sig(best)}}
@@ -328,8 +267,14 @@ class StreamFeatures:
         return self.lines[ax]
 
     def spectrum_u16(self, ax):
-        return self.sx[ax], self.df * self.sx_grp, self.ea[ax]
+        """The envelope spectrum of axis ax's last window, 256 bins (peak-hold over sx_grp), made again
+        from its envelope buffer (the same numbers as finish()): one export buffer for all axes."""
+        self.spectrum_of(self.env[ax])
+        e = self.eng
+        e.k.export_u16(e.p, 0, 256, self.sx_grp, self.sx)
+        return self.sx, self.df * self.sx_grp, self.ea[ax]
 
     def status(self):
-        return {"band": [int(self.band[0]), int(self.band[1])], "hf_band": [int(self.hf_band[0]), int(self.hf_band[1])],
+        return {"band": [int(self.band[0]), int(self.band[1])], "auto": self.auto,
+                "hf_band": [int(self.hf_band[0]), int(self.hf_band[1])],
                 "fs_env": _sig(self.fs), "df": _sig(self.df), "impl": IMPL}

@@ -103,5 +103,46 @@ def no_alloc(args):
     return {"heap_locked_ok": ok, "samples": s.samples}
 
 
+class _Health:
+    def __init__(self):
+        self.errors = {}
+
+    def set_error(self, k, m):
+        self.errors[k] = m
+
+    def clear_error(self, k):
+        self.errors.pop(k, None)
+
+
+class _Sense:
+    def __init__(self, h):
+        self.health = h
+        self.windows_dropped = 0
+
+
+def wide(args):
+    """The wide-band node's measurement (vibenode/wideband.py) on the emulator: the band in use
+    (found from the spectrum with "auto"), the streamed results, the full-rate spectrum export of x."""
+    from vibenode.wideband import Wideband
+    sim = args.get("sim") or {}
+    if args.get("path"):
+        sim = {"recording": {"path": args["path"], "rate_hz": args["rate"], "scale_g": args.get("scale", 0.0005),
+                             "loop": True}}
+    b = mk([SPEC], sim)
+    a = accel(b, "iis3dwb")
+    a.configure(range_g=args.get("range_g", 8), watermark=128)
+    h = _Health()
+    w = Wideband(a, b.clock, b.int_pin(), args.get("features") or {}, h)
+    sense = _Sense(h)
+    ok = w.measure(sense)
+    band = list(w.f.env_hz)
+    sx, df, g = w.spectrum_u16(0)
+    blk = w.axes[0]
+    return {"ok": ok, "band": band, "band_after": list(w.f.env_hz), "res": [w.result(i) for i in range(3)],
+            "env": w.f.envelope(0), "spec": [list(sx), df, g], "errors": h.errors, "n": w.n,
+            "lost": w.window_lost, "learned": w.learned, "block": [blk[i] for i in range(len(blk))],
+            "scale": a.scale, "status": w.f.status()}
+
+
 if __name__ == "__main__":
     main(globals())

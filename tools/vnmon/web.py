@@ -8,7 +8,8 @@ Plotly's JavaScript is served from the installed `plotly` wheel: no CDN, works o
     ...; stop(server)
 
 Routes: /  /node/<id>  /static/*  /api/fleet  /api/node/<id>  POST /api/node/<id>/capture
-{"kind": "spectrum"|"waveform", "axis": "x"|"y"|"z"|"all"}  /api/stream[?node=<id>] (SSE
+{"kind": "spectrum"|"waveform"|"envelope", "axis": "x"|"y"|"z"|"all"} (envelope: a wide-band node's
+streamed envelope spectrum)  /api/stream[?node=<id>] (SSE
 events `fleet` and `node`; the node event carries only what is new since the last one).
 """
 import asyncio
@@ -149,9 +150,11 @@ class Dashboard:
         meta = cap.get("meta") or {}
         out = {"id": cap.get("req_id"), "seq": cap.get("seq"), "rx": cap.get("rx"), "complete": cap.get("complete"),
                "missing": cap.get("missing"), "axes": {}}
+        if cap["kind"] == "envelope":
+            out["source"] = "node"  # a wide-band node's own envelope spectrum (features/stream.py)
         for a, vals in (cap.get("axes") or {}).items():
             vals = [None if v is None else _sig(v) for v in vals]
-            if cap["kind"] == "spectrum":
+            if cap["kind"] in ("spectrum", "envelope"):
                 df = meta["df_hz"]
                 out["axes"][a] = {"f": [_sig((i + 0.5) * df, 5) for i in range(len(vals))], "a": vals}
             else:
@@ -177,7 +180,21 @@ class Dashboard:
             keep = f <= fmax
             out["axes"][a] = {"f": [_sig(v, 5) for v in f[keep]], "a": [_sig(v) for v in amp[keep]]}
             out["band"] = [_sig(used[0]), _sig(used[1])]
+        out["source"] = "waveform"
         self.env_cache = {key: out}
+        return out
+
+    def node_envelope(self, cap, band, markers):
+        """A wide-band node's envelope-spectrum capture (kind "envelope"), cut like the computed one;
+        band: the node's envelope band from its status (env_band), if known."""
+        out = self.capture(cap)
+        top = max([m["hz"] for m in markers if m["kind"] != "shaft"] or [0])
+        if top:
+            for a, v in out["axes"].items():
+                k = sum(1 for f in v["f"] if f <= 1.15 * top) + 1
+                out["axes"][a] = {"f": v["f"][:k], "a": v["a"][:k]}
+        if band:
+            out["band"] = band
         return out
 
     def node_update(self, node, seen):
@@ -217,8 +234,20 @@ class Dashboard:
                     seen[kind] = ck
                     cap = self.store.latest_capture(node, kind) if ck else None
                     out[kind] = self.capture(cap)
-                    if kind == "waveform":
-                        out["envelope"] = self.envelope(cap, feats, markers)
+            # the envelope panel: the newer of a wide-band node's own envelope capture and the
+            # envelope computed here from the latest waveform
+            ek = (newest.get("envelope"), newest.get("waveform"))
+            if ek != seen.get("envelope") or ("iso" in out and any(ek)):
+                seen["envelope"] = ek
+                env, wave = self.store.latest_capture(node, "envelope"), None
+                if ek[1] and (env is None or env["rx"] < ek[1][1]):
+                    wave, env = self.store.latest_capture(node, "waveform"), None
+                if env is not None:
+                    st = self.store.statuses(node, limit=1)
+                    band = (st[0].get("payload") or {}).get("env_band") if st else None
+                    out["envelope"] = self.node_envelope(env, band, markers)
+                else:
+                    out["envelope"] = self.envelope(wave, feats, markers)
             cmd = self.refresh_command(node)
             if cmd and cmd != seen.get("cmd"):
                 seen["cmd"] = dict(cmd)
@@ -240,8 +269,8 @@ class Dashboard:
         return self.collector.send_command(row["node"], cmd, site=row["site"])
 
     def request_capture(self, node, kind, axis):
-        if kind not in ("spectrum", "waveform") or axis not in ("x", "y", "z", "all"):
-            return {"error": "kind must be spectrum|waveform and axis x|y|z|all"}, 400
+        if kind not in ("spectrum", "waveform", "envelope") or axis not in ("x", "y", "z", "all"):
+            return {"error": "kind must be spectrum|waveform|envelope and axis x|y|z|all"}, 400
         row = self.store.node(node)
         if not row or not row.get("site"):
             return {"error": "unknown node %r" % node}, 404

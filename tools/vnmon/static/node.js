@@ -108,7 +108,10 @@ function apply(d) {
   if (d.waveform !== undefined) { S.waveform = d.waveform; drawWave(); }
   if (d.envelope !== undefined || d.markers) {
     if (d.envelope !== undefined) S.envelope = d.envelope;
-    drawSpectrum("p-env", S.envelope, "capture a waveform (the envelope spectrum is computed from it)", m => m.kind !== "shaft" || m.h === 1);
+    const e = S.envelope, band = e && e.band ? ", band " + e.band.join("-") + " Hz" : "";
+    document.getElementById("env-src").textContent = e && e.source === "node" ? "from the node's envelope capture" + band :
+      "from the latest waveform" + band;
+    drawSpectrum("p-env", S.envelope, "capture a waveform (the envelope spectrum is computed from it) or, on a wide-band node, an envelope", m => m.kind !== "shaft" || m.h === 1);
   }
   if (d.node) drawInfo(d.node);
   if (d.command) showCommand(d.command);
@@ -121,6 +124,7 @@ function showCommand(c) {
   const busy = c.state === "sent" || c.state === "accepted";
   document.getElementById("cap-spectrum").disabled = busy;
   document.getElementById("cap-waveform").disabled = busy;
+  document.getElementById("cap-envelope").disabled = busy;
 }
 function capture(kind) {
   const axis = document.getElementById("cap-axis").value;
@@ -129,6 +133,7 @@ function capture(kind) {
 }
 document.getElementById("cap-spectrum").onclick = () => capture("spectrum");
 document.getElementById("cap-waveform").onclick = () => capture("waveform");
+document.getElementById("cap-envelope").onclick = () => capture("envelope");
 ["p-vel", "p-temp", "p-spec", "p-env", "p-wave", "p-alarm"].forEach(id => empty(id, "loading"));
 fetch("/api/node/" + encodeURIComponent(NODE)).then(r => r.json()).then(d => {
   apply(Object.assign({ spectrum: null, waveform: null, envelope: null, alarms: [] }, d));
