@@ -146,9 +146,9 @@ class Node:
     def _cold(self, fn, *a):
         """Run vibenode/nodecold.py's fn(node, *a): code a node runs rarely (status, a connect, a
         capture, a reboot, boot steps), loaded for the call and dropped after."""
-        from vibenode import nodecold
         self._nest += 1  # (a call from inside another: dropped when the outer one ends)
-        try:
+        try:  # (the import inside: a load that failed part-way is dropped too)
+            from vibenode import nodecold
             return getattr(nodecold, fn)(self, *a)
         finally:
             nodecold = None
@@ -158,8 +158,8 @@ class Node:
 
     def status(self, state="online"):
         """The status payload (JSON), by vibenode/nodestatus.py (loaded for the call)."""
-        from vibenode import nodestatus
-        try:
+        try:  # (the import inside: a load that failed part-way is dropped too, not left half made)
+            from vibenode import nodestatus
             return nodestatus.status(self, state)
         finally:
             nodestatus = None
@@ -269,12 +269,7 @@ class Node:
         next_ms = clock.ticks_ms()
         done = 0
         while cycles is None or done < cycles:
-            rep = self.reading(safe)
-            if rep is not None:
-                self.publish_reading(rep)
-                if self.capture_req is not None and "x" in rep:
-                    self.serve_capture(rep["seq"])
-                rep = None
+            self.window(safe)
             if self.capture_req is not None and (safe or self.sense.sampler is None):
                 self._cold("capture_gone")  # the sensor went away: say so instead of waiting
             if sup is not None:
@@ -293,6 +288,28 @@ class Node:
                 next_ms = clock.ticks_ms()
             if clock.ticks_diff(clock.ticks_ms(), next_ms) > self.interval_ms:
                 next_ms = clock.ticks_ms()  # fell behind by more than an interval: don't burst
+
+    def window(self, safe=False):
+        """One window's reading, published (or queued) and its capture served. No heap for it
+        (a MemoryError) drops this window, counted in the next reading's `dropped` and named on
+        status until a reading goes out again: the node goes on measuring, it does not restart."""
+        try:
+            rep = self.reading(safe)
+            if rep is not None:
+                self.publish_reading(rep)
+                if self.capture_req is not None and "x" in rep:
+                    self.serve_capture(rep["seq"])
+                rep = None
+                if "memory" in self.errors:
+                    self.clear_error("memory")
+        except MemoryError:
+            rep = None
+            gc.collect()
+            self.sense.windows_dropped += 1
+            try:
+                self.set_error("memory", "no heap for a reading: window dropped")
+            except MemoryError:  # (not even for the error entry: the count stays, the next window tries again)
+                pass
 
     def _between(self, next_ms, safe):
         """Between windows: link, replay, commands in small slices until the next window is due."""

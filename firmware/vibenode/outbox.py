@@ -23,8 +23,8 @@ class Outbox:
     def _cold(self, fn, *a):
         """vibenode/outcold.py's fn(self, *a): the outbox's rare code (its construction, queueing
         a reading, replaying the queue, counters, saving), loaded for the call and dropped after."""
-        from vibenode import outcold
-        try:
+        try:  # (the import inside: a load that failed part-way is dropped too)
+            from vibenode import outcold
             return getattr(outcold, fn)(self, *a)
         finally:
             outcold = None

@@ -345,8 +345,8 @@ class FeatureEngine:
     # ---- on request (features/detail.py, loaded for the call and dropped after) ----------------
     def time_domain(self, axis):
         """{mean, rms, peak, p2p, crest, skew, kurt, clipped} in g."""
-        from features import detail
-        try:
+        try:  # (the import inside: a load that failed part-way is dropped too)
+            from features import detail
             return detail.time_domain(self, axis)
         finally:
             _drop("detail")
@@ -354,8 +354,8 @@ class FeatureEngine:
     def envelope(self, axis):
         """{"lines": {defect: [g at 1x, 2x, ...]}, "ratio": {defect: fundamental / background},
         "dom": strongest defect or None, "alarm": bool, "bg": g} or None without envelope config."""
-        from features import detail
-        try:
+        try:  # (the import inside: a load that failed part-way is dropped too)
+            from features import detail
             return detail.envelope(self, axis)
         finally:
             _drop("detail")
@@ -363,8 +363,8 @@ class FeatureEngine:
     def spectrum_u16(self, axis):
         """(array('H') amplitudes, bin spacing Hz, g per unit): peak-hold over groups of bins;
         bin i covers i*df .. (i+1)*df."""
-        from features import detail
-        try:
+        try:  # (the import inside: a load that failed part-way is dropped too)
+            from features import detail
             return detail.spectrum_u16(self, axis)
         finally:
             _drop("detail")
