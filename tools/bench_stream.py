@@ -40,7 +40,7 @@ from sensors.detag import detag_into
 gc.collect()
 m1 = gc.mem_alloc()
 from features.engine import FeatureEngine
-win = FeatureEngine(2048, 26667)  # the node's window engine (made before: its FFT buffers are shared)
+win = FeatureEngine(2048, 26667)  # FFT work buffers for the stream (the node makes them early: work_buffers)
 gc.collect()
 mw = gc.mem_alloc()
 f = StreamFeatures(26667, 0.000244, axes=axes, fcfg={"rpm": 1796, "bearing": {"multiples": {"BPFO": 3.5848,
@@ -171,7 +171,7 @@ def main():
                 print("  32-bit heap: run failed: %s" % (r.stdout + r.stderr)[-300:])
                 break
             print("  32-bit model heap (micropython-i386, x86 .mpy): code %.1f KB (features.stream, streamk, engine, fft, "
-                  "...), streaming state for %d ax%s %.1f KB (on top of the node's window engine, whose FFT buffers it shares)" % (v["code"] / 1024.0, axes, "is" if axes == 1 else "es",
+                  "...), streaming state for %d ax%s %.1f KB (beside the FFT work buffers it shares)" % (v["code"] / 1024.0, axes, "is" if axes == 1 else "es",
                                                                   v["data"] / 1024.0))
     shutil.rmtree(d, ignore_errors=True)
     return out

@@ -106,7 +106,7 @@ def demo_config(host, port, replay=None, chip=None, temp=None, degrade=None):
         interval = 3  # (not the recordings' 2 s loop length, so windows see different stretches)
     if chip == "iis3dwb" and not replay:  # a resonance in the wide-band chip's envelope band (2-6 kHz)
         sim["bearing"]["resonance_hz"] = 4000
-        interval = 3  # a 77 ms window, then a 1.23 s streamed envelope window
+        interval = 3  # a 1.23 s streamed envelope window (the wide-band reading), then the gap
     chips = [WIRING[chip or "adxl345"], WIRING[temp or "tmp117"]]
     extra = {}
     if degrade:  # learning (30 running windows, status `learning: n/30`), then the machine degrades
