@@ -113,4 +113,6 @@ def test_healthy_machine_10000_windows_no_alarm(tmp_path, windows):
     assert r["count"] == 300 and r["judged"] == windows
     assert r["n_alarms"] == 0, r["alarms"]
     assert r["status"]["level"] == "ok" and not r["status"]["drift"]
+    # the set-up, saves and status loaded baseline/cold.py and events.py and dropped them after
+    assert "baseline.model" in r["kept"] and not {"baseline.cold", "baseline.events"} & set(r["kept"]), r["kept"]
     assert sum(r["hist"][1:]) > windows // 2  # the judging sees the noise (z is not stuck at 0)

@@ -5,6 +5,7 @@
 # File: b"VNBL", version, feature count, windows learned (<4sHHI), the state (2 x int32 per
 # feature: centre, mean-absolute-deviation), the windows each feature was seen in (uint16 per
 # feature), then a 16-bit sum of the bytes before it.
+import array
 import math
 import struct
 
@@ -12,6 +13,9 @@ from store import atomic
 
 _HEAD = "<4sHHI"
 _VER = 1
+DEFAULTS = {"learn": 300, "run_vel": 0.3, "run_g": 0.02, "require_1x": True, "floor": 0.1, "floor_c": 0.5,
+            "warn_z": 5.0, "alarm_z": 8.0, "warn_d2": 4.0, "alarm_d2": 9.0, "exit_z": 3.0, "exit_d2": 2.0,
+            "m": 3, "n": 5, "k": 5, "settle": 3, "drift": 3.0, "save_every": 10, "file": "baseline.bin"}
 
 
 def _sum(b, n):
@@ -115,4 +119,66 @@ def put(bl, f):
             bl.st[2 * i + 1] = max(1, int(math.log(s) / math.log(2) * 256) * 256 // 380)
     bl.count = max(bl.count, bl.p["learn"])
     bl.level = bl.hw = bl.ha = bl.calm = 0
+    save(bl)
+
+
+def init(bl, cfg, log):
+    """Baseline(cfg, log)'s set-up (its config, buffers and state; the saved state resumed)."""
+    from baseline.model import NF, _bounds
+    b = cfg.get("baseline") or {}
+    bl.p = p = {}
+    for k in DEFAULTS:
+        p[k] = b.get(k, DEFAULTS[k])
+    bl.log = log
+    f = cfg.get("features") or {}
+    rpm = f.get("rpm")
+    bl.f1 = rpm / 60.0 if isinstance(rpm, (int, float)) and not isinstance(rpm, bool) else None
+    bl.lines = _bounds(bl.f1) if bl.f1 else None
+    bl.mask1 = p["run_g"] * 0.5
+    bl.auto = rpm == "auto" or (rpm is None and "bearing" in f)
+    bl.use = bytearray(NF)  # features this node has (others are held at their centre)
+    for i in range(NF):
+        bl.use[i] = 1
+    bl.lin = bytearray(NF)  # 1: linear (temperature), 0: log2
+    bl.lin[NF - 1] = 1  # (the temperature: the last feature)
+    bl.x = array.array("i", bytes(4 * NF))
+    bl.z = array.array("i", bytes(4 * (NF + 2)))
+    bl.st = array.array("i", bytes(8 * NF))
+    bl.seen = array.array("H", bytes(2 * NF))  # learning windows each feature was present in
+    bl.floor = int(p["floor"] * 256)
+    bl.floor_c = int(p["floor_c"] * 256)
+    # levels as Q8 integers (no float arithmetic per window): warn, alarm, exit of |z| and mean z**2
+    bl.lv = [int(p[k] * 256) for k in ("warn_z", "alarm_z", "exit_z", "warn_d2", "alarm_d2", "exit_d2",
+                                       "drift")]
+    bl.count = 0
+    bl.level = 0
+    bl.drift = False
+    bl.ew = 0  # EWMA of the mean z**2, Q8
+    bl.hw = bl.ha = 0  # bits: windows at warn / alarm level (newest in bit 0)
+    bl.calm = 0
+    bl.since_run = 0  # running windows since the last stop
+    bl.running = False
+    bl.last = None  # (zmax Q8, d2 Q8, argmax) of the last judged window
+    bl.alarms = []
+    bl._seen = None
+    bl.iso = None
+    bl.dom = [None, None, None]  # strongest envelope defect line per axis (named in alarms)
+    bl.rbe = None
+    r = b.get("report")
+    if r and r.get("every", 0):
+        from baseline.report import Rbe
+        bl.rbe = Rbe(r, NF)
+    load(bl)
+
+
+def relearn(bl):
+    """Forget the baseline (saved at once) and learn again over the next running windows."""
+    from baseline.model import NF
+    bl.count = 0
+    for i in range(NF):
+        bl.seen[i] = 0
+    bl.level = 0
+    bl.hw = bl.ha = bl.calm = bl.ew = 0
+    bl.drift = False
+    bl.last = None
     save(bl)

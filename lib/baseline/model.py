@@ -18,7 +18,8 @@
 # (diagonal Mahalanobis); a window's level is warn/alarm when either passes its level; the
 # state enters a level after m of the last n windows, leaves it after k windows below the
 # lower exit levels; an ISO 10816-3 zone C/D alarms at once. The EWMA (1/64) of the mean z**2
-# is the drift detector. Cold code (get/set, persistence decode) is in baseline/cold.py.
+# is the drift detector. Cold code (set-up, get/set, persistence) is in baseline/cold.py, the
+# alarm messages and the status block in baseline/events.py: both loaded when needed, dropped after.
 import array
 
 from micropython import const
@@ -33,12 +34,8 @@ KINDS = ("vel", "rms", "hf", "cf", "ku", "env", "1x", "2x")
 _NK = const(8)
 NF = const(25)  # 3 x 8 + temp
 _T = const(24)
-_LEVELS = ("ok", "warn", "alarm")
 _Q = 65536.0
 _CAP = 16383.0
-DEFAULTS = {"learn": 300, "run_vel": 0.3, "run_g": 0.02, "require_1x": True, "floor": 0.1, "floor_c": 0.5,
-            "warn_z": 5.0, "alarm_z": 8.0, "warn_d2": 4.0, "alarm_d2": 9.0, "exit_z": 3.0, "exit_d2": 2.0,
-            "m": 3, "n": 5, "k": 5, "settle": 3, "drift": 3.0, "save_every": 10, "file": "baseline.bin"}
 
 
 def names():
@@ -53,14 +50,20 @@ def _bounds(f1):
     return (f1 - t, f1 + t, 2 * f1 - t2, 2 * f1 + t2)
 
 
-def cold_done():
-    """Unload baseline/cold.py (its code sits in the heap until the next save or command)."""
+def _drop(name):
+    """Unload baseline/<name>.py (cold.py: set-up, persistence, get/set; events.py: alarm messages
+    and the status block): its code sits in the heap only while it is used."""
     import sys
-    sys.modules.pop("baseline.cold", None)
+    sys.modules.pop("baseline." + name, None)
     try:
-        delattr(sys.modules["baseline"], "cold")
+        delattr(sys.modules["baseline"], name)
     except Exception:
         pass
+
+
+def _ev():
+    from baseline import events
+    return events
 
 
 def _bits(v):
@@ -73,53 +76,10 @@ def _bits(v):
 
 class Baseline:
     def __init__(self, cfg, log=None):
-        b = cfg.get("baseline") or {}
-        self.p = p = {}
-        for k in DEFAULTS:
-            p[k] = b.get(k, DEFAULTS[k])
-        self.log = log
-        f = cfg.get("features") or {}
-        rpm = f.get("rpm")
-        self.f1 = rpm / 60.0 if isinstance(rpm, (int, float)) and not isinstance(rpm, bool) else None
-        self.lines = _bounds(self.f1) if self.f1 else None
-        self.mask1 = p["run_g"] * 0.5
-        self.auto = rpm == "auto" or (rpm is None and "bearing" in f)
-        self.use = bytearray(NF)  # features this node has (others are held at their centre)
-        for i in range(NF):
-            self.use[i] = 1
-        self.lin = bytearray(NF)  # 1: linear (temperature), 0: log2
-        self.lin[_T] = 1
-        self.x = array.array("i", bytes(4 * NF))
-        self.z = array.array("i", bytes(4 * (NF + 2)))
-        self.st = array.array("i", bytes(8 * NF))
-        self.seen = array.array("H", bytes(2 * NF))  # learning windows each feature was present in
-        self.floor = int(p["floor"] * 256)
-        self.floor_c = int(p["floor_c"] * 256)
-        # levels as Q8 integers (no float arithmetic per window): warn, alarm, exit of |z| and mean z**2
-        self.lv = [int(p[k] * 256) for k in ("warn_z", "alarm_z", "exit_z", "warn_d2", "alarm_d2", "exit_d2",
-                                             "drift")]
-        self.count = 0
-        self.level = 0
-        self.drift = False
-        self.ew = 0  # EWMA of the mean z**2, Q8
-        self.hw = self.ha = 0  # bits: windows at warn / alarm level (newest in bit 0)
-        self.calm = 0
-        self.since_run = 0  # running windows since the last stop
-        self.running = False
-        self.last = None  # (zmax Q8, d2 Q8, argmax) of the last judged window
-        self.alarms = []
-        self._seen = None
-        self.iso = None
-        self.dom = [None, None, None]  # strongest envelope defect line per axis (named in alarms)
-        self.rbe = None
-        r = b.get("report")
-        if r and r.get("every", 0):
-            from baseline.report import Rbe
-            self.rbe = Rbe(r, NF)
-        from baseline import cold
-        cold.load(self)
+        from baseline import cold  # (the set-up and the saved state: loaded for this and dropped)
+        cold.init(self, cfg, log)
         cold = None
-        cold_done()
+        _drop("cold")
 
     # ---- features ------------------------------------------------------------------------
     @staticmethod
@@ -225,7 +185,7 @@ class Baseline:
             from baseline import cold
             cold.save(self)
             cold = None
-            cold_done()
+            _drop("cold")
             if self.count == self.p["learn"] and self.log:
                 self.log("baseline", "learned over %d running windows" % self.count)
 
@@ -279,38 +239,17 @@ class Baseline:
 
     def top(self, k=3):
         """The k most deviating features of the last judged window: [[name, z], ...]."""
-        z = self.z
-        nm = names()
-        idx = sorted(range(NF), key=lambda i: -abs(z[i]))[:k]
-        return [[nm[i], round(z[i] / 256, 1)] for i in idx if z[i]]
+        t = _ev().top(self, k)
+        _drop("events")
+        return t
 
     def _set(self, new, why, rep, zm):
-        old = self.level
-        self.level = new
-        top = self.top() if why == "baseline" else [["iso", self.iso]]
-        parts = []
-        for t in top:
-            if why != "baseline":
-                parts.append("%s %s" % (t[0], t[1]))
-                continue
-            d = self.dom[AXES.index(t[0][-1])] if t[0][:4] == "env." else None
-            parts.append(("%s %.1f (%s)" % (t[0], t[1], d)) if d else ("%s %.1f" % (t[0], t[1])))
-        msg = "%s: %s" % (_LEVELS[new], ", ".join(parts) or "back to normal")
-        lim = self.p[("exit_z", "warn_z", "alarm_z")[new]] if why == "baseline" else 0
-        self._alarm("baseline", rep, _LEVELS[old], _LEVELS[new], zm / 256, lim, msg, top)
+        _ev().set_level(self, new, why, rep, zm)
+        _drop("events")
 
     def _alarm(self, metric, rep, old, new, v, lim, msg, top=None):
-        al = {"node": rep.get("node"), "seq": rep["seq"], "ts": rep["ts"], "metric": metric, "axis": "any",
-              "state": new, "prev": old, "value": round(v, 2), "limit": lim, "msg": msg}
-        if top:
-            al["top"] = top
-            if top[0][0][-2:-1] == "." and top[0][0][-1] in "xyz":
-                al["axis"] = top[0][0][-1]
-        if self.last:
-            al["d2"] = round(self.last[1] / 256, 2)
-        self.alarms.append(al)
-        if self.log:
-            self.log("alarm", msg)
+        _ev().alarm(self, metric, rep, old, new, v, lim, msg, top)
+        _drop("events")
 
     def news(self):
         """True when status should go out again: the level or drift changed, or 10 more windows
@@ -331,24 +270,12 @@ class Baseline:
         return self.count < self.p["learn"]
 
     def status(self):
-        st = {"state": "learning" if self.learning() else "judging", "learning": "%d/%d" % (
-            min(self.count, self.p["learn"]), self.p["learn"]), "level": _LEVELS[self.level], "drift": self.drift,
-            "running": self.running}
-        if self.last:
-            st["z"] = round(self.last[0] / 256, 2)
-            st["d2"] = round(self.last[1] / 256, 2)
-            st["ewma"] = round(self.ew / 256, 2)
+        st = _ev().status(self)
+        _drop("events")
         return st
 
     def relearn(self):
-        self.count = 0
-        for i in range(NF):
-            self.seen[i] = 0
-        self.level = 0
-        self.hw = self.ha = self.calm = self.ew = 0
-        self.drift = False
-        self.last = None
         from baseline import cold
-        cold.save(self)
+        cold.relearn(self)
         cold = None
-        cold_done()
+        _drop("cold")

@@ -85,7 +85,8 @@ def healthy(args):
         if w % 50 == 0:
             gc.collect()
     return {"worst": worst, "alarms": alarms[:20], "n_alarms": len(alarms), "zmax": zmax, "judged": judged, "hist": hist,
-            "count": bl.count, "status": bl.status()}
+            "count": bl.count, "status": bl.status(),
+            "kept": sorted(m for m in sys.modules if m.startswith("baseline."))}
 
 
 if __name__ == "__main__":
