@@ -178,7 +178,7 @@ class Probe:
                 try:
                     for ln in p.stdout:
                         lines.append(ln)
-                        if broker is None and "queued (%d)" % OUTAGE in ln:
+                        if broker is None and "seq %d not delivered" % OUTAGE in ln:  # (readings, not records: alarms are queued too)
                             broker = Broker(port)
                             commander = Commander(port)
                     p.wait(timeout=timeout)
