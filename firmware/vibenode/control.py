@@ -85,6 +85,8 @@ class Control:
         if n.capture_req is not None:
             return ValueError("one already pending")
         n.capture_req = (rid, kind, axis)
+        if kind == "spectrum" and s.wide is None:  # the engine keeps the axes' spectra from the next window
+            s.engine.export((0, 1, 2) if axis == "all" else ("xyz".index(axis),))
         return n.topics.waveform if kind == "waveform" else n.topics.spectrum
 
     def identify(self, seconds):

@@ -76,6 +76,7 @@ def link_up(node, link):
 def serve_capture(node, seq):
     rid, kind, ax = node.capture_req
     node.capture_req = None
+    err = None
     sense = node.sense
     axes = (0, 1, 2) if ax == "all" else ("xyz".index(ax),)
     from report import capture
@@ -90,11 +91,19 @@ def serve_capture(node, seq):
         ok = capture.spectrum(lambda m: link.publish(t, m, qos=1), head, axes, sense.wide.f, "envelope")
     else:
         t = node.topics.spectrum
-        ok = capture.spectrum(lambda m: link.publish(t, m, qos=1), head, axes, sense.engine)
+        eng = sense.engine
+        try:
+            ok = capture.spectrum(lambda m: link.publish(t, m, qos=1), head, axes, eng)
+        except ValueError as e:  # (the engine was made again since the request: no spectrum kept)
+            ok = False
+            err = str(e)
+        if sense.wide is None:
+            eng.export(())  # (kept only while a capture is pending)
+        eng = None
     capture = None
     drop("report.capture")
     if not ok:
-        node.out.event("capture_failed", {"id": rid, "kind": kind, "error": link.last_error})
+        node.out.event("capture_failed", {"id": rid, "kind": kind, "error": err or link.last_error})
 
 
 def reboot(node):

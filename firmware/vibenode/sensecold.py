@@ -32,7 +32,7 @@ def early_buffers(s, rate):
         from vibenode.wideband import buffers
         return s.n, work, buffers(s.cfg.get("features") or {}, s.n)
     try:
-        eng = FeatureEngine(s.n, rate, cfg=s.cfg.get("features"), work=work)
+        eng = FeatureEngine(s.n, rate, cfg=s.cfg.get("features"), work=work, spectra=False)
     except Exception:  # a bad features config: ensure() reports it
         eng = None
     return s.n, (eng if eng is not None else work), windows(s.n)
@@ -131,11 +131,11 @@ def start(s, acc):
         return
     if eng is None:
         try:
-            eng = FeatureEngine(s.n, acc.rate, cfg=s.cfg.get("features"), work=work)
+            eng = FeatureEngine(s.n, acc.rate, cfg=s.cfg.get("features"), work=work, spectra=False)
         except (ValueError, KeyError, TypeError) as e:
             gc.collect()
             s.health.set_error("features", "features config: %s (defaults used)" % (e,))
-            eng = FeatureEngine(s.n, acc.rate, work=work)
+            eng = FeatureEngine(s.n, acc.rate, work=work, spectra=False)
     s.engine = eng
     eng = work = None
     s.sampler = Sampler(acc, s.clock, s.n, irq=irq, axes=win)

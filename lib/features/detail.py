@@ -54,5 +54,7 @@ def envelope(e, axis):
 
 def spectrum_u16(e, axis):
     """(array('H') amplitudes, bin spacing Hz, g per unit): peak-hold over groups of bins;
-    bin i covers i*df .. (i+1)*df."""
+    bin i covers i*df .. (i+1)*df. ValueError when the engine keeps none for the axis (export())."""
+    if e.sx[axis] is None:
+        raise ValueError("no spectrum kept for axis %d (asked for after its window)" % axis)
     return e.sx[axis], e.df * e.sx_grp, _r.amp_scale(e, axis)

@@ -114,9 +114,23 @@ def work_buffers(n):
 
 
 class FeatureEngine:
-    def __init__(self, n, rate_hz, cfg=None, impl=None, work=None):
+    def __init__(self, n, rate_hz, cfg=None, impl=None, work=None, spectra=True):
         self._work = work
+        self.sx = [None, None, None]  # per axis: its compact spectrum (spectrum_u16), while kept
+        self.sx_n = 0
+        self._spectra = spectra  # False: none kept until export() asks (a node, until a capture)
         self.configure(cfg, n, rate_hz, impl)
+
+    def export(self, axes):
+        """Keep the compact spectrum (spectrum_u16) of `axes` (indices) from the next compute() on,
+        and of no other axis: a node keeps them only while a spectrum capture is pending
+        (3 x 512 bytes at the default 256 bins)."""
+        sx = self.sx
+        for a in range(3):
+            if a not in axes:
+                sx[a] = None
+            elif sx[a] is None:
+                sx[a] = array.array("H", range(self.sx_n))  # (filled by the next compute)
 
     def configure(self, cfg, n=None, rate_hz=None, impl=None):
         """Buffers (with n, rate_hz) and configuration. The setup code (features/setup.py,
@@ -212,7 +226,8 @@ class FeatureEngine:
         k.wsum(p, vb[0], vb[1], self.vs[axis])
         # compact spectrum export (peak-hold over groups of bins)
         sx = self.sx[axis]
-        k.export_u16(p, 0, len(sx), self.sx_grp, sx)
+        if sx is not None:
+            k.export_u16(p, 0, len(sx), self.sx_grp, sx)
         # shaft frequency in 1/64 bin
         f1 = self.f1_b64
         if self.rpm_auto:

@@ -158,5 +158,6 @@ def configure(self, cfg):
     while m // grp > nb:
         grp <<= 1
     self.sx_grp = grp
-    self.sx = [_zeros("H", m // grp) for _ in AXES]
+    self.sx_n = m // grp
+    self.sx = [_zeros("H", self.sx_n) if self._spectra else None for _ in AXES]
 
