@@ -82,7 +82,8 @@ def test_cwru_envelope_through_the_kernels():
 def test_fft_and_isqrt_kernels_match_reference_at_every_size():
     """cfft at m = 2..2048 (radix-2 first stage for odd log2 m, bit reversal four indices per
     step, known or measured input bound), env_mag's and export_u16's integer square roots on
-    edge and random values: viper and plain twin bit for bit."""
+    edge and random values: viper and plain twin bit for bit; the power spectrum computed in
+    place (in the FFT data) equals the one into its own array."""
     assert mpy_case("feature_cases", "fft_isqrt_kernels", timeout=120) == []
 
 

@@ -4,7 +4,7 @@
 import math
 
 from features import result as _r
-from features.result import const
+from features.spec import const
 
 _CLIP = const(8)  # engine.py's slots
 _F1 = const(2)

@@ -6,8 +6,8 @@
 #   eng.spectrum_u16(axis) -> (array('H'), df Hz, g per unit)   amplitude spectrum, on request
 #   eng.envelope(axis), eng.time_domain(axis)               # all defect lines, statistics, on request
 #   eng.impl                                                "viper" or "python"
-# Float results: features/result.py (resident); on request: features/detail.py (loaded for the
-# call and dropped after).
+# Float results: features/spec.py (peaks, velocity) and features/result.py (the rest, loaded at the
+# first result()); on request: features/detail.py (loaded for the call and dropped after).
 #
 # Per axis and window: mean (removed before everything else), RMS, peak, peak-to-peak, crest,
 # skewness, kurtosis; Hann-windowed real FFT (block floating point), single-sided amplitude
@@ -47,8 +47,8 @@
 import array
 import gc
 
-from features import result as _res
-from features.result import const
+from features import spec as _spec
+from features.spec import const
 # per-axis integer slots (self.td); result.py and detail.py read them by the same const() names
 _S = const(0)
 _LO = const(1)
@@ -99,13 +99,25 @@ def _drop(*names):
             pass
 
 
-def work_buffers(n):
+def _result():
+    """features/result.py, imported at the first result() and kept (a wide-band node's velocity
+    engine never asks for it)."""
+    from features import result
+    return result
+
+
+def work_buffers(n, power=True):
     """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles:
     7 n bytes; the Hann window is derived from the twiddles), largest first and without
     same-size temporaries, for a node that allocates them early, while its heap is in one
-    piece: FeatureEngine(work=...)."""
+    piece: FeatureEngine(work=...). power=False: the power spectrum is computed in place, in
+    the FFT data (5 n bytes): only for an engine without envelope (whose band is taken from the
+    FFT data after the power spectrum), as the wide-band node's velocity engine."""
     out = []
     for tc, k in (("i", n), ("i", n // 2 + 1), ("i", n // 4 + 1)):
+        if not power and k == n // 2 + 1:
+            out.append(memoryview(out[0])[:k])
+            continue
         a = array.array(tc, range(k))
         for i in range(k):
             a[i] = 0
@@ -329,24 +341,24 @@ class FeatureEngine:
     # ---- results (floating point, allocates; once per window): features/result.py ---------------
     def result(self, axis):
         """The compact per-axis telemetry dict (3 significant digits)."""
-        return _res.result(self, axis)
+        return _result().result(self, axis)
 
     def _amp_scale(self, axis):
-        return _res.amp_scale(self, axis)
+        return _spec.amp_scale(self, axis)
 
     def peaks(self, axis):
         """[(frequency Hz, amplitude g)] of the top-K spectral peaks, strongest first."""
-        return _res.peaks(self, axis)
+        return _spec.peaks(self, axis)
 
     def bands_rms(self, axis):
-        return _res.bands_rms(self, axis)
+        return _result().bands_rms(self, axis)
 
     def hf_rms(self, axis):
-        return _res.hf_rms(self, axis)
+        return _result().hf_rms(self, axis)
 
     def velocity_rms(self, axis):
         """mm/s RMS over the velocity band."""
-        return _res.velocity_rms(self, axis)
+        return _spec.velocity_rms(self, axis)
 
     def shaft_hz(self, axis):
         return self.ex[axis][_F1] / 64.0 * self.df

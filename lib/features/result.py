@@ -1,17 +1,14 @@
 # Per-axis results in floating point from the feature engine's integer state (once per window;
 # allocates its floats and the telemetry dict only): result() builds the compact telemetry dict
 # (3 significant digits), the other functions are the engine's float helpers (FeatureEngine's
-# methods of the same names call them).
+# methods of the same names call them); amp_scale, peaks and velocity_rms are features/spec.py's
+# (a wide-band node's velocity engine needs only those: it never loads this module).
 import io
 import math
 
 from features import velocity
 
-try:
-    from micropython import const
-except ImportError:  # CPython (the host tests run the engine with the plain-Python twins);
-    def const(x):    # engine.py takes const from here too
-        return x
+from features.spec import K163 as _K163, amp_scale, const, peaks, velocity_rms  # noqa: F401
 
 # per-axis integer slots: engine.py's layout (FeatureEngine.td, .ex), as const() here too so that
 # they compile inline (tests/test_features_config.py checks that the numbers agree)
@@ -32,7 +29,6 @@ _PSH = const(4)
 
 _FMT = ("%.1g", "%.2g", "%.3g", "%.4g", "%.5g")
 _OUT = io.StringIO(" " * 32)  # a float's repr is printed here to be measured (no string kept)
-_K163 = 16.0 / 3.0
 
 
 def _rlen(v):
@@ -59,11 +55,6 @@ def _sig(x, d=3):
     if _rlen(v) <= dd + 7:
         return v
     return best
-
-
-def amp_scale(e, axis):
-    """g per unit of sqrt(p) in single-sided amplitude (Hann coherent gain corrected)."""
-    return 4.0 / e.n * (2.0 ** e.ex[axis][_EA]) * e.scale[axis]
 
 
 def td_stats(e, axis):
@@ -96,37 +87,6 @@ def td_stats(e, axis):
     return (td[_S] / n * g, rms, pk, (td[_HI] - td[_LO]) * g, pk / rms if rms > 0 else 0.0, skew, kurt)
 
 
-def peaks(e, axis):
-    """[(frequency Hz, amplitude g)] of the top-K spectral peaks, strongest first."""
-    out = []
-    sc = amp_scale(e, axis)
-    pk = e.pk[axis]
-    for i in range(e.K):
-        j = pk[4 * i]
-        if not j:
-            break
-        a = math.sqrt(pk[4 * i + 2])
-        d = 0.0
-        if a > 0:
-            # the neighbours compared as integers (sqrt is monotonic): one root, not two
-            if pk[4 * i + 3] >= pk[4 * i + 1]:
-                ar = math.sqrt(pk[4 * i + 3])
-                d = (2 * ar - a) / (ar + a)
-            else:
-                al = math.sqrt(pk[4 * i + 1])
-                d = (a - 2 * al) / (al + a)  # = -(2 * al - a) / (al + a)
-            if d > 0.5:
-                d = 0.5
-            elif d < -0.5:
-                d = -0.5
-        corr = 1.0
-        if d:
-            x = math.pi * d
-            corr = x * (1 - d * d) / math.sin(x)
-        out.append(((j + d) * e.df, a * corr * sc))
-    return out
-
-
 def band_rms(e, axis, h, l, cnt):
     v = float((h << 16) + l)  # = h * 65536.0 + l exactly (band energy < 2**43), one float
     if e.ex[axis][_PSH]:
@@ -146,13 +106,6 @@ def hf_rms(e, axis):
         return None
     i = 2 * len(e.band_bins)
     return band_rms(e, axis, e.bs[axis][i], e.bs[axis][i + 1], e.hf_bins[1] - e.hf_bins[0])
-
-
-def velocity_rms(e, axis):
-    """mm/s RMS over the velocity band."""
-    vs = e.vs[axis]  # (indexed: unpacking an array allocates an iterator)
-    v = (vs[0] * 65536.0 + vs[1] + vs[2] / 256.0) / (2 * math.pi * e.df) ** 2  # sum p_k / f_k**2
-    return math.sqrt(_K163 * v) / e.n * (2.0 ** e.ex[axis][_EA]) * e.scale[axis] * velocity.G_MM_S2
 
 
 def env_scale(e, axis):

@@ -43,14 +43,16 @@ def isqrt(v: int) -> int:
 
 @micropython.viper
 def power(buf, m: int, sh: int, p):
-    """p[k] = |X_k|**2 of the rsplit output, components rounded >> sh; p[0] DC, p[m] Nyquist."""
+    """p[k] = |X_k|**2 of the rsplit output, components rounded >> sh; p[0] DC, p[m] Nyquist.
+    p may be buf itself (memoryview(buf)[:m + 1]: an engine without envelope needs no other
+    array): p[k] is written after buf[2k], buf[2k + 1] are read, the Nyquist bin last."""
     pb = ptr32(buf)
     pp = ptr32(p)
     nb = ((1 << sh) >> 1) - BIAS
+    v = (pb[1] + nb) >> sh
+    ny = v * v
     v = (pb[0] + nb) >> sh
     pp[0] = v * v
-    v = (pb[1] + nb) >> sh
-    pp[m] = v * v
     src = int(pb) + 8
     dst = int(pp) + 4
     end = int(pp) + 4 * m
@@ -61,6 +63,7 @@ def power(buf, m: int, sh: int, p):
         ptr32(dst)[0] = a * a + b * b
         src += 8
         dst += 4
+    pp[m] = ny
 
 
 @micropython.viper

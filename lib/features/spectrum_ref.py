@@ -21,14 +21,15 @@ def isqrt(v):
 
 def power(buf, m, sh, p):
     rnd = (1 << sh) >> 1
+    v = (buf[1] - BIAS + rnd) >> sh
+    ny = v * v
     v = (buf[0] - BIAS + rnd) >> sh
     p[0] = v * v
-    v = (buf[1] - BIAS + rnd) >> sh
-    p[m] = v * v
     for k in range(1, m):
         a = (buf[2 * k] - BIAS + rnd) >> sh
         b = (buf[2 * k + 1] - BIAS + rnd) >> sh
         p[k] = a * a + b * b
+    p[m] = ny  # (last: p may be buf itself)
 
 
 def peaks(p, k0, k1, kk, idx, val):

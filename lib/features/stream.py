@@ -268,13 +268,10 @@ class StreamFeatures:
 
     def spectrum_u16(self, ax):
         """The envelope spectrum of axis ax's last window, 256 bins (peak-hold over sx_grp), made again
-        from its envelope buffer (the same numbers as finish()): one export buffer for all axes."""
-        self.spectrum_of(self.env[ax])
-        e = self.eng
-        e.k.export_u16(e.p, 0, 256, self.sx_grp, self.sx)
-        return self.sx, self.df * self.sx_grp, self.ea[ax]
+        from its envelope buffer (the same numbers as finish()): one export buffer for all axes,
+        made at the first request (features/streamset.py: on request)."""
+        return _setup("spectrum_u16", self, ax)
 
     def status(self):
-        return {"band": [int(self.band[0]), int(self.band[1])], "auto": self.auto,
-                "hf_band": [int(self.hf_band[0]), int(self.hf_band[1])],
-                "fs_env": _sig(self.fs), "df": _sig(self.df), "impl": IMPL}
+        """band (in use), auto, hf_band, fs_env, df, impl (features/streamset.py)."""
+        return _setup("status", self, IMPL)

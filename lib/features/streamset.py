@@ -5,7 +5,7 @@ import array
 import math
 
 from features import bearing
-from features.engine import FeatureEngine
+from features.engine import FeatureEngine, work_buffers
 
 _DEC = 16  # (features/stream.py's decimation)
 
@@ -106,7 +106,7 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
     # (no same-size temporaries: a small heap stays in one piece)
     self.env = [_buf(bufs, i, n) for i in range(axes)]
     self.vel = [_buf(bufs, 3 + i, n) for i in range(axes)]
-    self.sx = _zeros("H", 256)  # the 256-bin envelope spectrum export (one axis at a time)
+    self.sx = None  # the 256-bin envelope spectrum export (one axis at a time), made on request
     self.sx_grp = (n // 2) // 256
     self.mult = bearing.multiples(fcfg.get("bearing"))
     self.names = [d for d in bearing.DEFECTS if self.mult and d in self.mult]
@@ -125,6 +125,11 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
     self.f1_fixed = float(rpm) / 60.0 if rpm and rpm != "auto" else 0.0
     # work: FFT buffers made early (engine.work_buffers(n)), shared: their contents are scratch
     # between computes, the tables depend on n only
+    # (its power spectrum in place, in the FFT data: this engine has no envelope; 4 KB at n = 2048)
+    if work and len(work) >= 3 and len(work[0]) == n:
+        work = (work[0], memoryview(work[0])[:n // 2 + 1], work[2])
+    else:
+        work = work_buffers(n, power=False)
     self.eng = FeatureEngine(n, self.fs, cfg=ecfg, work=work)
     self.o = array.array("i", [0, 0, 0, 0])
     self.st = array.array("i", [0, 0])
@@ -132,3 +137,20 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
     self.lines = [None] * axes
     self.ea = [0] * axes
     self._tuned = False
+
+
+def spectrum_u16(f, ax):
+    """StreamFeatures.spectrum_u16 (on request)."""
+    f.spectrum_of(f.env[ax])
+    e = f.eng
+    if f.sx is None:
+        f.sx = _zeros("H", 256)
+    e.k.export_u16(e.p, 0, 256, f.sx_grp, f.sx)
+    return f.sx, f.df * f.sx_grp, f.ea[ax]
+
+
+def status(f, impl):
+    """StreamFeatures.status (a status message)."""
+    return {"band": [int(f.band[0]), int(f.band[1])], "auto": f.auto,
+            "hf_band": [int(f.hf_band[0]), int(f.hf_band[1])],
+            "fs_env": float("%.3g" % f.fs), "df": float("%.3g" % f.df), "impl": impl}

@@ -169,6 +169,17 @@ def fft_isqrt_kernels(args):
     reference.export_u16(p, 0, len(vals), 1, ob)
     if list(oa) != list(ob):
         diffs.append(["export_u16"])
+    # power: into its own array, and in place (p = memoryview(buf)[:m + 1], the wide-band node's
+    # velocity engine), viper and twin alike: the same bins, the Nyquist bin included
+    for m in (4, 64, 1024):
+        vals = [random.randint(-(1 << 20), 1 << 20) + B for _ in range(2 * m)]
+        for kern in (spectrum, reference):
+            sep = array.array("i", [0] * (m + 1))
+            kern.power(array.array("i", vals), m, 3, sep)
+            buf = array.array("i", vals)
+            kern.power(buf, m, 3, memoryview(buf)[:m + 1])
+            if list(buf[:m + 1]) != list(sep) or sep[m] == 0:
+                diffs.append(["power in place", m, "viper" if kern is spectrum else "twin"])
     return diffs
 
 
