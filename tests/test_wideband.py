@@ -25,6 +25,15 @@ def test_fifo_watermark_on_int1_overrun_and_latched_flag():
     assert r["read"] == 512 and r["empty"] == [0, 0]
 
 
+def test_fifo_reads_in_power_of_two_bursts_lose_nothing():
+    at_once, one_by_one = mpy_case("wideband_cases", "bursts")
+    assert at_once[0] == one_by_one[0] == 100
+    assert at_once[1] == one_by_one[1]  # the same samples in the same order
+    assert len(set(at_once[1][0::3])) > 50  # (a moving signal, not a constant)
+    assert at_once[2] == one_by_one[2] == 20 and at_once[3] == one_by_one[3] == 0
+    assert at_once[4] == 8  # views for 1, 2, 4 .. 128 words, not 129 of them
+
+
 def test_fifo_words_are_the_datasheet_bytes():
     r = mpy_case("wideband_cases", "word_bytes")
     w0, w1 = r["words"]

@@ -22,7 +22,8 @@
 # Temperature: OUT_TEMP 0x20/0x21, 256 LSB per degree, 0 at 25 C.
 # Self-test: CTRL5_C.ST_XL = 01 (positive) / 10 (negative); output change limits below.
 from micropython import const
-from sensors.accel import check_id, fifo_average, round_up, sleep_ms as default_sleep_ms, views
+from sensors.accel import check_id, fifo_average, round_up, sleep_ms as default_sleep_ms, \
+    burst_bits, pow2_views
 from sensors.detag import detag_into
 from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
 
@@ -51,7 +52,8 @@ _INT1_FIFO_TH = const(0x08)
 _OVR = const(0x48)  # FIFO_OVR_IA | OVER_RUN_LATCHED
 _SW_RESET = const(0x01)
 
-_CHUNK = const(128)  # words per SPI burst (896 bytes)
+_CHUNK = const(128)  # words per SPI burst at most (896 bytes)
+_CHUNK_BITS = const(7)  # (2**7 = _CHUNK: bursts of 1, 2, 4 .. 128 words)
 _DEPTH = const(512)
 RATE_MHZ = 26667000
 RANGES = (2, 4, 8, 16)
@@ -85,7 +87,7 @@ class IIS3DWB:
         self._xl = _XL_ON
         self._b2 = bytearray(2)
         self._buf = bytearray(7 * _CHUNK)
-        self._views = views(self._buf, 7, _CHUNK)
+        self._views = pow2_views(self._buf, 7, _CHUNK_BITS)
         check_id(regs, _WHO_AM_I, _ID, self.NAME)
 
     def configure(self, rate=26667, range_g=8, watermark=128):
@@ -154,10 +156,9 @@ class IIS3DWB:
             n = lvl
         got = 0
         while got < n:
-            k = n - got
-            if k > _CHUNK:
-                k = _CHUNK
-            self.regs.read_into(_FIFO_DATA_OUT_TAG, self._views[k])
+            b = burst_bits(n - got, _CHUNK_BITS)
+            k = 1 << b
+            self.regs.read_into(_FIFO_DATA_OUT_TAG, self._views[b])
             ok = detag_into(buf, 3 * (offset + got), self._buf, k)
             got += ok
             if ok < k:  # words that were not accelerometer words: lost samples

@@ -75,6 +75,25 @@ def word_bytes(args):
             "level": a.fifo_level()}
 
 
+def bursts(args):
+    """read_fifo of k words goes in power-of-two bursts (the driver keeps one view per power of two):
+    100 words read at once (64 + 32 + 4) against the same stream read one word at a time."""
+    sim = {"noise_g": 0.0, "imbalance_g": [0.5, 0.3, 0.2], "gravity_g": [0.0, 0.0, 1.0]}
+    out = []
+    for one in (False, True):
+        b = mk([SPEC], sim)
+        a = accel(b, "iis3dwb")
+        a.configure(range_g=8, watermark=128)
+        b.clock.sleep_us(4500)  # 120 words
+        buf = array.array("h", bytes(6 * 100))
+        if one:
+            got = sum(a.read_fifo(buf, 1, i) for i in range(100))
+        else:
+            got = a.read_fifo(buf, 100)
+        out.append([got, list(buf), a.fifo_level(), a.bad_words, len(a._views)])
+    return out
+
+
 def spi_modes(args):
     b = mk([SPEC])
     from sensors.regbus import SPIRegs
