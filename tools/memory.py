@@ -59,7 +59,8 @@ def free_port():
 
 EXTRA = {}  # --integrations: Home Assistant discovery and Sparkplug B on (vibenode/integrations.py)
 CHIP = None  # --chip iis3dwb: the wide-band node (its stream is its measurement: vibenode/wideband.py)
-STREAM_AXES = None  # --stream-axes 1|2|3: the wide-band node's features.stream.axes (default: 3)
+STREAM_AXES = None  # --stream-axes 1|2|3: the wide-band node's features.stream.axes (default 1, as on a heap
+# without PSRAM: written into the config, since the node's own default depends on the heap it finds)
 
 
 def node_config(port):
@@ -72,8 +73,7 @@ def node_config(port):
     if CHIP == "iis3dwb":
         cfg["sampling"] = {"rate": 26667, "range_g": 16, "window": 2048, "interval_s": 2}
         cfg["board"]["chips"] = ["iis3dwb@spi1:5", "tmp117@i2c0:0x48"]
-        if STREAM_AXES:
-            cfg["features"] = dict(FEATURES, stream={"axes": STREAM_AXES})
+        cfg["features"] = dict(FEATURES, stream={"axes": STREAM_AXES or 1})
     return cfg
 
 
@@ -263,7 +263,7 @@ def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
     what = "3 axes x 2048 at 3200 Hz"
     if CHIP:
         what = "IIS3DWB at 26667 Hz, %d axes streamed (2048-point envelope and velocity at 1667 Hz)" % (
-            STREAM_AXES or 3)
+            STREAM_AXES or 1)
     out("  node: %s, full features, queue (%d readings through an outage), MQTT without TLS, Mosquitto, a "
         "command; %d windows" % (what, OUTAGE, cycles))
     out("  host board's world (emulators, simulator, shims; excluded below): %s" % kb(world))
@@ -294,7 +294,7 @@ def main(argv=None):
     ap.add_argument("--baseline", action="store_true", help="the node with a baseline section (learn 20 windows, "
                                                             "then judge; report by exception)")
     ap.add_argument("--chip", choices=("iis3dwb",), help="measure the node with this accelerometer instead")
-    ap.add_argument("--stream-axes", type=int, choices=(1, 2, 3), help="with --chip iis3dwb: features.stream.axes")
+    ap.add_argument("--stream-axes", type=int, choices=(1, 2, 3), help="with --chip iis3dwb: features.stream.axes (default 1)")
     a = ap.parse_args(argv)
     global CHIP, STREAM_AXES
     CHIP = a.chip

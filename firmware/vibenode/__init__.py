@@ -11,3 +11,10 @@ def drop(name):
     parent = sys.modules.get(pkg)
     if parent is not None and leaf in parent.__dict__:  # (no exception: it may run in a full heap)
         delattr(parent, leaf)
+
+
+def small_heap():
+    """A GC heap under 512 KB: a board without PSRAM (the node collects often there, and a
+    wide-band chip streams one axis unless told otherwise: vibenode/app.py, wideband.py)."""
+    import gc
+    return gc.mem_alloc() + gc.mem_free() < 524288

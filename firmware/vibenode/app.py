@@ -13,18 +13,17 @@ import gc
 
 from micropython import const
 
-from vibenode import drop
+from vibenode import drop, small_heap
 
 # A small heap (no PSRAM) is collected after every _GC_EVERY bytes allocated, not only when it is
 # full: garbage (a window's result, a command) is then freed before it is spread over the whole
 # heap, and the node runs in ~5 KB less heap (tools/memory.py, 32-bit). A PSRAM heap of megabytes
 # is left alone: each collection there sweeps megabytes.
 _GC_EVERY = const(4096)
-_SMALL_HEAP = const(512 * 1024)
 
 
 def main(cycles=None):
-    if gc.mem_alloc() + gc.mem_free() < _SMALL_HEAP:
+    if small_heap():
         gc.threshold(_GC_EVERY)
     from vibenode import appboot
     b = appboot.prepare()

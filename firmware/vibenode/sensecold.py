@@ -6,7 +6,6 @@ import gc
 from features.engine import FeatureEngine, clip_limits, work_buffers
 from vibenode import drop
 from vibenode.log import log
-from window.sampler import Sampler, windows
 
 
 def boot(s):
@@ -27,14 +26,19 @@ def early_buffers(s, rate):
     after the link, queue and sensor code, they needed ~30 KB more heap: fragments, and the
     engine's setup code on top of everything). (n, engine or its work buffers, windows)."""
     gc.collect()
-    work = work_buffers(s.n)
     if getattr(s.accel, "WIDEBAND", False):  # its stream's buffers, no window (vibenode/wideband.py)
-        from vibenode.wideband import buffers
-        return s.n, work, buffers(s.cfg.get("features") or {}, s.n)
+        from vibenode import wideblock
+        try:
+            return s.n, work_buffers(s.n, power=False), wideblock.buffers(s.cfg.get("features") or {}, s.n)
+        finally:
+            wideblock = None
+            drop("vibenode.wideblock")
+    work = work_buffers(s.n)
     try:
         eng = FeatureEngine(s.n, rate, cfg=s.cfg.get("features"), work=work, spectra=False)
     except Exception:  # a bad features config: ensure() reports it
         eng = None
+    from window.sampler import windows  # (here: a wide-band node never loads the window sampler)
     return s.n, (eng if eng is not None else work), windows(s.n)
 
 
@@ -119,10 +123,13 @@ def start(s, acc):
     gc.collect()
     board = s.board
     irq = board.int_pin() if hasattr(board, "int_pin") else None
+    wide = getattr(acc, "WIDEBAND", False)
+    if not wide and work is not None and type(work[1]) is memoryview:
+        work = None  # (a wide-band chip's, power spectrum in place: no envelope could run on them)
     if eng is None and work is None:
-        work = work_buffers(s.n)  # the largest first, into the freest heap
+        work = work_buffers(s.n, power=not wide)  # the largest first, into the freest heap
     s.wide = None
-    if getattr(acc, "WIDEBAND", False):  # the stream is the sampler and the engine
+    if wide:  # the stream is the sampler and the engine
         from vibenode.wideband import Wideband
         s.wide = s.sampler = s.engine = Wideband(acc, s.clock, irq, s.cfg.get("features") or {}, s.health,
                                                  eng.work() if eng else work, win)
@@ -138,6 +145,7 @@ def start(s, acc):
             eng = FeatureEngine(s.n, acc.rate, work=work, spectra=False)
     s.engine = eng
     eng = work = None
+    from window.sampler import Sampler
     s.sampler = Sampler(acc, s.clock, s.n, irq=irq, axes=win)
     s.clip = clip_limits(acc.range_g, acc.scale)
     log("sensor", "%s at %s, %d Hz, +-%d g, engine %s" % (acc.NAME, acc.regs.describe(), acc.rate, acc.range_g,

@@ -9,33 +9,27 @@
 # into a free envelope buffer between windows (vibenode/wideblock.py, loaded for it):
 #   axes[a]            a short full-rate block of axis a (n samples: 77 ms): the waveform capture
 #   spectrum_u16(a)    its spectrum (256 bins to 0.5 x the rate, 52 Hz): the spectrum capture
-# buffers(): the streamed axes' envelope and velocity buffers, made early by sensing.py.
+# wideblock.buffers(): the streamed axes' envelope and velocity buffers, made early by sensing.py.
 # Config: features.stream (features/stream.py); "axes": 1..3 streams x, x and y, or all three
-# (heap: 8 KB of buffers per axis at n = 2048); "band": "auto" finds the envelope band from the
-# spectrum of an x block (features/resonance.py) before the first window and again at each spectrum
-# capture of x; status shows the band in use (env_band).
-import array
+# (heap: 8 KB of buffers per axis at n = 2048; default: 3 on a PSRAM heap, 1 on a small one, see
+# axes_of()); "band": "auto" finds the envelope band from the spectrum of an x block
+# (features/resonance.py) before the first window and again at each spectrum capture of x; status
+# shows the band in use (env_band).
 
 from features.stream import StreamFeatures
 from window.stream import Streamer
-from vibenode import drop
+from vibenode import drop, small_heap
 
 _WARM = 16 * 8 + 256  # samples beyond the window: the kernel's warm-up and one block
 
 
-def buffers(fcfg, n):
-    """The envelope and velocity buffers of the streamed axes ([env x, y, z, vel x, y, z], None for
-    an axis not streamed; zeroed array('h') of n), for sensing to make early, while the heap is in
-    one piece (as it makes the window buffers of the other chips): Wideband(bufs=...)."""
-    axes = (fcfg.get("stream") or {}).get("axes", 3)
-    out = [None] * 6
-    for i in range(axes if axes in (1, 2, 3) else 3):
-        for j in (i, 3 + i):
-            a = array.array("h", range(n))  # (no same-size temporary)
-            for k in range(n):
-                a[k] = 0
-            out[j] = a
-    return out
+def axes_of(scfg):
+    """features.stream.axes; by default all three on a PSRAM heap, x alone on a small one (no PSRAM:
+    the node with three streamed axes needs ~16 KB more than the device-fit budget, docs/memory.md)."""
+    a = scfg.get("axes")
+    if a is None:
+        return 1 if small_heap() else 3
+    return a
 
 
 class _Blocks:
@@ -55,13 +49,13 @@ class Wideband:
         self.health = health
         try:
             scfg = fcfg.get("stream") or {}
-            axes = scfg.get("axes", 3)
+            axes = axes_of(scfg)
             if axes not in (1, 2, 3):
                 raise ValueError("features.stream.axes: 1, 2 or 3 (x, xy, xyz), got %r" % (axes,))
             self.f = StreamFeatures(acc.rate, acc.scale, cfg=scfg, axes=axes, fcfg=fcfg, work=work, bufs=bufs)
         except (ValueError, KeyError, TypeError) as e:
             health.set_error("features", "features.stream config: %s (defaults used)" % (e,))
-            self.f = StreamFeatures(acc.rate, acc.scale, axes=3, fcfg={}, work=work, bufs=bufs)
+            self.f = StreamFeatures(acc.rate, acc.scale, axes=axes_of({}), fcfg={}, work=work, bufs=bufs)
         f = self.f
         self.s = Streamer(acc, clock, irq=irq)
         self.sink = f.feed  # (bound once)

@@ -9,6 +9,22 @@ from vibenode import drop
 from vibenode.log import log
 
 
+def buffers(fcfg, n):
+    """The envelope and velocity buffers of the streamed axes ([env x, y, z, vel x, y, z], None for
+    an axis not streamed; zeroed array('h') of n), for sensing to make early, while the heap is in
+    one piece (as it makes the window buffers of the other chips): Wideband(bufs=...)."""
+    from vibenode.wideband import axes_of
+    axes = axes_of(fcfg.get("stream") or {})
+    out = [None] * 6
+    for i in range(axes if axes in (1, 2, 3) else 3):
+        for j in (i, 3 + i):
+            a = array.array("h", range(n))  # (no same-size temporary)
+            for k in range(n):
+                a[k] = 0
+            out[j] = a
+    return out
+
+
 class _Copy:
     """A Streamer sink: axis ax of each block into buf until it is full."""
 
