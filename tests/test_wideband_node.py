@@ -77,20 +77,29 @@ def test_existing_chip_envelope_band_clamped_below_nyquist_in_status(broker, tmp
     assert 400 < lo < hi < 1600, (lo, hi)  # ADXL345 at 3200 Hz: the engine's band, below its Nyquist
 
 
-def _iis_node(broker, tmp_path, stream):
+def _iis_node(broker, tmp_path, stream, heapsize=None):
     sub = Subscriber(broker.port)
     cfg = node_config(broker.port, features={"bearing": {"multiples": MULT}, "rpm": 1480, "stream": stream})
     cfg["sampling"] = {"rate": 26667, "range_g": 8, "window": 2048, "interval_s": 2}
     cfg["board"] = {"name": "host", "chips": ["iis3dwb@spi1:5"],
                     "sim": {"bearing": {"resonance_hz": 4000, "impulse_g": 1.0}, "noise_g": 0.02}}
     fs = write_fs(str(tmp_path / "fs"), cfg)
-    node = start_node(fs, cycles=1)
+    node = start_node(fs, cycles=1, heapsize=heapsize)
     out, _ = node.communicate(timeout=120)
     m = sub.wait_for(lambda m: m[0] == BASE + "telemetry", 10)
     st = [json.loads(p) for t, p, r in list(sub.msgs) if t == BASE + "status"]
     sub.close()
     assert m is not None, out[-2000:]
     return json.loads(m[1]), st
+
+
+def test_axes_default_by_heap_one_without_psram_three_with_it(broker, tmp_path):
+    """No features.stream.axes: a heap under 512 KB (no PSRAM) streams x alone (three axes would not
+    fit the device-fit budget), a PSRAM-sized heap all three."""
+    small, _ = _iis_node(broker, tmp_path / "s", {}, heapsize="400k")
+    assert "hfpk" in small["x"] and "y" not in small and "z" not in small
+    big, _ = _iis_node(broker, tmp_path / "b", {}, heapsize="2m")
+    assert all("hfpk" in big[a] for a in "xyz")
 
 
 def test_stream_config_axes_and_a_bad_stream_config(broker, tmp_path):
