@@ -85,3 +85,26 @@ def test_node_names_a_takeover_backs_off_and_clears_it(broker, tmp_path):
     # harder backoff: once named, reconnects are at least backoff_max_s (4 s) apart, not ~0.7 s
     gaps = [b - a for a, b in zip(after, after[1:])]
     assert len(after) >= 2 and min(gaps) >= 3.9, (before, after)
+
+
+def test_sessions_the_node_drops_itself_are_not_a_takeover(broker):
+    """A node that abandons its own session (no heap for its birth message: Node._on_link_up) right
+    after CONNACK, again and again, is not told that another client holds its id; sessions the
+    broker cuts are (the test above)."""
+    from conftest import mpy_result
+    code = """
+import json, time
+from link.mqtt import MqttLink
+lk = MqttLink("own-drop", "127.0.0.1", %d, time, keepalive=10, backoff_min_ms=1, backoff_max_ms=2)
+out = []
+for i in range(5):
+    time.sleep_ms(10)
+    up = lk.connect()
+    lk.drop("birth: no memory")
+    out.append([up, lk.takeover, lk.takeovers, lk.last_session_ms])
+print("RESULT " + json.dumps(out))
+""" % broker.port
+    res = mpy_result(code)
+    assert [r[0] for r in res] == [True] * 5, res
+    assert all(r[3] is not None and r[3] < 1000 for r in res), res  # each one short: within a takeover's window
+    assert all(r[1] is None and r[2] == 0 for r in res), res

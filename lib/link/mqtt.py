@@ -101,11 +101,11 @@ class MqttLink:
             self.on_up(self)
         return self.up
 
-    def _fail(self, what, e):
+    def _fail(self, what, e, cut=True):
         self.failures += 1
         self.last_error = "%s: %s %s" % (what, type(e).__name__, e)
         self.log("link", self.last_error)
-        self._ended()
+        self._ended(cut)
         self._close()
         if self.takeover:  # someone else holds our client id: don't flap at full speed
             self.backoff = max(self.backoff, min(_TAKEOVER_BACKOFF_MS, self.backoff_max_ms))
@@ -126,11 +126,15 @@ class MqttLink:
         self._ended()
         self._close()
 
-    def _ended(self):
+    def _ended(self, cut=True):
+        """The session is over; cut: ended by the network or the broker (a short one may be another
+        client with our id), not by this node (drop(): no evidence of a takeover)."""
         if self.up:
             now = self.down_since = self.clock.ticks_ms()
             self.last_session_ms = ms = self.clock.ticks_diff(now, self.up_at)
-            if ms >= _SHORT_MS:
+            if not cut:
+                pass
+            elif ms >= _SHORT_MS:
                 self.short = 0
             else:
                 if not self.short or self.clock.ticks_diff(now, self.short_at) > _WINDOW_MS:
@@ -144,9 +148,10 @@ class MqttLink:
         self.up = False
 
     def drop(self, why):
-        """Abandon the session as if the network failed (tests, and a dead link found by the node)."""
+        """Abandon the session as if the network failed (tests, and a node that cannot use it: no
+        heap for its birth message); the node's own doing, so never counted towards a takeover."""
         if self.up:
-            self._fail(why, OSError("dropped"))
+            self._fail(why, OSError("dropped"), False)
 
     # ---- traffic -------------------------------------------------------------------------
     def publish(self, topic, payload, retain=False, qos=0):
