@@ -167,3 +167,13 @@ def test_expiry_and_utf8(broker, tmp_path):
         for rid in ("\ud800", "a\u0085b", "x" * 65, ""):
             assert not schema("cmd").is_valid({"id": rid, "cmd": "ping"}), rid
         assert schema("cmd").is_valid({"id": "pump-07 réglage €", "cmd": "ping", "expires": 1})
+
+
+def test_a_command_without_heap_for_its_answer_is_dropped_not_a_crash():
+    """Not even the error ack fits (the handler's MemoryError escapes reply()): that command is
+    dropped and counted (cmd_dropped), the next ones are answered, the node is not taken down."""
+    from conftest import MPYTESTS, mpy_result
+    with open(os.path.join(MPYTESTS, "cmdnomem.py")) as f:
+        res = mpy_result(f.read(), extra_path=(MPYTESTS,))
+    assert res["dropped"] == 1 and res["answered"] == 2, res
+    assert res["acks"] == ["p1", "p2"], res

@@ -30,7 +30,7 @@ class Inbox:
         self.ctl = ctl  # a fixed control object (tests of the reporting path), else vibenode.control's
         self.msgs = []
         self.received = 0
-        self.dropped = 0  # messages that arrived while the inbox was full
+        self.dropped = 0  # messages that arrived while the inbox was full, or found no heap to be answered
         self.retained = []  # retained commands answered this boot (vibenode/commands.py)
         self.answered = 0  # acks sent
         self._h = None  # vibenode.commands.Commands while loaded
@@ -92,10 +92,17 @@ class Inbox:
         while self.msgs and n < limit:
             topic, msg, head, size, retain = self.msgs.pop(0)
             n += 1
-            ack = h.reply(topic, msg, head, size, retain)  # (the ack's JSON text)
-            if ack is not None:
-                h.ctl.ack(ack)
-                self.answered += 1
+            try:
+                ack = h.reply(topic, msg, head, size, retain)  # (the ack's JSON text)
+                if ack is not None:
+                    h.ctl.ack(ack)
+                    self.answered += 1
+            except MemoryError:  # (not even the error ack fitted) the command is lost, not the node
+                ack = msg = h = None
+                self.dropped += 1
+                self._unload()
+                log("cmd", "no memory to answer a command: dropped (%d waiting)" % len(self.msgs))
+                return n
         return n
 
 
