@@ -14,10 +14,13 @@ def buffers(fcfg, n):
     an axis not streamed; zeroed array('h') of n), for sensing to make early, while the heap is in
     one piece (as it makes the window buffers of the other chips): Wideband(bufs=...)."""
     from vibenode.wideband import axes_of
+    from features.stream import IMPL
     axes = axes_of(fcfg.get("stream") or {})
     out = [None] * 6
     for i in range(axes if axes in (1, 2, 3) else 3):
         for j in (i, 3 + i):
+            if j == 3 and IMPL == "viper":
+                continue  # (x's velocity stream goes into the FFT buffer: FeatureEngine.upper())
             a = array.array("h", range(n))  # (no same-size temporary)
             for k in range(n):
                 a[k] = 0

@@ -164,7 +164,7 @@ class FeatureEngine:
     # ---- one window, one axis: integers only ---------------------------------------------------
     def compute(self, axis, x, scale_g, clip_lo=-32768, clip_hi=32767):
         n = self.n
-        if len(x) < n:
+        if len(x) < n and x is not self._upper:
             raise ValueError("features: window holds fewer than n samples")
         k = self.k
         td = self.td[axis]
@@ -362,6 +362,17 @@ class FeatureEngine:
 
     def shaft_hz(self, axis):
         return self.ex[axis][_F1] / 64.0 * self.df
+
+    def upper(self):
+        """The upper half of the FFT buffer as room for one window of n int16 samples (in the bytes
+        of n/2 int32: filled by viper kernels, ptr16), for compute(axis, upper()): the samples are
+        read before the FFT overwrites them (fft.hann_load runs in order). Free between
+        computes only. None with the plain-Python twins (they index x as int16)."""
+        if self.impl != "viper":
+            return None
+        if self._upper is None:
+            self._upper = memoryview(self.buf)[self.n // 2:]
+        return self._upper
 
     def work(self):
         """The engine's work buffers (work_buffers() order), for an engine made again on them,

@@ -34,8 +34,10 @@ LIM = const(0x400000)
 @micropython.viper
 def hann_load(x, n: int, mean: int, r: int, tw, buf):
     """buf[i] = round((x[i] - mean) * w_i / 2**r) + BIAS (r < 0: left shift), w_i the periodic
-    Hann window in Q15 from the quarter-wave Q16 cosine table: (2**16 + 2 - c) >> 2 with cos = c
-    at i = j, n - j and -c at n/2 - j, n/2 + j (c = tw[j], j <= n/4): one entry, four samples."""
+    Hann window in Q15 from the quarter-wave Q16 cosine table: (2**16 + 2 - c) >> 2 with cos = c,
+    c = tw[i], -tw[n/2 - i], -tw[i - n/2], tw[n - i] by quarter. In order of i, buf[i] written after
+    x[i] is read: x may be buf's own upper half (FeatureEngine.upper: the samples i, i + 1 that
+    buf[i] covers there were read before), so a node needs no separate array for them."""
     nl = 0
     rnd = 0
     if r > 0:
@@ -49,24 +51,23 @@ def hann_load(x, n: int, mean: int, r: int, tw, buf):
     pt = ptr32(tw)
     h = n >> 1
     q = n >> 2
-    pb[0] = BIAS  # w_0 = 0
-    pb[h] = (((((px[h] ^ 0x8000) - mb) << (15 + nl)) + rnd) >> r) + BIAS  # w = 2**15
-    w = 16384  # j = n/4: cos = 0
-    pb[q] = (((((px[q] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
-    pb[h + q] = (((((px[h + q] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
-    j = 1
-    while j < q:
-        c = pt[j]
-        w = (65538 - c) >> 2
-        pb[j] = (((((px[j] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
-        i = n - j
+    i = 0
+    while i <= q:  # (w_0 = 0: tw[0] = 2**16; w_q = 2**14: tw[q] = 0)
+        w = (65538 - pt[i]) >> 2
         pb[i] = (((((px[i] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
-        w = (65538 + c) >> 2
-        i = h - j
+        i += 1
+    while i < h:
+        w = (65538 + pt[h - i]) >> 2
         pb[i] = (((((px[i] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
-        i = h + j
+        i += 1
+    while i <= h + q:  # (w_h = 2**15)
+        w = (65538 + pt[i - h]) >> 2
         pb[i] = (((((px[i] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
-        j += 1
+        i += 1
+    while i < n:
+        w = (65538 - pt[n - i]) >> 2
+        pb[i] = (((((px[i] ^ 0x8000) - mb) * w << nl) + rnd) >> r) + BIAS
+        i += 1
 
 
 @micropython.viper

@@ -69,6 +69,7 @@ def init(self, n, rate_hz, impl, mods, tdlen, work=None):
     if not _fits(work, n):  # (engine.work_buffers(n): allocated early by the node)
         work = (_zeros("i", n), _zeros("i", self.m + 1), _zeros("i", n // 4 + 1))
     self.buf, self.p = work[0], work[1]  # largest first
+    self._upper = None  # FeatureEngine.upper()'s view of buf, once asked for
     self.tw = twiddles(work[2], n)
     self.st = array.array("i", [0, 0])
     self.o = array.array("i", [0, 0, 0, 0])
