@@ -68,9 +68,9 @@ _F1 = const(2)
 _ENV_OK = const(3)
 _PSH = const(4)
 
-try:
-    from features import timedomain as _td, fft as _fft, spectrum as _sp, envelope as _env
-    _MODS = (_td, _fft, _sp, _env)
+try:  # (features/envelope.py's kernels: added by setup.py for an engine with an envelope)
+    from features import timedomain as _td, fft as _fft, spectrum as _sp
+    _MODS = (_td, _fft, _sp)
     IMPL = "viper"
 except Exception:  # compiled modules unusable here (wrong arch / older MicroPython)
     _MODS = None

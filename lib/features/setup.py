@@ -129,6 +129,10 @@ def configure(self, cfg):
     self.env = None
     self.env_hz = None
     if ec is not None or self.mult:
+        if not hasattr(self.k, "env_mag"):  # (viper: only an engine with an envelope loads its kernels)
+            from features import envelope
+            for name in ("band_copy", "env_mag", "env_prep"):
+                setattr(self.k, name, getattr(envelope, name))
         ec = ec or {}
         band = ec.get("band", [nyq * 0.3, nyq * 0.95])
         k0, k1 = _bins(self, [band[0], min(band[1], nyq * 0.999)])
