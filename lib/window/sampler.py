@@ -28,7 +28,7 @@ import micropython
 from micropython import const
 
 from sensors.errors import NO_DATA, SensorError, from_bus
-from window.rate import due as _due, mhz as _mhz, scaled as _scaled
+from window import due as _due, mhz as _mhz, scaled as _scaled
 
 _CHUNK = const(32)
 _REBASE_US = const(1 << 28)  # stream time beyond this is moved into the millisecond origin

@@ -20,7 +20,7 @@
 import array
 
 from sensors.errors import NO_DATA, SensorError, from_bus
-from window.rate import due as _due, mhz as _mhz
+from window import due as _due, mhz as _mhz
 
 _REBASE_US = 1 << 28
 
