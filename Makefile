@@ -88,8 +88,9 @@ bench: setup
 	RV32=$(RV32) $(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/bench.py
 
 # the node's heap on a 32-bit MicroPython (an ESP32's object sizes): make memory [MPY32=<path>]
+# [CHIP=iis3dwb [AXES=1|2|3]] (the wide-band node: 6 windows of 1.23 s)
 memory: setup
-	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py $(if $(INTEGRATIONS),--integrations $(INTEGRATIONS)) $(if $(BASELINE),--baseline)
+	$(if $(wildcard $(MPY32)),MPY32=$(MPY32)) $(PY) tools/memory.py $(if $(INTEGRATIONS),--integrations $(INTEGRATIONS)) $(if $(BASELINE),--baseline) $(if $(CHIP),--chip $(CHIP) --cycles 6 $(if $(AXES),--stream-axes $(AXES)))
 
 # signed application updates (lib/ota): make release BOARD=esp32_devkitc [FLEET=fleet] -> dist/<board>-<version>;
 # make ota-serve [DIST=dist] [MQTT_HOST=..] [MQTT_PORT=..] answers nodes' chunk requests after an `ota` command

@@ -248,6 +248,7 @@ def main():
     bench_ota.main()
     import memory  # the whole node's heap (tools/memory.py; MPY32=<32-bit micropython> for device figures)
     memory.main([])
+    memory.main(["--chip", "iis3dwb", "--cycles", "6"])  # the wide-band node, x streamed (a heap without PSRAM)
     import integ_memory  # Home Assistant discovery and Sparkplug B: code and data (issue 14)
     integ_memory.main([])
 

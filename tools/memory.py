@@ -28,6 +28,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPY64 = os.path.join(ROOT, ".venv", "bin", "micropython")
 PROBE = os.path.join(ROOT, "tests", "mpy", "memprobe.py")
+WORLD_MODULES = ("hostboot", "board", "machine", "network", "simclock", "simulator", "recording", "ussl", "emulators",
+                 "memprobe", "builtins", "micropython", "gc", "sys", "json")  # (memprobe.py's WORLD, and its own)
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
 FEATURES = {"bearing": {"multiples": {"BPFO": 3.5848, "BPFI": 5.4152, "BSF": 2.3568, "FTF": 0.39828}},
             "rpm": "auto", "rpm_range": [600, 3600], "envelope": {"band": [800, 1550]}, "top_k": 5}
@@ -63,17 +65,18 @@ STREAM_AXES = None  # --stream-axes 1|2|3: the wide-band node's features.stream.
 # without PSRAM: written into the config, since the node's own default depends on the heap it finds)
 
 
-def node_config(port):
+def node_config(port, chip=None, stream_axes=None):
+    """The measured node's config.json (chip: None for the standard ADXL345 node, or "iis3dwb")."""
     cfg = {**EXTRA, "node_id": "mem-0001", "site": "plant1",
            "mqtt": {"host": "127.0.0.1", "port": port, "prefix": "vibenode", "keepalive": 10},
            "sampling": {"rate": 3200, "range_g": 16, "window": 2048, "interval_s": 1},
            "features": FEATURES,
            "board": {"name": "host", "sim": {"imbalance_g": [1.0, 0.2, 0.1], "noise_g": 0.02}},
            **({"baseline": BASELINE} if BASELINE is not None else {})}
-    if CHIP == "iis3dwb":
+    if chip == "iis3dwb":
         cfg["sampling"] = {"rate": 26667, "range_g": 16, "window": 2048, "interval_s": 2}
         cfg["board"]["chips"] = ["iis3dwb@spi1:5", "tmp117@i2c0:0x48"]
-        cfg["features"] = dict(FEATURES, stream={"axes": STREAM_AXES or 1})
+        cfg["features"] = dict(FEATURES, stream={"axes": stream_axes or 1})
     return cfg
 
 
@@ -147,15 +150,17 @@ class Commander:
 
 
 class Probe:
-    def __init__(self, mpy, tree):
+    def __init__(self, mpy, tree, chip=None, stream_axes=None):
         self.mpy = mpy
+        self.chip = chip
+        self.stream_axes = stream_axes
         self.env = dict(os.environ)
         self.env["MICROPYPATH"] = os.path.join(tree, "lib")
 
     def fs(self, port):
         d = tempfile.mkdtemp(prefix="vn-mem-fs-")
         with open(os.path.join(d, "config.json"), "w") as f:
-            json.dump(node_config(port), f)
+            json.dump(node_config(port, self.chip, self.stream_axes), f)
         return d
 
     def run(self, args, heap="4m", port=None, outage=False, timeout=300):
@@ -241,13 +246,53 @@ def kb(b):
     return "%.1f KB" % (b / 1024)
 
 
+def qstrs_of(log):
+    """micropython.qstr_info()'s figures in a probe's output: {n_pool, n_qstr, n_str_data_bytes,
+    n_total_bytes} (the last such line), or None."""
+    for ln in log.splitlines()[::-1]:
+        if ln.startswith("qstr pool:"):
+            return {k: int(v) for k, v in (kv.split("=") for kv in ln[10:].replace(",", " ").split())}
+    return None
+
+
+def pool_entries(n_pool):
+    """Entries in the first n_pool qstr pools (20, 40, 80, ... entries: each twice the last)."""
+    return sum(20 << i for i in range(n_pool))
+
+
+def qstr_report(probe, cycles, q_run, fig, out):
+    """Interned names (qstrs) of the run against those of the node's own modules alone. Names are
+    never freed, in pools that double (20, 40, ... 1280 entries); the host board's world interns
+    its own names too, so the run may allocate a pool that the node alone, on a device, would not."""
+    if not q_run:
+        return
+    _, ilog = probe.run(["imports", cycles], outage=True)
+    every = sorted({m for m in (ln[9:] for ln in ilog.splitlines() if ln.startswith("IMPORTED "))
+                    if m.split(".")[0] not in WORLD_MODULES})
+    _, qlog = probe.run(["qstrs"] + every)
+    q_alone = qstrs_of(qlog)
+    if not q_alone:
+        return
+    per = (q_run["n_total_bytes"] - q_run["n_str_data_bytes"]) / pool_entries(q_run["n_pool"])  # bytes an entry
+    fig["qstrs"] = {"run": q_run, "node_alone": q_alone, "modules": len(every)}
+    out("  interned names: the run %d (%d pools, %s with their text); the %d modules it loaded, alone (no host "
+        "world): %d (%d pools, %s)" % (q_run["n_qstr"], q_run["n_pool"], kb(q_run["n_total_bytes"]), len(every),
+                                        q_alone["n_qstr"], q_alone["n_pool"], kb(q_alone["n_total_bytes"])))
+    if q_alone["n_pool"] < q_run["n_pool"]:
+        last = 20 << (q_run["n_pool"] - 1)
+        fig["qstrs"]["world_pool"] = int(last * per)
+        out("  -> the run's last pool (%d entries, %s) is the host world's doing: a device running these modules "
+            "does not allocate it (not subtracted from the figures here)" % (last, kb(last * per)))
+
+
 def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
     arch = arch_of(mpy)
     tree = build_tree(arch)
-    probe = Probe(mpy, tree)
+    probe = Probe(mpy, tree, CHIP, STREAM_AXES)
     res, log = probe.run(["node", cycles], outage=True)
     if res is None:
         raise SystemExit("memory: the node did not run:\n" + log[-3000:])
+    q_run = qstrs_of(log)
     mods = res["modules"]
     w, _ = probe.run(["world"])
     c, log = probe.run(["code"] + mods)
@@ -269,6 +314,7 @@ def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):
     out("  host board's world (emulators, simulator, shims; excluded below): %s" % kb(world))
     out("  code a boot loads (%d modules): %s" % (len(mods), kb(code)))
     out("  steady data after the windows: %s" % kb(steady))
+    qstr_report(probe, cycles, q_run, fig, out)
     if find_smallest:
         guess = (world + code + steady) // 1024
         s = smallest_heap(probe, cycles, guess, guess + 48)

@@ -3,7 +3,11 @@
 #
 #   memprobe.py world              the host board's emulated world alone: its code and one board
 #   memprobe.py code MOD [MOD ..]  the world, then the node's modules: the heap those take
-#   memprobe.py node CYCLES        boot the node for CYCLES windows: the heap after, the modules kept
+#   memprobe.py node CYCLES        boot the node for CYCLES windows: the heap after, the modules kept,
+#                                  the interned names (micropython.qstr_info())
+#   memprobe.py imports CYCLES     the same run, recording every module it ever loaded (cold ones too;
+#                                  an import hook: not for heap figures)
+#   memprobe.py qstrs MOD [MOD ..] no world: the names those modules intern, alone (as on a device)
 #
 # Prints one line `RESULT <json>`; figures are gc.mem_alloc() after a collection.
 import gc
@@ -38,12 +42,39 @@ def main():
         gc.collect()
         print("RESULT " + json.dumps({"start": _start, "world": w, "code": gc.mem_alloc() - w}))
         return b
-    if mode == "node":
+    if mode == "qstrs":
+        import micropython
+        for m in sys.argv[2:]:
+            try:
+                __import__(m)
+            except Exception as e:  # (one that needs the host world: said, not counted)
+                print("NOIMPORT %s %r" % (m, e))
+        micropython.qstr_info()
+        return None
+    if mode == "imports":
+        import builtins
+        seen = {}
+        orig = builtins.__import__
+
+        def rec(*a):
+            try:
+                return orig(*a)
+            finally:
+                for k in sys.modules:
+                    seen[k] = 1
+        builtins.__import__ = rec
+    if mode in ("node", "imports"):
         import hostboot, machine  # noqa: F401  (the world, as a boot has it)
         import vibenode.app
         node = vibenode.app.main(int(sys.argv[2]))
+        if mode == "imports":
+            for k in seen:
+                print("IMPORTED " + k)
+            return None
         gc.collect()
         total = gc.mem_alloc()
+        import micropython
+        micropython.qstr_info()
         for k in sys.modules:  # one line each: no large string in a full heap
             if k.split(".")[0] not in WORLD:
                 print("MODULE " + k)
