@@ -126,9 +126,12 @@ def work_buffers(n, power=True):
 
 
 class FeatureEngine:
-    def __init__(self, n, rate_hz, cfg=None, impl=None, work=None, spectra=True):
+    def __init__(self, n, rate_hz, cfg=None, impl=None, work=None, spectra=True, axes=3):
+        """axes: how many axes (0 .. axes - 1) the engine keeps state for (the wide-band node's
+        velocity engine: only the streamed ones)."""
         self._work = work
-        self.sx = [None, None, None]  # per axis: its compact spectrum (spectrum_u16), while kept
+        self.axes = axes
+        self.sx = [None] * axes  # per axis: its compact spectrum (spectrum_u16), while kept
         self.sx_n = 0
         self._spectra = spectra  # False: none kept until export() asks (a node, until a capture)
         self.configure(cfg, n, rate_hz, impl)
@@ -138,7 +141,7 @@ class FeatureEngine:
         and of no other axis: a node keeps them only while a spectrum capture is pending
         (3 x 512 bytes at the default 256 bins)."""
         sx = self.sx
-        for a in range(3):
+        for a in range(self.axes):
             if a not in axes:
                 sx[a] = None
             elif sx[a] is None:

@@ -6,7 +6,6 @@ import math
 
 from features import bearing, velocity
 
-AXES = (0, 1, 2)  # three axes (engine.AXES names them)
 
 _NAMES = ("moments", "moments34", "hann_load", "cfft", "rsplit", "absmax", "isqrt", "power",
           "peaks", "band_sum", "wsum", "range_max", "export_u16", "band_copy", "env_mag", "env_prep")
@@ -74,9 +73,9 @@ def init(self, n, rate_hz, impl, mods, tdlen, work=None):
     self.st = array.array("i", [0, 0])
     self.o = array.array("i", [0, 0, 0, 0])
     self.m34 = _zeros("i", 16)
-    self.td = [_zeros("i", tdlen) for _ in AXES]
-    self.ex = [array.array("i", [0, 0, 0, 0, 0]) for _ in AXES]
-    self.scale = [0.0, 0.0, 0.0]
+    self.td = [_zeros("i", tdlen) for _ in range(self.axes)]
+    self.ex = [array.array("i", [0, 0, 0, 0, 0]) for _ in range(self.axes)]
+    self.scale = [0.0] * self.axes
 
 def _bins(self, band, incl_hi=False):
     lo, hi = float(band[0]), float(band[1])
@@ -95,7 +94,7 @@ def configure(self, cfg):
     # the section's keys are typed and range-checked by the node's config validator (one table:
     # firmware/vibenode/cfgspec.py "features"); what depends on rate and window is checked here
     self.K = int(cfg.get("top_k", 3))
-    self.pk = [_zeros("i", 4 * self.K) for _ in AXES]  # idx, p[k-1], p[k], p[k+1]
+    self.pk = [_zeros("i", 4 * self.K) for _ in range(self.axes)]  # idx, p[k-1], p[k], p[k+1]
     self.pidx = _zeros("i", self.K)
     self.pval = _zeros("i", self.K)
     bands = cfg.get("bands")
@@ -105,13 +104,13 @@ def configure(self, cfg):
     self.bands = bands
     hf = cfg.get("hf_band", [1000, 5000])
     self.hf_bins = _bins(self, hf) if hf and hf[0] < nyq else None
-    self.bs = [_zeros("i", 2 * (len(bands) + 1)) for _ in AXES]
+    self.bs = [_zeros("i", 2 * (len(bands) + 1)) for _ in range(self.axes)]
     # velocity
     vc = cfg.get("velocity") or {}
     vb = vc.get("band", [10, 1000])
     self.vel_bins = _bins(self, vb, incl_hi=True)
     self.iso = velocity.limits(vc.get("group", 2), vc.get("foundation", "rigid"))
-    self.vs = [_zeros("i", 3) for _ in AXES]
+    self.vs = [_zeros("i", 3) for _ in range(self.axes)]
     # shaft speed: fixed rpm, or "auto" = strongest line in rpm_range (measured 1x)
     rpm = cfg.get("rpm")
     if not rpm and cfg.get("bearing"):
@@ -156,7 +155,7 @@ def configure(self, cfg):
         # multiples in Q8 (times each harmonic): the bin arithmetic stays below 2**30
         self.env_mq8 = array.array("i", [int(self.mult[d] * h * 256 + 0.5) for d in self.env_names
                                         for h in range(1, self.env_h + 1)])
-        self.ev = [_zeros("i", len(self.env_mq8) + 3) for _ in AXES]
+        self.ev = [_zeros("i", len(self.env_mq8) + 3) for _ in range(self.axes)]
     ex = cfg.get("export") or {}
     nb = int(ex.get("bins", 256))
     grp = 1
@@ -164,5 +163,5 @@ def configure(self, cfg):
         grp <<= 1
     self.sx_grp = grp
     self.sx_n = m // grp
-    self.sx = [_zeros("H", self.sx_n) if self._spectra else None for _ in AXES]
+    self.sx = [_zeros("H", self.sx_n) if self._spectra else None for _ in range(self.axes)]
 

@@ -127,7 +127,7 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
         work = (work[0], memoryview(work[0])[:n // 2 + 1], work[2])
     else:
         work = work_buffers(n, power=False)
-    self.eng = FeatureEngine(n, self.fs, cfg=ecfg, work=work, spectra=False)
+    self.eng = FeatureEngine(n, self.fs, cfg=ecfg, work=work, spectra=False, axes=axes)
     # (no same-size temporaries: a small heap stays in one piece) x's decimated raw stream goes into
     # the upper half of the engine's FFT buffer (idle while the stream runs; the velocity engine
     # reads it first thing at finish(): 4 KB less at n = 2048)
