@@ -40,7 +40,7 @@ from sensors.detag import detag_into
 gc.collect()
 m1 = gc.mem_alloc()
 from features.engine import FeatureEngine
-win = FeatureEngine(2048, 26667)  # FFT work buffers for the stream (the node makes them early: work_buffers)
+win = FeatureEngine(2048, 26667)  # FFT work buffers for the stream (the node makes them early: setup.work_buffers)
 gc.collect()
 mw = gc.mem_alloc()
 f = StreamFeatures(26667, 0.000244, axes=axes, fcfg={"rpm": 1796, "bearing": {"multiples": {"BPFO": 3.5848,

@@ -3,7 +3,8 @@
 # backoff, the start of the sampler and the feature engine, the buffers made at boot.
 import gc
 
-from features.engine import FeatureEngine, clip_limits, work_buffers
+from features.engine import FeatureEngine, clip_limits
+from features.setup import work_buffers
 from vibenode import drop
 from vibenode.log import log
 

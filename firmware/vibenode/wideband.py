@@ -44,7 +44,7 @@ class _Blocks:
 
 class Wideband:
     def __init__(self, acc, clock, irq, fcfg, health, work=None, bufs=None):
-        """work: FFT buffers made early (engine.work_buffers(n)); bufs: six int16 arrays of n made
+        """work: FFT buffers made early (setup.work_buffers(n)); bufs: six int16 arrays of n made
         early (the envelope and velocity buffers of three axes); each used if its n fits."""
         self.health = health
         try:

@@ -106,25 +106,6 @@ def _result():
     return result
 
 
-def work_buffers(n, power=True):
-    """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles:
-    7 n bytes; the Hann window is derived from the twiddles), largest first and without
-    same-size temporaries, for a node that allocates them early, while its heap is in one
-    piece: FeatureEngine(work=...). power=False: the power spectrum is computed in place, in
-    the FFT data (5 n bytes): only for an engine without envelope (whose band is taken from the
-    FFT data after the power spectrum), as the wide-band node's velocity engine."""
-    out = []
-    for tc, k in (("i", n), ("i", n // 2 + 1), ("i", n // 4 + 1)):
-        if not power and k == n // 2 + 1:
-            out.append(memoryview(out[0])[:k])
-            continue
-        a = array.array(tc, range(k))
-        for i in range(k):
-            a[i] = 0
-        out.append(a)
-    return out
-
-
 class FeatureEngine:
     def __init__(self, n, rate_hz, cfg=None, impl=None, work=None, spectra=True, axes=3):
         """axes: how many axes (0 .. axes - 1) the engine keeps state for (the wide-band node's
@@ -167,7 +148,7 @@ class FeatureEngine:
     # ---- one window, one axis: integers only ---------------------------------------------------
     def compute(self, axis, x, scale_g, clip_lo=-32768, clip_hi=32767):
         n = self.n
-        if len(x) < n and x is not self._upper:
+        if len(x) < n and x is not self.upper:
             raise ValueError("features: window holds fewer than n samples")
         k = self.k
         td = self.td[axis]
@@ -365,17 +346,6 @@ class FeatureEngine:
 
     def shaft_hz(self, axis):
         return self.ex[axis][_F1] / 64.0 * self.df
-
-    def upper(self):
-        """The upper half of the FFT buffer as room for one window of n int16 samples (in the bytes
-        of n/2 int32: filled by viper kernels, ptr16), for compute(axis, upper()): the samples are
-        read before the FFT overwrites them (fft.hann_load runs in order). Free between
-        computes only. None with the plain-Python twins (they index x as int16)."""
-        if self.impl != "viper":
-            return None
-        if self._upper is None:
-            self._upper = memoryview(self.buf)[self.n // 2:]
-        return self._upper
 
     def work(self):
         """The engine's work buffers (work_buffers() order), for an engine made again on them,

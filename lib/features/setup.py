@@ -47,6 +47,29 @@ def _zeros(tc, n):
     return a
 
 
+def work_buffers(n, power=True):
+    """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles:
+    7 n bytes; the Hann window is derived from the twiddles), largest first and without
+    same-size temporaries, for a node that allocates them early, while its heap is in one
+    piece: FeatureEngine(work=...). power=False: the power spectrum is computed in place, in
+    the FFT data (5 n bytes): only for an engine without envelope (whose band is taken from the
+    FFT data after the power spectrum), as the wide-band node's velocity engine."""
+    out = []
+    for k in (n, n // 2 + 1, n // 4 + 1):
+        out.append(memoryview(out[0])[:k] if not power and k == n // 2 + 1 else _zeros("i", k))
+    return out
+
+
+def upper(e):
+    """e.upper: the upper half of engine e's FFT buffer as room for one window of n int16 samples
+    (in the bytes of n/2 int32: filled by viper kernels, ptr16), for e.compute(axis, e.upper): the
+    samples are read before the FFT overwrites them (fft.hann_load runs in order of i). Free
+    between computes only. None with the plain-Python twins (they index x as int16)."""
+    if e.impl == "viper" and e.upper is None:
+        e.upper = memoryview(e.buf)[e.n // 2:]
+    return e.upper
+
+
 def _fits(work, n):
     # (buf, p, tw) of work_buffers(n), or engine.work()'s 4 (the 4th is tw again)
     if not work or len(work) < 3:
@@ -68,7 +91,7 @@ def init(self, n, rate_hz, impl, mods, tdlen, work=None):
     if not _fits(work, n):  # (engine.work_buffers(n): allocated early by the node)
         work = (_zeros("i", n), _zeros("i", self.m + 1), _zeros("i", n // 4 + 1))
     self.buf, self.p = work[0], work[1]  # largest first
-    self._upper = None  # FeatureEngine.upper()'s view of buf, once asked for
+    self.upper = None  # a view of buf's upper half, for a window kept there (upper(), below)
     self.tw = twiddles(work[2], n)
     self.st = array.array("i", [0, 0])
     self.o = array.array("i", [0, 0, 0, 0])

@@ -81,7 +81,7 @@ def _sig(x):
 class StreamFeatures:
     def __init__(self, rate_hz, scale_g, cfg=None, axes=3, fcfg=None, work=None, bufs=None):
         """Buffers, filters and the velocity engine (features/streamset.py, loaded for the call).
-        work: FFT buffers (engine.work_buffers(n)), bufs: six zeroed array('h') of n (envelope x, y, z,
+        work: FFT buffers (setup.work_buffers(n)), bufs: six zeroed array('h') of n (envelope x, y, z,
         velocity x, y, z), both made early by a node while its heap is in one piece; used if n fits."""
         _setup("init", self, rate_hz, scale_g, cfg or {}, axes, fcfg or {}, work, bufs)
         self.reset()

@@ -5,7 +5,8 @@ import array
 import math
 
 from features import bearing
-from features.engine import FeatureEngine, work_buffers
+from features.engine import FeatureEngine
+from features.setup import upper, work_buffers
 
 _DEC = 16  # (features/stream.py's decimation)
 
@@ -120,7 +121,7 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
             ecfg["rpm_range"] = fcfg["rpm_range"]
     self.rpm_auto = rpm == "auto"
     self.f1_fixed = float(rpm) / 60.0 if rpm and rpm != "auto" else 0.0
-    # work: FFT buffers made early (engine.work_buffers(n)), shared: their contents are scratch
+    # work: FFT buffers made early (setup.work_buffers(n)), shared: their contents are scratch
     # between computes, the tables depend on n only
     # (its power spectrum in place, in the FFT data: this engine has no envelope; 4 KB at n = 2048)
     if work and len(work) >= 3 and len(work[0]) == n:
@@ -132,7 +133,7 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
     # the upper half of the engine's FFT buffer (idle while the stream runs; the velocity engine
     # reads it first thing at finish(): 4 KB less at n = 2048)
     self.env = [_buf(bufs, i, n) for i in range(axes)]
-    up = self.eng.upper()
+    up = upper(self.eng)
     self.vel = [up if i == 0 and up is not None else _buf(bufs, 3 + i, n) for i in range(axes)]
     self.o = array.array("i", [0, 0, 0, 0])
     self.st = array.array("i", [0, 0])

@@ -52,22 +52,6 @@ def views(buf, step, n):
     return [mv[:step * k] for k in range(n + 1)]
 
 
-def pow2_views(buf, step, bits):
-    """Preallocated memoryviews buf[:step << b] for b = 0..bits: one per power of two, not one per
-    length (a 128-word FIFO burst would otherwise keep 129 views, 2.6 KB on an ESP32); a read of k
-    samples goes in bursts of 2**burst_bits(k, bits)."""
-    mv = memoryview(buf)
-    return [mv[:step << b] for b in range(bits + 1)]
-
-
-def burst_bits(k, bits):
-    """b of the largest burst 2**b <= k (k >= 1), at most 2**bits."""
-    b = 0
-    while b < bits and (2 << b) <= k:
-        b += 1
-    return b
-
-
 def fifo_average(acc, n, wait, poll_ms=5):
     """Mean x, y, z counts of the next n samples from the driver's FIFO (for self-tests: this
     allocates, it is not a hot path)."""

@@ -22,8 +22,7 @@
 # Temperature: OUT_TEMP 0x20/0x21, 256 LSB per degree, 0 at 25 C.
 # Self-test: CTRL5_C.ST_XL = 01 (positive) / 10 (negative); output change limits below.
 from micropython import const
-from sensors.accel import check_id, fifo_average, round_up, sleep_ms as default_sleep_ms, \
-    burst_bits, pow2_views
+from sensors.accel import check_id, fifo_average, round_up, sleep_ms as default_sleep_ms
 from sensors.detag import detag_into
 from sensors.errors import CONFIG_REJECTED, FIFO_CORRUPT, SensorError
 
@@ -63,6 +62,22 @@ _ST_MIN = 0.05
 _ST_MAX = 1.7
 
 
+def _pow2_views(buf, step, bits):
+    """Preallocated memoryviews buf[:step << b] for b = 0..bits: one per power of two, not one per
+    length (a 128-word FIFO burst would otherwise keep 129 views, 2.6 KB on an ESP32); a read of k
+    samples goes in bursts of 2**_burst_bits(k, bits)."""
+    mv = memoryview(buf)
+    return [mv[:step << b] for b in range(bits + 1)]
+
+
+def _burst_bits(k, bits):
+    """b of the largest burst 2**b <= k (k >= 1), at most 2**bits."""
+    b = 0
+    while b < bits and (2 << b) <= k:
+        b += 1
+    return b
+
+
 class IIS3DWB:
     NAME = "iis3dwb"
     I2C_ADDRS = ()
@@ -87,7 +102,7 @@ class IIS3DWB:
         self._xl = _XL_ON
         self._b2 = bytearray(2)
         self._buf = bytearray(7 * _CHUNK)
-        self._views = pow2_views(self._buf, 7, _CHUNK_BITS)
+        self._views = _pow2_views(self._buf, 7, _CHUNK_BITS)
         check_id(regs, _WHO_AM_I, _ID, self.NAME)
 
     def configure(self, rate=26667, range_g=8, watermark=128):
@@ -156,7 +171,7 @@ class IIS3DWB:
             n = lvl
         got = 0
         while got < n:
-            b = burst_bits(n - got, _CHUNK_BITS)
+            b = _burst_bits(n - got, _CHUNK_BITS)
             k = 1 << b
             self.regs.read_into(_FIFO_DATA_OUT_TAG, self._views[b])
             ok = detag_into(buf, 3 * (offset + got), self._buf, k)
