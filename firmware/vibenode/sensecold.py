@@ -146,6 +146,7 @@ def start(s, acc):
             eng = FeatureEngine(s.n, acc.rate, work=work, spectra=False)
     s.engine = eng
     eng = work = None
+    from features import result  # noqa: F401  (each window's result(): loaded now, into a heap still in one piece)
     from window.sampler import Sampler
     s.sampler = Sampler(acc, s.clock, s.n, irq=irq, axes=win)
     s.clip = clip_limits(acc.range_g, acc.scale)

@@ -4,7 +4,7 @@
 import math
 
 from features import result as _r
-from features.spec import const
+from features.engine import const
 
 _CLIP = const(8)  # engine.py's slots
 _F1 = const(2)
@@ -57,4 +57,4 @@ def spectrum_u16(e, axis):
     bin i covers i*df .. (i+1)*df. ValueError when the engine keeps none for the axis (export())."""
     if e.sx[axis] is None:
         raise ValueError("no spectrum kept for axis %d (asked for after its window)" % axis)
-    return e.sx[axis], e.df * e.sx_grp, _r.amp_scale(e, axis)
+    return e.sx[axis], e.df * e.sx_grp, e.amp_scale(axis)

@@ -6,8 +6,8 @@
 #   eng.spectrum_u16(axis) -> (array('H'), df Hz, g per unit)   amplitude spectrum, on request
 #   eng.envelope(axis), eng.time_domain(axis)               # all defect lines, statistics, on request
 #   eng.impl                                                "viper" or "python"
-# Float results: features/spec.py (peaks, velocity) and features/result.py (the rest, loaded at the
-# first result()); on request: features/detail.py (loaded for the call and dropped after).
+# Float results: peaks and velocity here, the rest in features/result.py (loaded at the first
+# result()); on request: features/detail.py (loaded for the call and dropped after).
 #
 # Per axis and window: mean (removed before everything else), RMS, peak, peak-to-peak, crest,
 # skewness, kurtosis; Hann-windowed real FFT (block floating point), single-sided amplitude
@@ -46,9 +46,17 @@
 # lines and harmonics: envelope(axis); the spectrum on request: spectrum_u16.
 import array
 import gc
+import math
 
-from features import spec as _spec
-from features.spec import const
+from features import velocity
+
+try:
+    from micropython import const
+except ImportError:  # CPython (the host tests run the engine with the plain-Python twins);
+    def const(x):    # result.py and detail.py take const from here
+        return x
+
+K163 = 16.0 / 3.0  # power sum to mean square: single-sided (2) x Hann (mean w**2 = 3/8)
 # per-axis integer slots (self.td); result.py and detail.py read them by the same const() names
 _S = const(0)
 _LO = const(1)
@@ -327,12 +335,39 @@ class FeatureEngine:
         """The compact per-axis telemetry dict (3 significant digits)."""
         return _result().result(self, axis)
 
-    def _amp_scale(self, axis):
-        return _spec.amp_scale(self, axis)
+    def amp_scale(self, axis):
+        """g per unit of sqrt(p) in single-sided amplitude (Hann coherent gain corrected)."""
+        return 4.0 / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis]
 
     def peaks(self, axis):
         """[(frequency Hz, amplitude g)] of the top-K spectral peaks, strongest first."""
-        return _spec.peaks(self, axis)
+        out = []
+        sc = self.amp_scale(axis)
+        pk = self.pk[axis]
+        for i in range(self.K):
+            j = pk[4 * i]
+            if not j:
+                break
+            a = math.sqrt(pk[4 * i + 2])
+            d = 0.0
+            if a > 0:
+                # the neighbours compared as integers (sqrt is monotonic): one root, not two
+                if pk[4 * i + 3] >= pk[4 * i + 1]:
+                    ar = math.sqrt(pk[4 * i + 3])
+                    d = (2 * ar - a) / (ar + a)
+                else:
+                    al = math.sqrt(pk[4 * i + 1])
+                    d = (a - 2 * al) / (al + a)  # = -(2 * al - a) / (al + a)
+                if d > 0.5:
+                    d = 0.5
+                elif d < -0.5:
+                    d = -0.5
+            corr = 1.0
+            if d:
+                x = math.pi * d
+                corr = x * (1 - d * d) / math.sin(x)
+            out.append(((j + d) * self.df, a * corr * sc))
+        return out
 
     def bands_rms(self, axis):
         return _result().bands_rms(self, axis)
@@ -342,7 +377,9 @@ class FeatureEngine:
 
     def velocity_rms(self, axis):
         """mm/s RMS over the velocity band."""
-        return _spec.velocity_rms(self, axis)
+        vs = self.vs[axis]  # (indexed: unpacking an array allocates an iterator)
+        v = (vs[0] * 65536.0 + vs[1] + vs[2] / 256.0) / (2 * math.pi * self.df) ** 2  # sum p_k / f_k**2
+        return math.sqrt(K163 * v) / self.n * (2.0 ** self.ex[axis][_EA]) * self.scale[axis] * velocity.G_MM_S2
 
     def shaft_hz(self, axis):
         return self.ex[axis][_F1] / 64.0 * self.df

@@ -1,14 +1,14 @@
 # Per-axis results in floating point from the feature engine's integer state (once per window;
 # allocates its floats and the telemetry dict only): result() builds the compact telemetry dict
 # (3 significant digits), the other functions are the engine's float helpers (FeatureEngine's
-# methods of the same names call them); amp_scale, peaks and velocity_rms are features/spec.py's
+# methods of the same names call them); amp_scale, peaks and velocity_rms are the engine's own
 # (a wide-band node's velocity engine needs only those: it never loads this module).
 import io
 import math
 
 from features import velocity
 
-from features.spec import K163 as _K163, amp_scale, const, peaks, velocity_rms  # noqa: F401
+from features.engine import K163 as _K163, const
 
 # per-axis integer slots: engine.py's layout (FeatureEngine.td, .ex), as const() here too so that
 # they compile inline (tests/test_features_config.py checks that the numbers agree)
@@ -146,12 +146,12 @@ def result(e, axis):
     final size (each later key would regrow its table: a fresh block in a full heap); the time
     domain comes as one tuple and the peaks go straight into their pairs."""
     mean, rms, pk, p2p, cf, sk, ku = td_stats(e, axis)
-    v = velocity_rms(e, axis)
+    v = e.velocity_rms(axis)
     hf = hf_rms(e, axis)
     dom = env_dom(e, axis)
     r = {"mean": _sig(mean), "rms": _sig(rms, 4), "pk": _sig(pk), "p2p": _sig(p2p),
          "cf": _sig(cf), "sk": _sig(sk), "ku": _sig(ku), "clipped": True,
-         "f0": 0.0, "pks": [[_sig(f, 4), _sig(a)] for f, a in peaks(e, axis)],
+         "f0": 0.0, "pks": [[_sig(f, 4), _sig(a)] for f, a in e.peaks(axis)],
          "bands": [_sig(b) for b in bands_rms(e, axis)] if e.band_bins else None,
          "hf": _sig(hf) if hf is not None else None, "vel": _sig(v), "iso": velocity.zone(v, e.iso),
          "f1": None, "env": None}

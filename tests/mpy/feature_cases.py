@@ -33,7 +33,7 @@ def engine_jobs(args):
             # the amplitude spectrum in g (before any envelope stage reuses the power buffer)
             e2 = FeatureEngine(n, j["fs"], {}, impl=j.get("impl"))
             e2.compute(0, x, j["scale"], lo, hi)
-            sc = e2._amp_scale(0)
+            sc = e2.amp_scale(0)
             r["amp"] = [v ** 0.5 * sc for v in e2.p]
             bins, df, scale = e2.spectrum_u16(0)
             r["u16"] = [list(bins), df, scale]
