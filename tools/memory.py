@@ -28,6 +28,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPY64 = os.path.join(ROOT, ".venv", "bin", "micropython")
 PROBE = os.path.join(ROOT, "tests", "mpy", "memprobe.py")
+QSTRCOUNT = os.path.join(ROOT, "tests", "mpy", "qstrcount.py")
 WORLD_MODULES = ("hostboot", "board", "machine", "network", "simclock", "simulator", "recording", "ussl", "emulators",
                  "memprobe", "builtins", "micropython", "gc", "sys", "json")  # (memprobe.py's WORLD, and its own)
 MOSQUITTO = "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else "mosquitto"
@@ -269,20 +270,27 @@ def qstr_report(probe, cycles, q_run, fig, out):
     _, ilog = probe.run(["imports", cycles], outage=True)
     every = sorted({m for m in (ln[9:] for ln in ilog.splitlines() if ln.startswith("IMPORTED "))
                     if m.split(".")[0] not in WORLD_MODULES})
-    _, qlog = probe.run(["qstrs"] + every)
-    q_alone = qstrs_of(qlog)
+    q_alone = qstrs_of(subprocess.run([probe.mpy, "-X", "heapsize=4m", QSTRCOUNT] + every, capture_output=True,
+                                      text=True, env=probe.env).stdout)
     if not q_alone:
         return
+    node = q_alone["n_qstr"]  # the modules' names on a bare interpreter (its own few included)
+    pools = 1
+    while pool_entries(pools) < node:
+        pools += 1
     per = (q_run["n_total_bytes"] - q_run["n_str_data_bytes"]) / pool_entries(q_run["n_pool"])  # bytes an entry
-    fig["qstrs"] = {"run": q_run, "node_alone": q_alone, "modules": len(every)}
-    out("  interned names: the run %d (%d pools, %s with their text); the %d modules it loaded, alone (no host "
-        "world): %d (%d pools, %s)" % (q_run["n_qstr"], q_run["n_pool"], kb(q_run["n_total_bytes"]), len(every),
-                                        q_alone["n_qstr"], q_alone["n_pool"], kb(q_alone["n_total_bytes"])))
-    if q_alone["n_pool"] < q_run["n_pool"]:
-        last = 20 << (q_run["n_pool"] - 1)
-        fig["qstrs"]["world_pool"] = int(last * per)
-        out("  -> the run's last pool (%d entries, %s) is the host world's doing: a device running these modules "
-            "does not allocate it (not subtracted from the figures here)" % (last, kb(last * per)))
+    fig["qstrs"] = {"run": q_run["n_qstr"], "run_pools": q_run["n_pool"], "node_alone": node, "node_pools": pools,
+                    "modules": len(every)}
+    out("  interned names: the run %d (%d pools, %s with their text); the %d modules it loaded, on a bare "
+        "interpreter (no host world; tests/mpy/qstrcount.py): %d, %d pools (%d entries)" % (
+            q_run["n_qstr"], q_run["n_pool"], kb(q_run["n_total_bytes"]), len(every), node, pools,
+            pool_entries(pools)))
+    if pools < q_run["n_pool"]:
+        extra = sum(20 << i for i in range(pools, q_run["n_pool"]))
+        fig["qstrs"]["world_pools_bytes"] = int(extra * per)
+        out("  -> the run's last %d pool(s) (%d entries, %s) are the host world's doing: a device running these "
+            "modules needs no such pool (not subtracted from the figures here)" % (q_run["n_pool"] - pools, extra,
+                                                                                  kb(extra * per)))
 
 
 def measure(mpy, cycles=CYCLES, find_smallest=True, out=print):

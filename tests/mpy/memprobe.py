@@ -7,7 +7,6 @@
 #                                  the interned names (micropython.qstr_info())
 #   memprobe.py imports CYCLES     the same run, recording every module it ever loaded (cold ones too;
 #                                  an import hook: not for heap figures)
-#   memprobe.py qstrs MOD [MOD ..] no world: the names those modules intern, alone (as on a device)
 #
 # Prints one line `RESULT <json>`; figures are gc.mem_alloc() after a collection.
 import gc
@@ -42,15 +41,6 @@ def main():
         gc.collect()
         print("RESULT " + json.dumps({"start": _start, "world": w, "code": gc.mem_alloc() - w}))
         return b
-    if mode == "qstrs":
-        import micropython
-        for m in sys.argv[2:]:
-            try:
-                __import__(m)
-            except Exception as e:  # (one that needs the host world: said, not counted)
-                print("NOIMPORT %s %r" % (m, e))
-        micropython.qstr_info()
-        return None
     if mode == "imports":
         import builtins
         seen = {}
