@@ -6,7 +6,6 @@ import math
 
 from features import bearing
 from features.engine import FeatureEngine
-from features.setup import upper, work_buffers
 
 _DEC = 16  # (features/stream.py's decimation)
 
@@ -124,6 +123,7 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
     # work: FFT buffers made early (setup.work_buffers(n)), shared: their contents are scratch
     # between computes, the tables depend on n only
     # (its power spectrum in place, in the FFT data: this engine has no envelope; 4 KB at n = 2048)
+    from features.setup import upper, work_buffers  # (here: an export or status request does not load it)
     if work and len(work) >= 3 and len(work[0]) == n:
         work = (work[0], memoryview(work[0])[:n // 2 + 1], work[2])
     else:
