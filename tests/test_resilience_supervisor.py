@@ -43,7 +43,15 @@ def test_crash_loop_safe_mode_traceback_and_recovery(broker, tmp_path):
     safe = births[-1]
     assert safe["safe_mode"] is True and safe["sensors"] == []  # network + provisioning only
     assert not os.path.exists(os.path.join(fs, "crash.txt"))  # published, then removed
-    # the next power-on (no fault any more) stays in safe mode until told to reboot
+    # the next power-on (no fault any more) stays in safe mode until told to reboot; the host board's
+    # clock in real time from here (a safe-mode node has no sensor to pace its emulated clock, which
+    # then ran hours ahead in seconds: keepalive pings "timed out" before the broker could answer,
+    # the session was dropped and remade, and the reboot command, sent in such a gap, was lost)
+    with open(os.path.join(fs, "config.json")) as f:
+        cfg = json.load(f)
+    cfg["board"]["realtime"] = True
+    with open(os.path.join(fs, "config.json"), "w") as f:
+        json.dump(cfg, f)
     node = start_node(fs, cycles=None)
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sup-cmd")
     c.connect("127.0.0.1", broker.port)
