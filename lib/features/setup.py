@@ -47,13 +47,16 @@ def _zeros(tc, n):
     return a
 
 
-def work_buffers(n, power=True):
+def work_buffers(n, power=True, have=None):
     """The engine's large buffers for an n-sample window (FFT data, power spectrum, twiddles:
     7 n bytes; the Hann window is derived from the twiddles), largest first and without
     same-size temporaries, for a node that allocates them early, while its heap is in one
     piece: FeatureEngine(work=...). power=False: the power spectrum is computed in place, in
     the FFT data (5 n bytes): only for an engine without envelope (whose band is taken from the
-    FFT data after the power spectrum), as the wide-band node's velocity engine."""
+    FFT data after the power spectrum), as the wide-band node's velocity engine. have: buffers
+    made before (work_buffers(n) or an engine's work()): their FFT data and table are reused."""
+    if _fits(have, n):
+        return (have[0], memoryview(have[0])[:n // 2 + 1] if not power else have[1], have[2])
     out = []
     for k in (n, n // 2 + 1, n // 4 + 1):
         out.append(memoryview(out[0])[:k] if not power and k == n // 2 + 1 else _zeros("i", k))

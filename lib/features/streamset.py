@@ -124,10 +124,7 @@ def init(self, rate_hz, scale_g, cfg, axes, fcfg, work, bufs):
     # between computes, the tables depend on n only
     # (its power spectrum in place, in the FFT data: this engine has no envelope; 4 KB at n = 2048)
     from features.setup import upper, work_buffers  # (here: an export or status request does not load it)
-    if work and len(work) >= 3 and len(work[0]) == n:
-        work = (work[0], memoryview(work[0])[:n // 2 + 1], work[2])
-    else:
-        work = work_buffers(n, power=False)
+    work = work_buffers(n, power=False, have=work)
     self.eng = FeatureEngine(n, self.fs, cfg=ecfg, work=work, spectra=False, axes=axes)
     # (no same-size temporaries: a small heap stays in one piece) x's decimated raw stream goes into
     # the upper half of the engine's FFT buffer (idle while the stream runs; the velocity engine
